@@ -1,0 +1,92 @@
+# mgc -- build, test, demo, install.
+#
+#   make            build/libmgc.a, build/libmgc.so, build/mgc.pc
+#   make test       build and run the Criterion test suite
+#   make demo       build and run examples/demo.c
+#   make bench      allocation benchmark against Boehm GC and the mallocs
+#   make install PREFIX=/usr/local
+#   make clean
+#
+# make test / make demo first run scripts/deps.sh, which installs missing
+# Debian packages when run as root and otherwise prints the apt-get command.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?=
+WARN    = -Wall -Wextra -Werror
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -pthread -fPIC -fvisibility=hidden \
+            -I. -Iinclude
+ALL_CFLAGS = $(BASEFLAGS) $(CFLAGS)
+AO_LIBS = -l:libatomic_ops_gpl.a -l:libatomic_ops.a
+LIBS    = $(AO_LIBS) -pthread
+
+LIB_SRCS := $(wildcard runtime/*.c) $(wildcard gc/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+HDRS     := $(wildcard include/*.h runtime/*.h gc/*.h)
+TEST_SRCS := $(wildcard test/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+.PHONY: all test demo bench install clean deps-build deps-test deps-bench sizeclasses
+
+all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so $(BUILD)/mgc.pc
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmgc.a: $(LIB_OBJS)
+	@mkdir -p $(BUILD)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libmgc.so: $(LIB_OBJS)
+	$(CC) -shared -o $@ $^ -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-soname,libmgc.so.0 $(LIBS)
+
+$(BUILD)/mgc.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mgc\nDescription: concurrent mark-sweep garbage collector for C\nVersion: 0.1.0\nLibs: -L$${libdir} -lmgc\nLibs.private: -latomic_ops -pthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+
+# Tests link the static library so white-box tests can reach hidden symbols.
+$(BUILD)/test/mgc-tests: $(TEST_SRCS) $(BUILD)/libmgc.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fno-omit-frame-pointer $(TEST_SRCS) -o $@ $(BUILD)/libmgc.a -lcriterion $(LIBS) -lm
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+
+test: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/test/mgc-tests
+	$(BUILD)/test/mgc-tests --jobs 2 $(TEST_ARGS)
+
+demo: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/examples/demo
+	$(BUILD)/examples/demo
+
+# Regenerate the size-class tables (committed; the build does not need this).
+sizeclasses:
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -O2 $(WARN) scripts/mksizeclasses.c -o $(BUILD)/mksizeclasses
+	$(BUILD)/mksizeclasses runtime/sizeclasses.h runtime/sizeclasses.c
+
+-include bench/bench.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libmgc.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libmgc.so $(DESTDIR)$(PREFIX)/lib/libmgc.so.0
+	ln -sf libmgc.so.0 $(DESTDIR)$(PREFIX)/lib/libmgc.so
+	install -m 644 include/mgc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/mgc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf $(BUILD)

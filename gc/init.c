@@ -1,0 +1,137 @@
+/*
+ * init.c -- starting the collector: configuration, environment, messages.
+ *
+ * gc_init() runs once (guarded by a pthread_once-like flag); later calls
+ * only register the calling thread.  Settings come from the gc_config the
+ * program passes (or the defaults), then MGC_* environment variables
+ * override them, so an operator can tune a deployed binary.
+ *
+ * Messages: every misuse is reported through one warn handler, one line
+ * each, prefixed "mgc: " and naming the call and the fix.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "runtime/internal.h"
+
+_Atomic int mgc_initialized;
+mgc_settings mgc_cfg;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static gc_warn_handler warn_handler; /* __atomic builtins */
+
+uint64_t mgc_nanotime(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void mgc_warn(const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(buf, sizeof buf, "mgc: ");
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    gc_warn_handler h = __atomic_load_n(&warn_handler, __ATOMIC_ACQUIRE);
+    if (h) h(buf);
+    else fprintf(stderr, "%s\n", buf);
+}
+
+void mgc_throw(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mgc: fatal error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    abort();
+}
+
+GC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn) {
+    return __atomic_exchange_n(&warn_handler, fn, __ATOMIC_ACQ_REL);
+}
+
+GC_API const char *gc_strerror(int code) {
+    switch (code) {
+    case GC_OK: return "success";
+    case GC_EINVAL: return "invalid argument";
+    case GC_ENOMEM: return "out of memory";
+    case GC_EALREADY: return "already done";
+    case GC_ENOTREG: return "calling thread not registered";
+    case GC_ENOTINIT: return "gc_init() not called";
+    case GC_ESYS: return "system call failed";
+    default: return "unknown error code";
+    }
+}
+
+GC_API void gc_config_default(gc_config *cfg) {
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->percent = 100;
+    cfg->suspend_signal = SIGPWR;
+    cfg->restart_signal = SIGXCPU;
+    cfg->verbose = 0;
+}
+
+/* ** Parse an integer environment variable; warn and keep *out on junk. */
+static void env_int(const char *name, int *out, int lo, int hi) {
+    const char *v = getenv(name);
+    if (!v || !*v) return;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < lo || x > hi) {
+        mgc_warn("gc_init: ignoring %s=\"%s\": expected an integer from %d to %d", name, v, lo, hi);
+        return;
+    }
+    *out = (int)x;
+}
+
+static void apply_env(gc_config *cfg) {
+    const char *p = getenv("MGC_PERCENT");
+    if (p && strcmp(p, "off") == 0) cfg->percent = -1;
+    else env_int("MGC_PERCENT", &cfg->percent, -1, 1000000);
+    env_int("MGC_SIG_SUSPEND", &cfg->suspend_signal, 1, SIGRTMAX);
+    env_int("MGC_SIG_RESTART", &cfg->restart_signal, 1, SIGRTMAX);
+    env_int("MGC_VERBOSE", &cfg->verbose, 0, 9);
+}
+
+GC_API int gc_init(const gc_config *user) {
+    if (atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
+        if (!mgc_self) return mgc_thread_register_self();
+        return GC_OK;
+    }
+    pthread_mutex_lock(&init_lock);
+    if (atomic_load(&mgc_initialized)) {
+        pthread_mutex_unlock(&init_lock);
+        return mgc_self ? GC_OK : mgc_thread_register_self();
+    }
+    gc_config cfg;
+    if (user) cfg = *user;
+    else gc_config_default(&cfg);
+    apply_env(&cfg);
+    if (cfg.suspend_signal == cfg.restart_signal) {
+        mgc_warn("gc_init: suspend and restart signals must differ (both %d); pass two "
+                 "different signals in gc_config or MGC_SIG_SUSPEND/MGC_SIG_RESTART",
+                 cfg.suspend_signal);
+        pthread_mutex_unlock(&init_lock);
+        return GC_EINVAL;
+    }
+    mgc_cfg.verbose = cfg.verbose;
+    int rc = mgc_heap_init();
+    if (rc == GC_OK) rc = mgc_threads_init();
+    if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);
+    if (rc != GC_OK) {
+        mgc_warn("gc_init: failed: %s", gc_strerror(rc));
+        pthread_mutex_unlock(&init_lock);
+        return rc;
+    }
+    mgc_roots_init();
+    mgc_pacer_init(cfg.percent);
+    atomic_store_explicit(&mgc_initialized, 1, memory_order_release);
+    pthread_mutex_unlock(&init_lock);
+    return mgc_thread_register_self();
+}

@@ -1,0 +1,126 @@
+/*
+ * thread.c -- registered threads: the roots that move.
+ *
+ * Each registered thread has a gc_thread (its allocation cache, its stack
+ * bounds, its no-preempt state), found through the thread-local mgc_self.
+ * All threads are on one list, protected by the threads lock; the collector
+ * holds that lock from the moment it stops the world until it restarts it,
+ * so the set of threads it stopped is the set it scans and restarts.
+ *
+ * A thread that exits while registered is unregistered by a pthread key
+ * destructor, so the collector never signals a dead thread.
+ */
+#include <pthread.h>
+
+#include "runtime/internal.h"
+
+__thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
+gc_thread *mgc_all_threads;
+uint64_t mgc_num_threads;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t exit_key;
+
+static void unregister(gc_thread *t);
+
+void mgc_threads_lock(void) { pthread_mutex_lock(&threads_lock); }
+void mgc_threads_unlock(void) { pthread_mutex_unlock(&threads_lock); }
+
+/* ** Key destructor: a registered thread is exiting without having said so. */
+static void thread_exit_hook(void *arg) {
+    gc_thread *t = arg;
+    if (t && mgc_self == t) unregister(t);
+}
+
+int mgc_threads_init(void) {
+    if (pthread_key_create(&exit_key, thread_exit_hook) != 0) return GC_ESYS;
+    return GC_OK;
+}
+
+/* ** Where this thread's stack ends (it grows down from stack_hi). */
+static int stack_bounds(uintptr_t *lo, uintptr_t *hi) {
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return -1;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return -1;
+    *lo = (uintptr_t)addr;
+    *hi = (uintptr_t)addr + size;
+    return 0;
+}
+
+int mgc_thread_register_self(void) {
+    if (mgc_self) return GC_EALREADY;
+    gc_thread *t = mgc_thread_struct_alloc();
+    if (!t) return GC_ENOMEM;
+    if (stack_bounds(&t->stack_lo, &t->stack_hi) != 0) {
+        mgc_thread_struct_free(t);
+        mgc_warn("gc_register_thread: cannot find the calling thread's stack "
+                 "(pthread_getattr_np failed)");
+        return GC_ESYS;
+    }
+    mgc_cache_init(&t->cache);
+    t->pthread = pthread_self();
+    /* Joining the list blocks while a collection has the world stopped;
+     * we are not yet registered, so nobody waits for us meanwhile. */
+    mgc_threads_lock();
+    t->next = mgc_all_threads;
+    t->prev = NULL;
+    if (mgc_all_threads) mgc_all_threads->prev = t;
+    mgc_all_threads = t;
+    mgc_num_threads++;
+    mgc_self = t;
+    mgc_threads_unlock();
+    pthread_setspecific(exit_key, t);
+    return GC_OK;
+}
+
+/* ** Give the cache back, fold the counters into the totals, leave. */
+static void unregister(gc_thread *t) {
+    /* The cache release takes runtime locks (no-preempt), and leaving the
+     * list takes the threads lock, which a collector may hold while it waits
+     * for us to stop: so lock only with nopreempt == 0, then hold the
+     * threads lock while we are still on the list but out of the runtime. */
+    mgc_nopreempt_begin(t);
+    mgc_cache_release_all(t, &t->cache);
+    mgc_nopreempt_end(t);
+    mgc_threads_lock();
+    /* With the threads lock held no collector can be stopping us. */
+    atomic_fetch_add(&mgc_hstats.nalloc_dead, atomic_load(&t->cache.nalloc));
+    atomic_fetch_add(&mgc_hstats.alloc_bytes_dead, atomic_load(&t->cache.alloc_bytes));
+    atomic_fetch_add(&mgc_hstats.ntiny_dead, atomic_load(&t->cache.ntiny));
+    if (t->prev) t->prev->next = t->next;
+    else mgc_all_threads = t->next;
+    if (t->next) t->next->prev = t->prev;
+    mgc_num_threads--;
+    mgc_self = NULL;
+    mgc_threads_unlock();
+    pthread_setspecific(exit_key, NULL);
+    mgc_thread_struct_free(t);
+}
+
+GC_API int gc_register_thread(void) {
+    if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
+        mgc_warn("gc_register_thread: called before gc_init(); call gc_init(NULL) once at "
+                 "the start of the program");
+        return GC_ENOTINIT;
+    }
+    if (mgc_self) {
+        mgc_warn("gc_register_thread: this thread is already registered; register each "
+                 "thread once");
+        return GC_EALREADY;
+    }
+    return mgc_thread_register_self();
+}
+
+GC_API void gc_unregister_thread(void) {
+    gc_thread *t = mgc_self;
+    if (!t) {
+        mgc_warn("gc_unregister_thread: the calling thread is not registered; nothing to do");
+        return;
+    }
+    unregister(t);
+}
+
+GC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }

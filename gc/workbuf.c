@@ -1,0 +1,76 @@
+/*
+ * workbuf.c -- the pools of work buffers (see workbuf.h).
+ *
+ * Buffers come from 64 KiB chunks of metadata memory.  AO_stack is safe
+ * against ABA for elements that are never unmapped, which holds here.
+ */
+#include "gc/workbuf.h"
+
+static AO_stack_t empty_pool = AO_STACK_INITIALIZER;
+static AO_stack_t full_pool = AO_STACK_INITIALIZER;
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define WBUF_CHUNK (64 * 1024)
+
+workbuf *mgc_wbuf_get_empty(void) {
+    AO_t *e = AO_stack_pop(&empty_pool);
+    if (e) {
+        workbuf *b = (workbuf *)e;
+        b->nobj = 0;
+        return b;
+    }
+    pthread_mutex_lock(&grow_lock);
+    char *chunk = mgc_sys_alloc(WBUF_CHUNK, &mgc_hstats.meta_sys);
+    pthread_mutex_unlock(&grow_lock);
+    if (!chunk) mgc_throw("out of memory for mark work buffers");
+    size_t n = WBUF_CHUNK / sizeof(workbuf);
+    for (size_t i = 1; i < n; i++) AO_stack_push(&empty_pool, (AO_t *)(chunk + i * sizeof(workbuf)));
+    return (workbuf *)chunk;
+}
+
+void mgc_wbuf_put_empty(workbuf *b) { AO_stack_push(&empty_pool, &b->link); }
+void mgc_wbuf_put_full(workbuf *b) { AO_stack_push(&full_pool, &b->link); }
+workbuf *mgc_wbuf_try_get_full(void) { return (workbuf *)AO_stack_pop(&full_pool); }
+
+void mgc_gcwork_init(gcwork *w) {
+    memset(w, 0, sizeof *w);
+    w->wbuf1 = mgc_wbuf_get_empty();
+    w->wbuf2 = mgc_wbuf_get_empty();
+}
+
+/* ** wbuf1 is full: swap in wbuf2, or publish wbuf1 and start a new one. */
+void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj) {
+    workbuf *t = w->wbuf1;
+    w->wbuf1 = w->wbuf2;
+    w->wbuf2 = t;
+    if (w->wbuf1->nobj == WORKBUF_OBJS) {
+        mgc_wbuf_put_full(w->wbuf1);
+        w->wbuf1 = mgc_wbuf_get_empty();
+    }
+    w->wbuf1->obj[w->wbuf1->nobj++] = obj;
+}
+
+/* ** wbuf1 is empty: swap in wbuf2, or trade wbuf1 for a full buffer. */
+uintptr_t mgc_gcwork_try_get_slow(gcwork *w) {
+    workbuf *t = w->wbuf1;
+    w->wbuf1 = w->wbuf2;
+    w->wbuf2 = t;
+    if (w->wbuf1->nobj == 0) {
+        workbuf *f = mgc_wbuf_try_get_full();
+        if (!f) return 0;
+        mgc_wbuf_put_empty(w->wbuf1);
+        w->wbuf1 = f;
+    }
+    return w->wbuf1->obj[--w->wbuf1->nobj];
+}
+
+/* ** Hand both buffers back: non-empty ones to the full pool. */
+void mgc_gcwork_dispose(gcwork *w) {
+    workbuf *bs[2] = {w->wbuf1, w->wbuf2};
+    for (int i = 0; i < 2; i++) {
+        if (!bs[i]) continue;
+        if (bs[i]->nobj) mgc_wbuf_put_full(bs[i]);
+        else mgc_wbuf_put_empty(bs[i]);
+    }
+    w->wbuf1 = w->wbuf2 = NULL;
+}

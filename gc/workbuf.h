@@ -1,0 +1,59 @@
+/*
+ * workbuf.h -- grey objects waiting to be scanned.
+ *
+ * The mark queue is made of work buffers (2 KiB, 253 objects, as Go's),
+ * exchanged between markers through two global lock-free stacks (empty
+ * and full buffers, libatomic_ops' AO_stack).  Each marker holds two
+ * buffers in a gcwork and only touches the global stacks when both are
+ * full or both are empty, so the common push and pop are an array access.
+ * Buffers are never freed, only recycled: marking a 10-million-node list
+ * or a 100-million-slot array uses memory proportional to the grey set,
+ * never recursion.
+ */
+#ifndef MGC_WORKBUF_H
+#define MGC_WORKBUF_H
+
+#include <atomic_ops_stack.h>
+
+#include "runtime/internal.h"
+
+#define WORKBUF_OBJS 253
+
+typedef struct workbuf {
+    AO_t link;      /* AO_stack link: must be first */
+    size_t nobj;
+    uintptr_t obj[WORKBUF_OBJS];
+} workbuf;
+
+/* Owned by one marker. */
+typedef struct gcwork {
+    workbuf *wbuf1, *wbuf2;
+    uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
+    uint64_t scan_bytes;   /* bytes scanned */
+} gcwork;
+
+HIDDEN workbuf *mgc_wbuf_get_empty(void);
+HIDDEN void mgc_wbuf_put_empty(workbuf *b);
+HIDDEN void mgc_wbuf_put_full(workbuf *b);
+HIDDEN workbuf *mgc_wbuf_try_get_full(void);
+
+HIDDEN void mgc_gcwork_init(gcwork *w);
+HIDDEN void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj);
+HIDDEN uintptr_t mgc_gcwork_try_get_slow(gcwork *w);
+HIDDEN void mgc_gcwork_dispose(gcwork *w);
+
+/* ** Queue a grey object. */
+static inline void mgc_gcwork_put(gcwork *w, uintptr_t obj) {
+    workbuf *b = w->wbuf1;
+    if (likely(b->nobj < WORKBUF_OBJS)) b->obj[b->nobj++] = obj;
+    else mgc_gcwork_put_slow(w, obj);
+}
+
+/* ** Next grey object, or 0 when this marker and the full pool are empty. */
+static inline uintptr_t mgc_gcwork_try_get(gcwork *w) {
+    workbuf *b = w->wbuf1;
+    if (likely(b->nobj > 0)) return b->obj[--b->nobj];
+    return mgc_gcwork_try_get_slow(w);
+}
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * mgc.h -- the public API of mgc, a garbage-collected heap for C.
+ *
+ * mgc is a mark-sweep collector built like the Go runtime's: a size-class
+ * allocator (per-thread caches, per-class central lists, a page heap) under
+ * a tri-colour marker.  Objects are found conservatively: any aligned word
+ * in a registered root, a registered thread's stack or registers, or a
+ * scanned heap object that points into an object (its first byte or any
+ * byte inside it) keeps that object alive.
+ *
+ * The rules a program follows:
+ *
+ *   1. Call gc_init() once, early, from the main thread.  It registers the
+ *      calling thread.
+ *   2. Every other thread that allocates or holds heap pointers calls
+ *      gc_register_thread() first and gc_unregister_thread() when done.
+ *      (A registered thread that exits without unregistering is
+ *      unregistered for it, but its stack stops being a root then.)
+ *   3. Pointers kept outside stacks and the heap -- in globals, in static
+ *      tables, in memory from malloc() -- must lie in a range registered with
+ *      gc_add_roots().  Thread-local (__thread) variables are not roots.
+ *   4. Store pointers into heap objects with gc_store(&obj->field, value).
+ *      Today this is a plain store; the concurrent collector turns it into a
+ *      write barrier, and a plain assignment would then let it free a live
+ *      object.  Stores into locals, globals and malloc() memory need no
+ *      barrier.
+ *   5. Never hide a pointer (XOR it, store it misaligned, keep only an
+ *      offset, keep it only in a gc_alloc_noscan() object): the collector
+ *      cannot see it and will free the object.
+ *
+ * Errors: every call that can be misused prints one line on stderr (through
+ * the handler set with gc_set_warn_handler()) that names the call and the
+ * fix, and returns a defined result; the heap stays intact.
+ *
+ * Environment variables (they override gc_config fields, so a deployed
+ * program can be tuned without recompiling):
+ *   MGC_PERCENT      heap growth before the next collection, in percent of the
+ *                    live heap (default 100: collect when the heap doubles);
+ *                    "off" disables automatic collection.
+ *   MGC_SIG_SUSPEND  signal number used to stop threads (default SIGPWR).
+ *   MGC_SIG_RESTART  signal number used to restart them (default SIGXCPU).
+ *   MGC_VERBOSE=1    one line on stderr per collection.
+ *
+ * Thread safety: every function may be called from any registered thread
+ * at any time.  gc_init() may be called from an unregistered thread only
+ * once, before any other call.
+ */
+#ifndef MGC_H
+#define MGC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GC_API __attribute__((visibility("default")))
+#define GC_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
+#else
+#define GC_API
+#define GC_MALLOC_ATTR
+#endif
+
+#define GC_VERSION_MAJOR 0
+#define GC_VERSION_MINOR 1
+
+/* Result codes of the calls that return int.  gc_strerror() names them. */
+enum {
+    GC_OK = 0,
+    GC_EINVAL = 1,   /* a bad argument: NULL, reversed or misaligned range */
+    GC_ENOMEM = 2,   /* the OS refused memory */
+    GC_EALREADY = 3, /* already done: thread registered twice, ... */
+    GC_ENOTREG = 4,  /* the calling thread is not registered */
+    GC_ENOTINIT = 5, /* gc_init() has not been called */
+    GC_ESYS = 6      /* a system call failed (signals, threads) */
+};
+
+/* Settings for gc_init().  Fill with gc_config_default() and change what
+ * you need; fields may be added at the end in later versions, so always
+ * start from gc_config_default(). */
+typedef struct gc_config {
+    /* Collect when the heap has grown this many percent over the live heap
+     * of the last collection; negative disables automatic collection. */
+    int percent;
+    /* Signals used to stop and restart threads; pick others if the program
+     * uses SIGPWR or SIGXCPU itself. */
+    int suspend_signal;
+    int restart_signal;
+    /* Print one line per collection on stderr. */
+    int verbose;
+} gc_config;
+
+/* Statistics, read with gc_get_stats().  Byte counts are exact at the time
+ * of the call except where noted; fields may be added at the end. */
+typedef struct gc_stats {
+    uint64_t num_gc;         /* completed collection cycles */
+    uint64_t num_forced_gc;  /* of which were started by gc_collect() */
+    uint64_t heap_alloc;     /* bytes in allocated objects (slot sizes) */
+    uint64_t heap_objects;   /* objects allocated and not yet freed */
+    uint64_t heap_inuse;     /* bytes in spans holding objects */
+    uint64_t heap_sys;       /* heap bytes obtained from the OS */
+    uint64_t meta_sys;       /* bytes of allocator metadata (spans, bitmaps,
+                                page tables) obtained from the OS */
+    uint64_t total_alloc;    /* cumulative bytes allocated */
+    uint64_t num_alloc;      /* cumulative objects allocated */
+    uint64_t num_free;       /* cumulative objects freed by the collector */
+    uint64_t heap_marked;    /* live bytes found by the last collection */
+    uint64_t next_gc;        /* heap goal: the next cycle starts around here
+                                (UINT64_MAX when automatic GC is off) */
+    uint64_t pause_total_ns; /* cumulative stop-the-world time */
+    uint64_t pause_max_ns;   /* longest stop-the-world pause */
+    uint64_t last_pause_ns;  /* the last pause */
+    uint64_t last_mark_ns;   /* the last mark phase (wall time) */
+    uint64_t last_sweep_ns;  /* the last sweep phase (wall time) */
+    uint64_t num_threads;    /* registered threads */
+} gc_stats;
+
+/* Fill *cfg with the defaults (before environment overrides). */
+GC_API void gc_config_default(gc_config *cfg);
+
+/* Start the collector and register the calling thread.  cfg may be NULL for
+ * the defaults; MGC_* environment variables override either.  Returns
+ * GC_OK, or an error code after printing why.  A second call does nothing
+ * but register the calling thread if it is not yet registered. */
+GC_API int gc_init(const gc_config *cfg);
+
+/* Zeroed memory for n bytes that the collector scans for pointers.
+ * gc_alloc(0) returns a distinct valid pointer.  On failure (n too large,
+ * the OS out of memory) it calls the out-of-memory handler and returns
+ * NULL; the heap stays usable.  The calling thread must be registered. */
+GC_API void *gc_alloc(size_t n) GC_MALLOC_ATTR;
+
+/* Zeroed memory that is never scanned: for strings, numbers, pixels.  A
+ * pointer stored only here does not keep its target alive.  Requests under
+ * 16 bytes share 16-byte blocks (the tiny allocator). */
+GC_API void *gc_alloc_noscan(size_t n) GC_MALLOC_ATTR;
+
+/* gc_alloc(count * size), with the multiplication checked for overflow
+ * (NULL and the out-of-memory handler if it overflows). */
+GC_API void *gc_alloc_array(size_t count, size_t size) GC_MALLOC_ATTR;
+
+/* Start of the object that p points into (its first byte or any interior
+ * byte), or NULL if p points into no allocated heap object. */
+GC_API void *gc_base(const void *p);
+
+/* Usable size of the object that p points into (its size class), or 0 if p
+ * is not in an allocated heap object. */
+GC_API size_t gc_size(const void *p);
+
+/* Conservative root range [start, end): every aligned pointer-sized word
+ * inside is scanned at each collection.  Ranges may overlap. */
+GC_API void gc_add_roots(void *start, void *end);
+
+/* Remove every range added with gc_add_roots() that lies inside
+ * [start, end).  If there is none, print a message and do nothing. */
+GC_API void gc_remove_roots(void *start, void *end);
+
+/* Make the calling thread's stack and registers roots and let it allocate.
+ * Returns GC_OK, GC_EALREADY if it already is registered, GC_ENOTINIT
+ * before gc_init(). */
+GC_API int gc_register_thread(void);
+
+/* The reverse; call before the thread exits.  Objects it allocated stay as
+ * long as something else reaches them. */
+GC_API void gc_unregister_thread(void);
+
+/* Nonzero if the calling thread is registered. */
+GC_API int gc_thread_is_registered(void);
+
+/* Run a complete collection (mark and sweep) before returning. */
+GC_API void gc_collect(void);
+
+/* Store value into the pointer field *slot of a heap object, through the
+ * write barrier.  slot is &obj->field for any pointer type; the sizeof below
+ * checks at compile time that the assignment is well typed, without
+ * evaluating either argument twice. */
+GC_API void gc_store_ptr(void **slot, void *value);
+#define gc_store(slot, value) \
+    ((void)sizeof(*(slot) = (value)), gc_store_ptr((void **)(slot), (void *)(value)))
+
+/* Copy the collector's statistics into *out. */
+GC_API void gc_get_stats(gc_stats *out);
+
+/* Out-of-memory handler: called with the requested size before an
+ * allocation returns NULL.  It may free memory (drop references and call
+ * gc_collect()) or exit.  Returns the previous handler. */
+typedef void (*gc_oom_handler)(size_t requested);
+GC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn);
+
+/* Where misuse messages go (default: one line on stderr).  Returns the
+ * previous handler; NULL restores the default. */
+typedef void (*gc_warn_handler)(const char *msg);
+GC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
+
+/* Heap growth percent, as MGC_PERCENT; negative = off.  Returns the old
+ * value. */
+GC_API int gc_set_percent(int percent);
+
+/* Name of a GC_* result code. */
+GC_API const char *gc_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MGC_H */

@@ -1,0 +1,43 @@
+/*
+ * arena.c -- the arena index: from any address to its span in O(1).
+ *
+ * The heap's address space is cut into 64 MiB arenas.  mgc_arena_index has
+ * one slot per possible arena of the 48-bit user address space (4 Mi slots,
+ * 32 MiB of address space, reserved and never populated beyond the pages
+ * that hold slots in use: a few KiB).  A slot points to the arena's
+ * heap_arena, whose spans[] maps each 8 KiB page to its span.  So
+ * span_of(p) = index[p >> 26]->spans[(p >> 13) & 8191]: two dependent loads,
+ * preceded by a compare against the heap's overall bounds.
+ *
+ * Invariants: a slot, once set, never changes (arenas are never unmapped);
+ * mgc_heap_lo/hi only widen, and are published after the slots they cover.
+ */
+#include "runtime/internal.h"
+
+_Atomic(heap_arena *) *mgc_arena_index;
+_Atomic uintptr_t mgc_heap_lo = UINTPTR_MAX;
+_Atomic uintptr_t mgc_heap_hi = 0;
+
+int mgc_arena_init(void) {
+    /* Never freed; counted as metadata only page by page as touched would be
+     * exact, but the count of slots in use is tiny, so it is left out. */
+    mgc_arena_index = mgc_sys_alloc(MGC_ARENA_INDEX_LEN * sizeof(heap_arena *), NULL);
+    return mgc_arena_index ? GC_OK : GC_ENOMEM;
+}
+
+/* ** Record the arenas covering [base, base+size) and widen the bounds.
+ * Called under the mheap lock.  Returns the first arena's metadata. */
+heap_arena *mgc_arena_register(uintptr_t base, size_t size) {
+    heap_arena *first = NULL;
+    for (uintptr_t a = base; a < base + size; a += MGC_ARENA_SIZE) {
+        heap_arena *ha = mgc_sys_alloc(sizeof(heap_arena), &mgc_hstats.meta_sys);
+        if (!ha) return NULL; /* the caller gives the whole region back */
+        atomic_store_explicit(&mgc_arena_index[a >> MGC_ARENA_SHIFT], ha, memory_order_release);
+        if (!first) first = ha;
+    }
+    if (base < atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed))
+        atomic_store_explicit(&mgc_heap_lo, base, memory_order_release);
+    if (base + size > atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed))
+        atomic_store_explicit(&mgc_heap_hi, base + size, memory_order_release);
+    return first;
+}

@@ -1,0 +1,235 @@
+/*
+ * internal.h -- what the parts of mgc say to each other.
+ *
+ * Nothing here is exported from libmgc: everything is hidden by
+ * -fvisibility=hidden, and the names carry an mgc_ prefix so a static link
+ * cannot collide with the host program.
+ *
+ * The one rule that ties runtime/ and gc/ together is the no-preempt
+ * section.  A thread may be stopped by a signal at any instruction, except
+ * between mgc_nopreempt_begin() and mgc_nopreempt_end(): there the stop is
+ * deferred until the section ends.  Everything that leaves shared metadata
+ * half-updated (the allocation fast path, refills, sweeping a span, holding
+ * a runtime lock) runs inside one, so a stopped world is always a
+ * consistent one.  The converse rule: never block waiting for the collector
+ * (the world lock) inside a section, or the collector waits for us forever.
+ */
+#ifndef MGC_INTERNAL_H
+#define MGC_INTERNAL_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "mgc.h"
+#include "runtime/types.h"
+
+/* ---- globals ------------------------------------------------------------ */
+
+extern HIDDEN mheap mgc_heap;
+extern HIDDEN mspan mgc_empty_span;
+extern HIDDEN __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
+extern HIDDEN _Atomic(heap_arena *) *mgc_arena_index;
+extern HIDDEN _Atomic uintptr_t mgc_heap_lo, mgc_heap_hi;
+extern HIDDEN _Atomic int mgc_initialized;
+
+/* Heap accounting (runtime/mheap.c), all atomic. */
+typedef struct mgc_heap_stats {
+    _Atomic uint64_t heap_sys;    /* arena bytes mapped */
+    _Atomic uint64_t heap_inuse;  /* bytes in in-use spans */
+    _Atomic uint64_t meta_sys;    /* metadata bytes mapped */
+    _Atomic uint64_t heap_live;   /* pacing: marked + allocated since (span granularity) */
+    _Atomic uint64_t freed_bytes; /* cumulative, by sweeping */
+    _Atomic uint64_t nfree;       /* cumulative objects freed */
+    _Atomic uint64_t nalloc_dead; /* counters of unregistered threads */
+    _Atomic uint64_t alloc_bytes_dead;
+    _Atomic uint64_t ntiny_dead;
+} mgc_heap_stats;
+extern HIDDEN mgc_heap_stats mgc_hstats;
+
+/* ---- no-preempt sections ---------------------------------------------- */
+
+HIDDEN void mgc_nopreempt_slow(gc_thread *t);
+
+/* ** Enter a section in which this thread must not be stopped.  A compiler
+ * barrier is enough: the only other reader is this thread's signal handler. */
+static inline void mgc_nopreempt_begin(gc_thread *t) {
+    t->nopreempt++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* ** Leave it; take a deferred stop or a requested collection now. */
+static inline void mgc_nopreempt_end(gc_thread *t) {
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--t->nopreempt == 0 && unlikely(t->suspend_pending | t->want_gc))
+        mgc_nopreempt_slow(t);
+}
+
+/* Runtime locks: held only inside a no-preempt section, so a stopped thread
+ * never holds one and the collector can take any of them.  t may be NULL
+ * for an unregistered thread (which is never stopped). */
+static inline void mgc_lock(gc_thread *t, pthread_mutex_t *m) {
+    if (t) mgc_nopreempt_begin(t);
+    pthread_mutex_lock(m);
+}
+static inline void mgc_unlock(gc_thread *t, pthread_mutex_t *m) {
+    pthread_mutex_unlock(m);
+    if (t) mgc_nopreempt_end(t);
+}
+
+/* ---- OS memory (runtime/os_linux.c) ------------------------------------ */
+
+HIDDEN void *mgc_sys_alloc(size_t n, _Atomic uint64_t *stat);
+HIDDEN void *mgc_sys_reserve_arena(size_t n);
+HIDDEN void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat);
+
+/* ---- fixed-size metadata (runtime/fixalloc.c) -------------------------- */
+
+HIDDEN mspan *mgc_span_struct_alloc(void);
+HIDDEN void mgc_span_struct_free(mspan *s);
+HIDDEN uint64_t *mgc_bitmap_alloc(unsigned words);
+HIDDEN void mgc_bitmap_free(uint64_t *b, unsigned words);
+HIDDEN gc_thread *mgc_thread_struct_alloc(void);
+HIDDEN void mgc_thread_struct_free(gc_thread *t);
+
+/* ---- arenas and span lookup (runtime/arena.c) --------------------------- */
+
+HIDDEN int mgc_arena_init(void);
+HIDDEN heap_arena *mgc_arena_register(uintptr_t base, size_t size);
+
+/* ** The span whose page holds p, or NULL.  Two loads after a range check:
+ * the test every conservative word goes through.  The result may be stale
+ * for pages not in use: callers check state and bounds. */
+static inline mspan *mgc_span_of(uintptr_t p) {
+    if (p < atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed) ||
+        p >= atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed))
+        return NULL;
+    heap_arena *a = atomic_load_explicit(&mgc_arena_index[p >> MGC_ARENA_SHIFT],
+                                         memory_order_acquire);
+    if (!a) return NULL;
+    return __atomic_load_n(&a->spans[(p >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)],
+                           __ATOMIC_RELAXED);
+}
+
+/* ** The in-use span holding p in one of its slots, or NULL. */
+static inline mspan *mgc_span_of_heap(uintptr_t p) {
+    mspan *s = mgc_span_of(p);
+    if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != SPAN_INUSE ||
+        p < s->base || p >= s->limit)
+        return NULL;
+    return s;
+}
+
+static inline void mgc_arena_set_span(uintptr_t page_addr, mspan *s) {
+    heap_arena *a = atomic_load_explicit(&mgc_arena_index[page_addr >> MGC_ARENA_SHIFT],
+                                         memory_order_relaxed);
+    __atomic_store_n(&a->spans[(page_addr >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)], s,
+                     __ATOMIC_RELEASE);
+}
+
+/* ---- spans (runtime/mspan.c) -------------------------------------------- */
+
+/* ** Slot index of an address inside span s (no division: a multiply). */
+static inline unsigned mgc_span_obj_index(const mspan *s, uintptr_t p) {
+    if (s->nelems == 1) return 0;
+    return (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+static inline bool mgc_bit_get(const uint64_t *bits, unsigned i) {
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+static inline void mgc_bit_set(uint64_t *bits, unsigned i) {
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+/* ** Allocated slot?  Slots below freeindex were handed out by the cache;
+ * above it allocBits (the survivors of the last sweep) say. */
+static inline bool mgc_span_is_allocated(const mspan *s, unsigned i) {
+    return i < s->freeindex || mgc_bit_get(s->allocBits, i);
+}
+static inline unsigned mgc_span_bitmap_words(const mspan *s) {
+    return (s->nelems + 63u) / 64u;
+}
+
+HIDDEN void mgc_span_init_objects(mspan *s, int spanclass);
+HIDDEN void mgc_span_refill_alloc_cache(mspan *s);
+HIDDEN unsigned mgc_span_next_free_index(mspan *s);
+HIDDEN unsigned mgc_span_count_marked(const mspan *s);
+
+/* ---- page heap (runtime/mheap.c) ----------------------------------------- */
+
+HIDDEN int mgc_heap_init(void);
+HIDDEN mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass);
+HIDDEN void mgc_heap_free(gc_thread *t, mspan *s);
+
+/* ---- central lists (runtime/mcentral.c) ----------------------------------- */
+
+HIDDEN void mgc_central_init(mcentral *c, int spanclass);
+HIDDEN mspan *mgc_central_cache_span(gc_thread *t, mcentral *c);
+HIDDEN void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s);
+HIDDEN void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full);
+HIDDEN mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c);
+HIDDEN void mgc_span_list_push(span_list *l, mspan *s);
+HIDDEN void mgc_span_list_remove(span_list *l, mspan *s);
+HIDDEN mspan *mgc_span_list_pop(span_list *l);
+
+/* ---- per-thread caches (runtime/mcache.c) ---------------------------------- */
+
+HIDDEN void mgc_cache_init(mcache *c);
+HIDDEN bool mgc_cache_refill(gc_thread *t, int spanclass);
+HIDDEN void mgc_cache_release_all(gc_thread *t, mcache *c);
+
+/* ---- allocation (runtime/malloc.c) --------------------------------------- */
+
+HIDDEN void mgc_call_oom(size_t n);
+
+/* ---- the collector (gc/) --------------------------------------------------- */
+
+HIDDEN void mgc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An internal invariant is broken: report and abort rather than risk
+ * freeing a live object. */
+HIDDEN void mgc_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+HIDDEN uint64_t mgc_nanotime(void);
+
+/* threads and stop-the-world (gc/thread.c, gc/stw.c) */
+HIDDEN int mgc_threads_init(void);
+HIDDEN int mgc_thread_register_self(void);
+HIDDEN void mgc_threads_lock(void);
+HIDDEN void mgc_threads_unlock(void);
+extern HIDDEN gc_thread *mgc_all_threads; /* threads lock */
+extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
+HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
+HIDDEN void mgc_stop_the_world(void);
+HIDDEN void mgc_start_the_world(void);
+HIDDEN void mgc_suspend_self(gc_thread *t);
+HIDDEN uintptr_t mgc_current_sp(void);
+
+/* roots (gc/roots.c) */
+HIDDEN void mgc_roots_init(void);
+typedef void (*mgc_range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
+HIDDEN uint64_t mgc_roots_each(mgc_range_fn fn, void *arg); /* STW; returns bytes */
+
+/* marking (gc/mark.c) */
+HIDDEN uint64_t mgc_mark(uint64_t *root_bytes);
+
+/* sweeping (gc/sweep.c) */
+HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
+HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
+HIDDEN void mgc_sweep_all(gc_thread *t);
+
+/* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
+HIDDEN void mgc_gc_start(gc_thread *t, bool forced);
+extern HIDDEN _Atomic uint64_t mgc_num_gc;
+extern HIDDEN _Atomic uint64_t mgc_heap_goal; /* UINT64_MAX when off */
+HIDDEN void mgc_pacer_init(int percent);
+HIDDEN void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes);
+HIDDEN int mgc_pacer_set_percent(int percent);
+static inline bool mgc_pacer_should_trigger(void) {
+    return atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed) >=
+           atomic_load_explicit(&mgc_heap_goal, memory_order_relaxed);
+}
+
+/* config (gc/init.c) */
+typedef struct mgc_settings {
+    int verbose;
+} mgc_settings;
+extern HIDDEN mgc_settings mgc_cfg;
+
+#endif /* MGC_INTERNAL_H */

@@ -1,0 +1,184 @@
+/*
+ * malloc.c -- gc_alloc and friends: the allocation paths.
+ *
+ * Three paths, by size, as in Go's mallocgc:
+ *   tiny   pointer-free and under 16 bytes: bump inside the thread's current
+ *          16-byte block; the block dies when every sub-object in it is dead.
+ *   small  up to 32 KiB: a slot of the size class from the thread's cached
+ *          span.  The fast path is a count-trailing-zeros over allocCache,
+ *          no lock and no atomic: about 20 instructions with the zeroing
+ *          test and the two counters.
+ *   large  over 32 KiB: a span of its own straight from the page heap.
+ *
+ * The whole of an allocation is a no-preempt section (runtime/internal.h):
+ * the collector may flush this thread's cache while it is stopped, which
+ * would be fatal halfway through taking a slot.  A collection that the
+ * allocation asked for (heap past its goal) starts when the section ends,
+ * with the new object held in a local, so it survives.
+ */
+#include "runtime/internal.h"
+
+static gc_oom_handler oom_handler; /* atomic via __atomic builtins */
+
+/* ** Count an allocation: single-writer counters, so plain load+store. */
+static inline void count_alloc(mcache *c, uint64_t objects, uint64_t bytes) {
+    atomic_store_explicit(&c->nalloc, atomic_load_explicit(&c->nalloc, memory_order_relaxed) + objects,
+                          memory_order_relaxed);
+    atomic_store_explicit(&c->alloc_bytes,
+                          atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed) + bytes,
+                          memory_order_relaxed);
+}
+
+/* ** Take the next free slot from the cached span, or 0 if the slow path
+ * must run (cache word exhausted, span full, or no span). */
+static inline uintptr_t next_free_fast(mspan *s) {
+    uint64_t cache = s->allocCache;
+    if (unlikely(cache == 0)) return 0;
+    unsigned bit = (unsigned)__builtin_ctzll(cache);
+    unsigned result = s->freeindex + bit;
+    if (unlikely(result >= s->nelems)) return 0;
+    unsigned next = result + 1;
+    if (unlikely(next % 64 == 0 && next != s->nelems)) return 0; /* reload allocCache */
+    s->allocCache = (cache >> bit) >> 1;
+    s->freeindex = (uint16_t)next;
+    s->allocCount++;
+    return s->base + (uintptr_t)result * s->elemsize;
+}
+
+/* ** Slow path: search the span's bitmap, else refill the cache. */
+static uintptr_t next_free_slow(gc_thread *t, int spanclass, mspan **sp) {
+    mspan *s = t->cache.alloc[spanclass];
+    unsigned idx = mgc_span_next_free_index(s);
+    if (idx == s->nelems) {
+        if (!mgc_cache_refill(t, spanclass)) return 0;
+        s = t->cache.alloc[spanclass];
+        idx = mgc_span_next_free_index(s);
+        if (idx == s->nelems) mgc_throw("refill returned a full span of class %d", spanclass);
+    }
+    s->allocCount++;
+    *sp = s;
+    return s->base + (uintptr_t)idx * s->elemsize;
+}
+
+void mgc_call_oom(size_t n) {
+    gc_oom_handler h = __atomic_load_n(&oom_handler, __ATOMIC_ACQUIRE);
+    if (h) h(n);
+}
+
+static void *alloc_misuse(const char *fn) {
+    if (!atomic_load(&mgc_initialized))
+        mgc_warn("%s: called before gc_init(); call gc_init(NULL) once at the start of the program", fn);
+    else
+        mgc_warn("%s: the calling thread is not registered; call gc_register_thread() at the "
+                 "start of the thread (and gc_unregister_thread() before it exits)", fn);
+    return NULL;
+}
+
+static void *malloc_small(gc_thread *t, size_t size, int noscan) {
+    int spanclass = (mgc_size_to_class(size) << 1) | noscan;
+    mgc_nopreempt_begin(t);
+    mspan *s = t->cache.alloc[spanclass];
+    uintptr_t v = next_free_fast(s);
+    if (unlikely(!v)) {
+        v = next_free_slow(t, spanclass, &s);
+        if (!v) {
+            mgc_nopreempt_end(t);
+            mgc_call_oom(size);
+            return NULL;
+        }
+    }
+    if (s->needzero) memset((void *)v, 0, s->elemsize);
+    count_alloc(&t->cache, 1, s->elemsize);
+    mgc_nopreempt_end(t);
+    return (void *)v;
+}
+
+static void *malloc_tiny(gc_thread *t, size_t size) {
+    mcache *c = &t->cache;
+    uintptr_t off = c->tinyoffset;
+    /* Align as the size suggests: an 8-byte request may hold a double. */
+    if ((size & 7) == 0) off = (off + 7) & ~(uintptr_t)7;
+    else if ((size & 3) == 0) off = (off + 3) & ~(uintptr_t)3;
+    else if ((size & 1) == 0) off = (off + 1) & ~(uintptr_t)1;
+    if (c->tiny && off + size <= MGC_TINY_SIZE) {
+        c->tinyoffset = off + size;
+        count_alloc(c, 1, 0);
+        atomic_store_explicit(&c->ntiny, atomic_load_explicit(&c->ntiny, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return (void *)(c->tiny + off);
+    }
+    void *v = malloc_small(t, MGC_TINY_SIZE, 1);
+    if (!v) return NULL;
+    /* Keep whichever block has more room left. */
+    if (!c->tiny || size < c->tinyoffset) {
+        c->tiny = (uintptr_t)v;
+        c->tinyoffset = size;
+    }
+    return v;
+}
+
+static void *malloc_large(gc_thread *t, size_t size, int noscan) {
+    size_t npages = (size + MGC_PAGE_SIZE - 1) >> MGC_PAGE_SHIFT;
+    mgc_nopreempt_begin(t);
+    mspan *s = mgc_heap_alloc(t, npages, noscan);
+    if (!s) {
+        mgc_nopreempt_end(t);
+        mgc_call_oom(size);
+        return NULL;
+    }
+    if (s->needzero) memset((void *)s->base, 0, s->elemsize);
+    s->freeindex = 1;
+    s->allocCount = 1;
+    s->allocCache = 0;
+    atomic_fetch_add_explicit(&mgc_hstats.heap_live, s->elemsize, memory_order_relaxed);
+    mgc_central_push(t, &mgc_heap.central[noscan], s, true);
+    count_alloc(&t->cache, 1, s->elemsize);
+    if (mgc_pacer_should_trigger()) t->want_gc = 1;
+    mgc_nopreempt_end(t);
+    return (void *)s->base;
+}
+
+static inline void *mallocgc(size_t size, int noscan, const char *fn) {
+    gc_thread *t = mgc_self;
+    if (unlikely(!t)) return alloc_misuse(fn);
+    if (likely(size <= MGC_MAX_SMALL_SIZE)) {
+        if (size == 0) size = 1; /* distinct pointers, as malloc(0) gives */
+        if (noscan && size < MGC_TINY_SIZE) return malloc_tiny(t, size);
+        return malloc_small(t, size, noscan);
+    }
+    if (unlikely(size > MGC_MAX_ALLOC)) {
+        mgc_call_oom(size);
+        return NULL;
+    }
+    return malloc_large(t, size, noscan);
+}
+
+GC_API void *gc_alloc(size_t n) { return mallocgc(n, 0, "gc_alloc"); }
+GC_API void *gc_alloc_noscan(size_t n) { return mallocgc(n, 1, "gc_alloc_noscan"); }
+
+GC_API void *gc_alloc_array(size_t count, size_t size) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        mgc_call_oom(SIZE_MAX);
+        return NULL;
+    }
+    return mallocgc(n, 0, "gc_alloc_array");
+}
+
+GC_API void *gc_base(const void *p) {
+    mspan *s = mgc_span_of_heap((uintptr_t)p);
+    if (!s) return NULL;
+    unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
+    if (!mgc_span_is_allocated(s, i)) return NULL;
+    return (void *)(s->base + (uintptr_t)i * s->elemsize);
+}
+
+GC_API size_t gc_size(const void *p) {
+    mspan *s = mgc_span_of_heap((uintptr_t)p);
+    if (!s || !mgc_span_is_allocated(s, mgc_span_obj_index(s, (uintptr_t)p))) return 0;
+    return s->elemsize;
+}
+
+GC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn) {
+    return __atomic_exchange_n(&oom_handler, fn, __ATOMIC_ACQ_REL);
+}

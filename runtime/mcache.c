@@ -1,0 +1,57 @@
+/*
+ * mcache.c -- the per-thread allocation cache.
+ *
+ * A thread allocates small objects from the span it caches for the
+ * object's span class, with no lock and no atomic (runtime/malloc.c has the
+ * fast path).  When that span is full, refill() hands it back to its
+ * mcentral and takes another.  Each refill also counts the new span's free
+ * bytes into heap_live at once (as Go does), so pacing sees allocation at
+ * span granularity without a counter on the fast path; releasing a span
+ * takes back what was not used.
+ *
+ * Owner: the thread.  The collector touches a thread's mcache only while
+ * that thread is stopped, which is never inside a no-preempt section.
+ */
+#include "runtime/internal.h"
+
+/* The span every empty cache slot points at: allocCache 0 and no slots, so
+ * the fast path fails without a NULL check. */
+mspan mgc_empty_span;
+
+void mgc_cache_init(mcache *c) {
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) c->alloc[i] = &mgc_empty_span;
+    c->tiny = 0;
+    c->tinyoffset = 0;
+}
+
+/* ** Replace the cached span of spanclass by one with a free slot.  Returns
+ * false when out of memory.  Runs inside a no-preempt section. */
+bool mgc_cache_refill(gc_thread *t, int spanclass) {
+    mcache *c = &t->cache;
+    mspan *old = c->alloc[spanclass];
+    mcentral *central = &mgc_heap.central[spanclass];
+    if (old != &mgc_empty_span) {
+        c->alloc[spanclass] = &mgc_empty_span;
+        mgc_central_uncache_span(t, central, old);
+    }
+    mspan *s = mgc_central_cache_span(t, central);
+    if (!s) return false;
+    atomic_store(&s->sweepgen, atomic_load(&mgc_heap.sweepgen) + 3);
+    c->alloc[spanclass] = s;
+    atomic_fetch_add_explicit(&mgc_hstats.heap_live,
+                              (uint64_t)(s->nelems - s->allocCount) * s->elemsize,
+                              memory_order_relaxed);
+    if (mgc_pacer_should_trigger()) t->want_gc = 1;
+    return true;
+}
+
+/* ** Give every cached span back (thread exit, or the collector preparing
+ * to mark).  The tiny block stays: it is an allocated object. */
+void mgc_cache_release_all(gc_thread *t, mcache *c) {
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
+        mspan *s = c->alloc[i];
+        if (s == &mgc_empty_span) continue;
+        c->alloc[i] = &mgc_empty_span;
+        mgc_central_uncache_span(t, &mgc_heap.central[i], s);
+    }
+}

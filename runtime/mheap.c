@@ -1,0 +1,225 @@
+/*
+ * mheap.c -- the page heap: runs of 8 KiB pages for spans.
+ *
+ * Free memory is kept as free spans (state SPAN_FREE), one per maximal run
+ * of free pages: freeing a span merges it with free neighbours found through
+ * the page table, so two free spans are never adjacent.  Runs shorter than
+ * 128 pages sit in exact-size lists, with a bitmask of non-empty lists
+ * (best fit in O(1)); longer runs sit in one list in address order (first
+ * fit, which keeps the heap low and compact, as Go's page allocator does).
+ * Allocation splits the front off a run.  When nothing fits, the heap grows
+ * by whole arenas.
+ *
+ * Each free span records needzero: whether its pages may hold old data.
+ * Pages fresh from the OS are zero; a span freed after use is not.  The
+ * allocator clears only what needzero says it must.
+ *
+ * All of it is protected by mgc_heap.lock.
+ */
+#include "runtime/internal.h"
+
+mheap mgc_heap;
+mgc_heap_stats mgc_hstats;
+
+static void free_list_insert(mspan *s);
+
+int mgc_heap_init(void) {
+    pthread_mutex_init(&mgc_heap.lock, NULL);
+    atomic_store(&mgc_heap.sweepgen, 2); /* so sg-2 never underflows */
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) mgc_central_init(&mgc_heap.central[i], i);
+    return mgc_arena_init();
+}
+
+/* ---- span lists -------------------------------------------------------- */
+
+void mgc_span_list_push(span_list *l, mspan *s) {
+    s->prev = NULL;
+    s->next = l->first;
+    if (l->first) l->first->prev = s;
+    l->first = s;
+    l->count++;
+}
+
+void mgc_span_list_remove(span_list *l, mspan *s) {
+    if (s->prev) s->prev->next = s->next;
+    else l->first = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    l->count--;
+}
+
+mspan *mgc_span_list_pop(span_list *l) {
+    mspan *s = l->first;
+    if (s) mgc_span_list_remove(l, s);
+    return s;
+}
+
+/* ---- free runs ---------------------------------------------------------- */
+
+static void free_list_insert(mspan *s) {
+    if (s->npages < 128) {
+        mgc_span_list_push(&mgc_heap.free_small[s->npages], s);
+        mgc_heap.free_mask[s->npages / 64] |= (uint64_t)1 << (s->npages % 64);
+        return;
+    }
+    /* Address order: walk to the first run above s. */
+    span_list *l = &mgc_heap.free_large;
+    mspan *prev = NULL, *cur = l->first;
+    while (cur && cur->base < s->base) {
+        prev = cur;
+        cur = cur->next;
+    }
+    s->prev = prev;
+    s->next = cur;
+    if (prev) prev->next = s;
+    else l->first = s;
+    if (cur) cur->prev = s;
+    l->count++;
+}
+
+static void free_list_remove(mspan *s) {
+    if (s->npages < 128) {
+        span_list *l = &mgc_heap.free_small[s->npages];
+        mgc_span_list_remove(l, s);
+        if (!l->first) mgc_heap.free_mask[s->npages / 64] &= ~((uint64_t)1 << (s->npages % 64));
+    } else {
+        mgc_span_list_remove(&mgc_heap.free_large, s);
+    }
+}
+
+/* ** A free span's first and last page entries point at it: all that
+ * coalescing needs. */
+static void free_span_publish(mspan *s) {
+    atomic_store_explicit(&s->state, SPAN_FREE, memory_order_relaxed);
+    mgc_arena_set_span(s->base, s);
+    mgc_arena_set_span(s->base + (s->npages - 1) * MGC_PAGE_SIZE, s);
+}
+
+/* ** The free span whose pages end exactly at addr / start exactly at addr. */
+static mspan *free_span_ending_at(uintptr_t addr) {
+    mspan *n = mgc_span_of(addr - 1);
+    if (n && atomic_load_explicit(&n->state, memory_order_relaxed) == SPAN_FREE &&
+        n->base + n->npages * MGC_PAGE_SIZE == addr)
+        return n;
+    return NULL;
+}
+static mspan *free_span_starting_at(uintptr_t addr) {
+    mspan *n = mgc_span_of(addr);
+    if (n && atomic_load_explicit(&n->state, memory_order_relaxed) == SPAN_FREE && n->base == addr)
+        return n;
+    return NULL;
+}
+
+/* ** Return a run of pages to the free lists, merged with its neighbours. */
+static void free_pages_locked(mspan *s) {
+    mspan *n;
+    if ((n = free_span_ending_at(s->base)) != NULL) {
+        free_list_remove(n);
+        s->base = n->base;
+        s->npages += n->npages;
+        s->needzero |= n->needzero;
+        mgc_span_struct_free(n);
+    }
+    if ((n = free_span_starting_at(s->base + s->npages * MGC_PAGE_SIZE)) != NULL) {
+        free_list_remove(n);
+        s->npages += n->npages;
+        s->needzero |= n->needzero;
+        mgc_span_struct_free(n);
+    }
+    free_span_publish(s);
+    free_list_insert(s);
+}
+
+/* ** Find the best free run for npages: exact-size lists by bitmask, then
+ * first fit among the long runs. */
+static mspan *free_find(size_t npages) {
+    if (npages < 128) {
+        for (unsigned w = npages / 64; w < 2; w++) {
+            uint64_t m = mgc_heap.free_mask[w];
+            if (w == npages / 64) m &= ~(uint64_t)0 << (npages % 64);
+            if (m) return mgc_heap.free_small[w * 64 + __builtin_ctzll(m)].first;
+        }
+    }
+    for (mspan *s = mgc_heap.free_large.first; s; s = s->next)
+        if (s->npages >= npages) return s;
+    return NULL;
+}
+
+/* ** Map new arenas big enough for npages and add them as one free run. */
+static bool heap_grow(size_t npages) {
+    size_t bytes = npages * MGC_PAGE_SIZE;
+    bytes = (bytes + MGC_ARENA_SIZE - 1) & ~(MGC_ARENA_SIZE - 1);
+    void *base = mgc_sys_reserve_arena(bytes);
+    if (!base) return false;
+    mspan *s = mgc_span_struct_alloc();
+    if (!s || !mgc_arena_register((uintptr_t)base, bytes)) {
+        if (s) mgc_span_struct_free(s);
+        mgc_sys_free(base, bytes, NULL);
+        return false;
+    }
+    atomic_fetch_add_explicit(&mgc_hstats.heap_sys, bytes, memory_order_relaxed);
+    s->base = (uintptr_t)base;
+    s->npages = bytes / MGC_PAGE_SIZE;
+    s->needzero = 0; /* fresh from the OS */
+    free_pages_locked(s);
+    return true;
+}
+
+/* ** Allocate an in-use span of npages for spanclass, with its bitmaps and
+ * slot geometry set and every page entry published; NULL when out of memory.
+ * The span is returned unlisted: the caller owns it. */
+mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
+    mgc_lock(t, &mgc_heap.lock);
+    mspan *s = free_find(npages);
+    if (!s && heap_grow(npages)) s = free_find(npages);
+    if (!s) {
+        mgc_unlock(t, &mgc_heap.lock);
+        return NULL;
+    }
+    free_list_remove(s);
+    if (s->npages > npages) {
+        mspan *rest = mgc_span_struct_alloc();
+        if (!rest) {
+            free_list_insert(s);
+            mgc_unlock(t, &mgc_heap.lock);
+            return NULL;
+        }
+        rest->base = s->base + npages * MGC_PAGE_SIZE;
+        rest->npages = s->npages - npages;
+        rest->needzero = s->needzero;
+        s->npages = npages;
+        free_span_publish(rest);
+        free_list_insert(rest);
+    }
+    mgc_span_init_objects(s, spanclass);
+    if (!s->allocBits) { /* no memory for bitmaps: give the pages back */
+        s->gcmarkBits = NULL;
+        free_pages_locked(s);
+        mgc_unlock(t, &mgc_heap.lock);
+        return NULL;
+    }
+    atomic_store_explicit(&s->sweepgen, atomic_load(&mgc_heap.sweepgen), memory_order_relaxed);
+    /* Publish: fields first, then the state and the page entries (release). */
+    atomic_store_explicit(&s->state, SPAN_INUSE, memory_order_release);
+    for (size_t i = 0; i < npages; i++) mgc_arena_set_span(s->base + i * MGC_PAGE_SIZE, s);
+    atomic_fetch_add_explicit(&mgc_hstats.heap_inuse, npages * MGC_PAGE_SIZE, memory_order_relaxed);
+    mgc_unlock(t, &mgc_heap.lock);
+    return s;
+}
+
+/* ** Give an in-use span's pages back.  Its slots held data, so the run now
+ * needs zeroing before reuse. */
+void mgc_heap_free(gc_thread *t, mspan *s) {
+    mgc_lock(t, &mgc_heap.lock);
+    atomic_fetch_sub_explicit(&mgc_hstats.heap_inuse, s->npages * MGC_PAGE_SIZE, memory_order_relaxed);
+    /* Sweeping swaps the two halves of the bitmap block: free its start. */
+    mgc_bitmap_free(s->allocBits < s->gcmarkBits ? s->allocBits : s->gcmarkBits,
+                    mgc_span_bitmap_words(s));
+    s->allocBits = s->gcmarkBits = NULL;
+    s->elemsize = 0;
+    s->nelems = 0;
+    s->limit = s->base; /* conservative lookups now fail the bounds check */
+    s->needzero = 1;
+    free_pages_locked(s);
+    mgc_unlock(t, &mgc_heap.lock);
+}

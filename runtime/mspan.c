@@ -1,0 +1,82 @@
+/*
+ * mspan.c -- the slots of a span and its two bitmaps.
+ *
+ * A span of size class c holds nelems = npages * 8 KiB / size slots.  Which
+ * are free is told by two things together: allocBits, the slots that
+ * survived the last sweep, and freeindex, below which every slot has been
+ * handed out since.  So slot i is allocated iff i < freeindex or
+ * allocBits[i].  Allocation never builds a free list: allocCache holds the
+ * complement of the allocBits word that freeindex is in, shifted so bit 0
+ * is slot freeindex, and the next free slot is a count-trailing-zeros away.
+ *
+ * Invariant: allocCache bit k set <=> slot freeindex+k is free, for the
+ * slots of freeindex's 64-slot word; bits past nelems may be set and are
+ * bounds-checked by the users.
+ */
+#include "runtime/internal.h"
+
+/* ** Set up slot geometry and fresh bitmaps for a span about to be used. */
+void mgc_span_init_objects(mspan *s, int spanclass) {
+    int sizeclass = spanclass >> 1;
+    s->spanclass = (uint8_t)spanclass;
+    s->noscan = spanclass & 1;
+    if (sizeclass == 0) {
+        s->elemsize = s->npages * MGC_PAGE_SIZE;
+        s->nelems = 1;
+        s->divmagic = 0;
+    } else {
+        s->elemsize = mgc_class_to_size[sizeclass];
+        s->nelems = mgc_class_to_nobjs[sizeclass];
+        s->divmagic = mgc_class_to_divmagic[sizeclass];
+    }
+    s->limit = s->base + s->nelems * s->elemsize;
+    s->freeindex = 0;
+    s->allocCount = 0;
+    s->allocBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
+    s->gcmarkBits = s->allocBits ? s->allocBits + mgc_span_bitmap_words(s) : NULL;
+    s->allocCache = ~(uint64_t)0;
+}
+
+/* ** Reload allocCache from allocBits at freeindex. */
+void mgc_span_refill_alloc_cache(mspan *s) {
+    unsigned w = s->freeindex / 64;
+    if (s->freeindex >= s->nelems) {
+        s->allocCache = 0;
+        return;
+    }
+    s->allocCache = ~s->allocBits[w] >> (s->freeindex % 64);
+}
+
+/* ** Index of the next free slot at or after freeindex, advancing
+ * freeindex and allocCache past it; nelems if the span is full.  The slow
+ * half of the allocation fast path (Go's nextFreeIndex). */
+unsigned mgc_span_next_free_index(mspan *s) {
+    unsigned idx = s->freeindex, n = s->nelems;
+    if (idx >= n) return n;
+    uint64_t cache = s->allocCache;
+    while (cache == 0) {
+        idx = (idx + 64) & ~63u;
+        if (idx >= n) {
+            s->freeindex = (uint16_t)n;
+            return n;
+        }
+        cache = ~s->allocBits[idx / 64];
+    }
+    unsigned bit = (unsigned)__builtin_ctzll(cache);
+    unsigned result = idx + bit;
+    if (result >= n) {
+        s->freeindex = (uint16_t)n;
+        s->allocCache = 0;
+        return n;
+    }
+    s->freeindex = (uint16_t)(result + 1);
+    if (s->freeindex % 64 == 0) mgc_span_refill_alloc_cache(s);
+    else s->allocCache = (cache >> bit) >> 1;
+    return result;
+}
+
+unsigned mgc_span_count_marked(const mspan *s) {
+    unsigned n = 0, words = mgc_span_bitmap_words(s);
+    for (unsigned i = 0; i < words; i++) n += (unsigned)__builtin_popcountll(s->gcmarkBits[i]);
+    return n;
+}

@@ -1,0 +1,175 @@
+/*
+ * types.h -- the data structures of the mgc heap, in one place.
+ *
+ * The heap is laid out as the Go runtime's is:
+ *
+ *   arena (64 MiB of address space, from mmap)
+ *     -> pages (8 KiB); each arena has a page -> span table, so any address,
+ *        interior ones included, finds its span in two array lookups.
+ *   span: a run of pages.  An in-use span either holds one large object
+ *     (size class 0) or is cut into equal slots of one size class.  Each
+ *     span has two bitmaps with one bit per slot: allocBits (allocated as of
+ *     the last sweep) and gcmarkBits (marked in the current cycle).
+ *     Sweeping swaps them.
+ *   mcache: per thread, one cached span per span class; allocation takes
+ *     the next free slot with a count-trailing-zeros over allocCache.
+ *   mcentral: per span class, the spans not cached by any thread, in
+ *     partial (has free slots) and full lists, each split into swept and
+ *     unswept by sweepgen parity.
+ *   mheap: the page allocator: free runs of pages, coalesced on free.
+ *
+ * Ownership of every shared field is written next to it.  "world lock"
+ * means the collector's cycle lock (gc/mgc.c); "STW" means the field is only
+ * touched while every registered thread is stopped.
+ */
+#ifndef MGC_TYPES_H
+#define MGC_TYPES_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/sizeclasses.h"
+
+#define MGC_ARENA_SHIFT 26
+#define MGC_ARENA_SIZE ((uintptr_t)1 << MGC_ARENA_SHIFT) /* 64 MiB */
+#define MGC_PAGES_PER_ARENA (MGC_ARENA_SIZE >> MGC_PAGE_SHIFT)
+#define MGC_ADDR_BITS 48 /* user-space addresses on x86-64 and arm64 */
+#define MGC_ARENA_INDEX_LEN ((uintptr_t)1 << (MGC_ADDR_BITS - MGC_ARENA_SHIFT))
+/* Largest object mgc hands out: keeps every size computation far from
+ * overflow (Go's maxAlloc is similar). */
+#define MGC_MAX_ALLOC ((size_t)1 << 40)
+
+#define MGC_TINY_SIZE 16
+#define MGC_TINY_SPANCLASS ((2 << 1) | 1) /* 16-byte noscan */
+#define MGC_BITMAP_WORDS ((MGC_MAX_OBJS_PER_SPAN + 63) / 64)
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define HIDDEN __attribute__((visibility("hidden")))
+
+enum span_state {
+    SPAN_DEAD = 0,  /* struct on the fixalloc free list; describes nothing */
+    SPAN_FREE = 1,  /* a free run of pages in mheap */
+    SPAN_INUSE = 2, /* holds objects */
+};
+
+/* A doubly linked list of spans; its owner lock protects it. */
+typedef struct span_list {
+    struct mspan *first;
+    size_t count;
+} span_list;
+
+typedef struct mspan {
+    /* List links: owned by whoever owns the list the span is on (mheap lock
+     * for free spans, mcentral lock for uncached in-use spans). */
+    struct mspan *next, *prev;
+
+    /* Set when the span is created from free pages, under the mheap lock,
+     * and published through the page table; constant while in use. */
+    uintptr_t base;     /* address of the first slot */
+    uintptr_t limit;    /* base + nelems * elemsize */
+    size_t npages;
+    size_t elemsize;    /* slot size; npages * 8 KiB for a large span */
+    uint32_t divmagic;  /* slot index = (offset * divmagic) >> 32 */
+    uint16_t nelems;
+    uint8_t spanclass;  /* sizeclass << 1 | noscan */
+    uint8_t noscan;
+
+    /* Allocation state.  Owner: the mcache that caches the span, else the
+     * thread that holds it exclusively (popped from an mcentral list under
+     * its lock, or claimed for sweeping through sweepgen), else STW. */
+    uint16_t freeindex;  /* slots below are allocated; search starts here */
+    uint16_t allocCount; /* allocated slots */
+    uint8_t needzero;    /* free slots may hold old data: clear on alloc */
+    uint64_t allocCache; /* ~allocBits from freeindex: bit i = slot freeindex+i free */
+    uint64_t *allocBits; /* allocated as of the last sweep */
+    uint64_t *gcmarkBits;/* marked this cycle (written by the marker) */
+
+    /* Atomic.  Relative to mheap.sweepgen (sg), see runtime/mcentral.c:
+     * sg-2 needs sweeping, sg-1 being swept, sg swept, sg+1 cached before
+     * the sweep began, sg+3 swept and cached. */
+    _Atomic uint32_t sweepgen;
+    /* Written under the mheap lock; read racily by conservative pointer
+     * lookups, which also check base/limit. */
+    _Atomic uint8_t state;
+} mspan;
+
+/* Per-arena metadata.  spans[i] is the span holding page i for every page of
+ * an in-use span, and for the first and last page of a free span (enough to
+ * coalesce).  Other entries may be stale: readers check state and bounds. */
+typedef struct heap_arena {
+    mspan *spans[MGC_PAGES_PER_ARENA]; /* written under mheap lock; atomic-relaxed reads */
+} heap_arena;
+
+typedef struct mcentral {
+    pthread_mutex_t lock;
+    uint8_t spanclass;
+    /* Index sweepgen/2 % 2 is the swept set of the current cycle, the other
+     * one the unswept set; advancing sweepgen by 2 makes every swept span
+     * unswept without touching it.  Protected by lock. */
+    span_list partial[2];
+    span_list full[2];
+} __attribute__((aligned(64))) mcentral;
+
+typedef struct mheap {
+    pthread_mutex_t lock;
+    /* Free runs of pages.  free_small[n] holds runs of exactly n pages
+     * (n < 128); free_mask has bit n set when it is not empty, so finding
+     * the smallest fitting run is a count-trailing-zeros.  free_large holds
+     * longer runs in address order (first fit keeps the heap compact).
+     * All protected by lock. */
+    span_list free_small[128];
+    uint64_t free_mask[2];
+    span_list free_large;
+
+    /* Rises by 2 per cycle; changed only with the world stopped. */
+    _Atomic uint32_t sweepgen;
+
+    mcentral central[MGC_NUM_SPAN_CLASSES];
+} mheap;
+
+/* Per-thread allocation cache.  Owned by its thread: nothing else reads or
+ * writes it except the collector while the thread is stopped outside a
+ * no-preempt section. */
+typedef struct mcache {
+    mspan *alloc[MGC_NUM_SPAN_CLASSES]; /* &mgc_empty_span when none */
+    uintptr_t tiny;       /* current 16-byte tiny block, or 0 */
+    uintptr_t tinyoffset; /* bytes used in it */
+    /* Single-writer counters: the owner stores with relaxed atomics, the
+     * stats reader loads them with relaxed atomics. */
+    _Atomic uint64_t nalloc;
+    _Atomic uint64_t alloc_bytes;
+    _Atomic uint64_t ntiny; /* tiny objects placed in an existing block */
+} mcache;
+
+/* A registered thread.  Lives in metadata memory that is never scanned. */
+typedef struct gc_thread {
+    mcache cache;
+    /* Owner: the thread itself and its own signal handler.  While nopreempt
+     * is nonzero the thread is in the runtime (allocating, sweeping, holding
+     * a runtime lock) and a stop request is deferred: the handler sets
+     * suspend_pending and the thread suspends itself when nopreempt returns
+     * to 0.  want_gc asks the thread to start a cycle once it is out. */
+    volatile sig_atomic_t nopreempt;
+    volatile sig_atomic_t suspend_pending;
+    volatile sig_atomic_t want_gc;
+    int in_gc; /* this thread is running a cycle: don't start another */
+
+    /* Set at registration; constant. */
+    pthread_t pthread;
+    uintptr_t stack_hi;  /* stack grows down from here */
+    uintptr_t stack_lo;  /* lowest address of the stack mapping */
+
+    /* Written by the thread before it acknowledges a stop (the ack
+     * semaphore orders it before the collector's read). */
+    uintptr_t suspended_sp;
+
+    /* Protected by the threads lock (gc/thread.c). */
+    struct gc_thread *next, *prev;
+    int stopped;  /* STW: signalled in the current stop */
+} gc_thread;
+
+#endif /* MGC_TYPES_H */
