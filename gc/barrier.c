@@ -9,6 +9,6 @@
  */
 #include "runtime/internal.h"
 
-GC_API void gc_store_ptr(void **slot, void *value) {
+MGC_API void gc_store_ptr(void **slot, void *value) {
     *slot = value;
 }

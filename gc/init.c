@@ -50,11 +50,11 @@ void mgc_throw(const char *fmt, ...) {
     abort();
 }
 
-GC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn) {
+MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn) {
     return __atomic_exchange_n(&warn_handler, fn, __ATOMIC_ACQ_REL);
 }
 
-GC_API const char *gc_strerror(int code) {
+MGC_API const char *gc_strerror(int code) {
     switch (code) {
     case GC_OK: return "success";
     case GC_EINVAL: return "invalid argument";
@@ -67,7 +67,7 @@ GC_API const char *gc_strerror(int code) {
     }
 }
 
-GC_API void gc_config_default(gc_config *cfg) {
+MGC_API void gc_config_default(gc_config *cfg) {
     if (!cfg) return;
     memset(cfg, 0, sizeof *cfg);
     cfg->percent = 100;
@@ -99,7 +99,7 @@ static void apply_env(gc_config *cfg) {
     env_int("MGC_VERBOSE", &cfg->verbose, 0, 9);
 }
 
-GC_API int gc_init(const gc_config *user) {
+MGC_API int gc_init(const gc_config *user) {
     if (atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
         if (!mgc_self) return mgc_thread_register_self();
         return GC_OK;

@@ -99,7 +99,7 @@ void mgc_gc_start(gc_thread *t, bool forced) {
     pthread_mutex_unlock(&world_lock);
 }
 
-GC_API void gc_collect(void) {
+MGC_API void gc_collect(void) {
     gc_thread *t = mgc_self;
     if (!t) {
         if (!atomic_load(&mgc_initialized))
@@ -112,7 +112,7 @@ GC_API void gc_collect(void) {
     mgc_gc_start(t, true);
 }
 
-GC_API void gc_get_stats(gc_stats *out) {
+MGC_API void gc_get_stats(gc_stats *out) {
     if (!out) {
         mgc_warn("gc_get_stats(NULL): pass a pointer to a gc_stats to fill");
         return;

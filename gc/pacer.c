@@ -43,4 +43,4 @@ int mgc_pacer_set_percent(int percent) {
     return old;
 }
 
-GC_API int gc_set_percent(int percent) { return mgc_pacer_set_percent(percent); }
+MGC_API int gc_set_percent(int percent) { return mgc_pacer_set_percent(percent); }

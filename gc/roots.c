@@ -35,7 +35,7 @@ static bool range_ok(const char *fn, void *start, void *end) {
     return true;
 }
 
-GC_API void gc_add_roots(void *start, void *end) {
+MGC_API void gc_add_roots(void *start, void *end) {
     if (!range_ok("gc_add_roots", start, end)) return;
     gc_thread *t = mgc_self;
     mgc_lock(t, &roots_lock);
@@ -58,7 +58,7 @@ GC_API void gc_add_roots(void *start, void *end) {
     mgc_unlock(t, &roots_lock);
 }
 
-GC_API void gc_remove_roots(void *start, void *end) {
+MGC_API void gc_remove_roots(void *start, void *end) {
     if (!range_ok("gc_remove_roots", start, end)) return;
     gc_thread *t = mgc_self;
     size_t removed = 0;

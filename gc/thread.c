@@ -100,7 +100,7 @@ static void unregister(gc_thread *t) {
     mgc_thread_struct_free(t);
 }
 
-GC_API int gc_register_thread(void) {
+MGC_API int gc_register_thread(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
         mgc_warn("gc_register_thread: called before gc_init(); call gc_init(NULL) once at "
                  "the start of the program");
@@ -114,7 +114,7 @@ GC_API int gc_register_thread(void) {
     return mgc_thread_register_self();
 }
 
-GC_API void gc_unregister_thread(void) {
+MGC_API void gc_unregister_thread(void) {
     gc_thread *t = mgc_self;
     if (!t) {
         mgc_warn("gc_unregister_thread: the calling thread is not registered; nothing to do");
@@ -123,4 +123,4 @@ GC_API void gc_unregister_thread(void) {
     unregister(t);
 }
 
-GC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }
+MGC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }

@@ -56,15 +56,15 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define GC_API __attribute__((visibility("default")))
-#define GC_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
+#define MGC_API __attribute__((visibility("default")))
+#define MGC_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
 #else
-#define GC_API
-#define GC_MALLOC_ATTR
+#define MGC_API
+#define MGC_MALLOC_ATTR
 #endif
 
-#define GC_VERSION_MAJOR 0
-#define GC_VERSION_MINOR 1
+#define MGC_VERSION_MAJOR 0
+#define MGC_VERSION_MINOR 1
 
 /* Result codes of the calls that return int.  gc_strerror() names them. */
 enum {
@@ -118,88 +118,88 @@ typedef struct gc_stats {
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */
-GC_API void gc_config_default(gc_config *cfg);
+MGC_API void gc_config_default(gc_config *cfg);
 
 /* Start the collector and register the calling thread.  cfg may be NULL for
  * the defaults; MGC_* environment variables override either.  Returns
  * GC_OK, or an error code after printing why.  A second call does nothing
  * but register the calling thread if it is not yet registered. */
-GC_API int gc_init(const gc_config *cfg);
+MGC_API int gc_init(const gc_config *cfg);
 
 /* Zeroed memory for n bytes that the collector scans for pointers.
  * gc_alloc(0) returns a distinct valid pointer.  On failure (n too large,
  * the OS out of memory) it calls the out-of-memory handler and returns
  * NULL; the heap stays usable.  The calling thread must be registered. */
-GC_API void *gc_alloc(size_t n) GC_MALLOC_ATTR;
+MGC_API void *gc_alloc(size_t n) MGC_MALLOC_ATTR;
 
 /* Zeroed memory that is never scanned: for strings, numbers, pixels.  A
  * pointer stored only here does not keep its target alive.  Requests under
  * 16 bytes share 16-byte blocks (the tiny allocator). */
-GC_API void *gc_alloc_noscan(size_t n) GC_MALLOC_ATTR;
+MGC_API void *gc_alloc_noscan(size_t n) MGC_MALLOC_ATTR;
 
 /* gc_alloc(count * size), with the multiplication checked for overflow
  * (NULL and the out-of-memory handler if it overflows). */
-GC_API void *gc_alloc_array(size_t count, size_t size) GC_MALLOC_ATTR;
+MGC_API void *gc_alloc_array(size_t count, size_t size) MGC_MALLOC_ATTR;
 
 /* Start of the object that p points into (its first byte or any interior
  * byte), or NULL if p points into no allocated heap object. */
-GC_API void *gc_base(const void *p);
+MGC_API void *gc_base(const void *p);
 
 /* Usable size of the object that p points into (its size class), or 0 if p
  * is not in an allocated heap object. */
-GC_API size_t gc_size(const void *p);
+MGC_API size_t gc_size(const void *p);
 
 /* Conservative root range [start, end): every aligned pointer-sized word
  * inside is scanned at each collection.  Ranges may overlap. */
-GC_API void gc_add_roots(void *start, void *end);
+MGC_API void gc_add_roots(void *start, void *end);
 
 /* Remove every range added with gc_add_roots() that lies inside
  * [start, end).  If there is none, print a message and do nothing. */
-GC_API void gc_remove_roots(void *start, void *end);
+MGC_API void gc_remove_roots(void *start, void *end);
 
 /* Make the calling thread's stack and registers roots and let it allocate.
  * Returns GC_OK, GC_EALREADY if it already is registered, GC_ENOTINIT
  * before gc_init(). */
-GC_API int gc_register_thread(void);
+MGC_API int gc_register_thread(void);
 
 /* The reverse; call before the thread exits.  Objects it allocated stay as
  * long as something else reaches them. */
-GC_API void gc_unregister_thread(void);
+MGC_API void gc_unregister_thread(void);
 
 /* Nonzero if the calling thread is registered. */
-GC_API int gc_thread_is_registered(void);
+MGC_API int gc_thread_is_registered(void);
 
 /* Run a complete collection (mark and sweep) before returning. */
-GC_API void gc_collect(void);
+MGC_API void gc_collect(void);
 
 /* Store value into the pointer field *slot of a heap object, through the
  * write barrier.  slot is &obj->field for any pointer type; the sizeof below
  * checks at compile time that the assignment is well typed, without
  * evaluating either argument twice. */
-GC_API void gc_store_ptr(void **slot, void *value);
+MGC_API void gc_store_ptr(void **slot, void *value);
 #define gc_store(slot, value) \
     ((void)sizeof(*(slot) = (value)), gc_store_ptr((void **)(slot), (void *)(value)))
 
 /* Copy the collector's statistics into *out. */
-GC_API void gc_get_stats(gc_stats *out);
+MGC_API void gc_get_stats(gc_stats *out);
 
 /* Out-of-memory handler: called with the requested size before an
  * allocation returns NULL.  It may free memory (drop references and call
  * gc_collect()) or exit.  Returns the previous handler. */
 typedef void (*gc_oom_handler)(size_t requested);
-GC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn);
+MGC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn);
 
 /* Where misuse messages go (default: one line on stderr).  Returns the
  * previous handler; NULL restores the default. */
 typedef void (*gc_warn_handler)(const char *msg);
-GC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
+MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
 
 /* Heap growth percent, as MGC_PERCENT; negative = off.  Returns the old
  * value. */
-GC_API int gc_set_percent(int percent);
+MGC_API int gc_set_percent(int percent);
 
 /* Name of a GC_* result code. */
-GC_API const char *gc_strerror(int code);
+MGC_API const char *gc_strerror(int code);
 
 #ifdef __cplusplus
 }
