@@ -1,12 +1,13 @@
 # bench/bench.mk -- benchmarks, included by the top-level Makefile.
 #
-#   make bench          every benchmark (today: bench-alloc)
+#   make bench          every benchmark
 #   make bench-alloc    allocation cost against Boehm GC and the mallocs
 #                       (ITERS=5000000 REPEAT=3 make bench-alloc for a short run)
+#   make bench-meta     allocator metadata as a share of the heap
 #
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench-alloc
+.PHONY: bench-alloc bench-meta
 
 $(BUILD)/bench/alloc_bench: bench/alloc_bench.c $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
@@ -15,4 +16,15 @@ $(BUILD)/bench/alloc_bench: bench/alloc_bench.c $(BUILD)/libmgc.a include/mgc.h
 bench-alloc: deps-bench $(BUILD)/bench/alloc_bench
 	BUILD='$(BUILD)' bench/run_alloc.sh '$(BUILD)/bench/alloc_bench'
 
-bench: bench-alloc
+$(BUILD)/bench/meta_bench: bench/meta_bench.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+# Live heaps of 16 MB, 100 MB and 1 GB of 16-64 byte objects, and the
+# extremes (all 16, all 64 bytes).
+bench-meta: deps-build $(BUILD)/bench/meta_bench
+	@echo "live_mb,min,max,heap_inuse,heap_sys,meta_sys,meta_per_inuse_pct,meta_per_sys_pct"
+	@for mb in 16 100 1000; do for r in "16 64" "16 16" "64 64"; do \
+		$(BUILD)/bench/meta_bench $$mb $$r || exit 1; done; done
+
+bench: bench-alloc bench-meta
