@@ -1,14 +1,60 @@
 /*
- * barrier.c -- gc_store, the write barrier entry point.
+ * barrier.c -- gc_store, the write barrier.
  *
- * With the stop-the-world collector a store needs no barrier: marking never
- * overlaps the program.  Programs still store heap pointers through
- * gc_store() from the first day, so that the concurrent collector can make
- * it a real barrier (shade the old and new values while marking) without
- * any change to them.
+ * Go's hybrid barrier: while marking, a store of a pointer into the heap
+ * (or a root range) shades both the pointer it overwrites and the one it
+ * stores, then stores.  Shading the old value (Yuasa's deletion barrier)
+ * stops the program from hiding an object by moving its only pointer from
+ * an unscanned place into an already-scanned stack; shading the new value
+ * (Dijkstra's insertion barrier) stops a pointer from an unscanned stack
+ * landing in a black object.  Together they let each stack be scanned once,
+ * with only its own thread stopped, and never rescanned.
+ *
+ * The whole barrier -- reading the marking flag, shading, storing -- is one
+ * no-preempt section.  The flag changes only with the world stopped, and a
+ * thread is never stopped inside such a section (the stop is deferred to
+ * its end: see gc/stw.c), so a store is either entirely before mark setup
+ * (plain store, and the setup's stack and root scans will see its result)
+ * or entirely within the mark (barrier applied).  Without that, a thread
+ * stopped between "flag is off" and its store could overwrite a pointer
+ * after marking started without shading it.
+ *
+ * Shaded objects go to the thread's own gcwork, published to the global
+ * pool when a buffer fills and flushed at mark termination.  Cost outside
+ * marking: the TLS load, two counter updates and a predictable branch.
  */
-#include "runtime/internal.h"
+#include "gc/workbuf.h"
+
+static pthread_mutex_t unregistered_lock = PTHREAD_MUTEX_INITIALIZER;
+static gcwork unregistered_gcw; /* unregistered_lock */
 
 MGC_API void gc_store_ptr(void **slot, void *value) {
-    *slot = value;
+    gc_thread *t = mgc_self;
+    if (likely(t != NULL)) {
+        mgc_nopreempt_begin(t);
+        if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) {
+            mgc_grey(&t->gcw, (uintptr_t)*(void *volatile *)slot);
+            mgc_grey(&t->gcw, (uintptr_t)value);
+        }
+        *(void *volatile *)slot = value;
+        mgc_nopreempt_end(t);
+        return;
+    }
+    /* An unregistered thread is never stopped, so it cannot straddle a
+     * stop; it shades into a shared buffer flushed straight to the pool. */
+    if (atomic_load(&mgc_marking)) {
+        pthread_mutex_lock(&unregistered_lock);
+        mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
+        mgc_grey(&unregistered_gcw, (uintptr_t)value);
+        mgc_gcwork_dispose(&unregistered_gcw);
+        mgc_gcwork_account(&unregistered_gcw);
+        pthread_mutex_unlock(&unregistered_lock);
+    }
+    *(void *volatile *)slot = value;
 }
+
+/* ** Mark termination holds this around turning the barrier off, so an
+ * unregistered thread's shading is either flushed before (and seen as new
+ * work) or not done at all. */
+void mgc_barrier_lock_unregistered(void) { pthread_mutex_lock(&unregistered_lock); }
+void mgc_barrier_unlock_unregistered(void) { pthread_mutex_unlock(&unregistered_lock); }

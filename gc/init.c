@@ -13,7 +13,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/internal.h"
 
@@ -74,6 +76,8 @@ MGC_API void gc_config_default(gc_config *cfg) {
     cfg->suspend_signal = SIGPWR;
     cfg->restart_signal = SIGXCPU;
     cfg->verbose = 0;
+    cfg->mark_workers = 0;
+    cfg->memory_limit = 0;
 }
 
 /* ** Parse an integer environment variable; warn and keep *out on junk. */
@@ -90,6 +94,26 @@ static void env_int(const char *name, int *out, int lo, int hi) {
     *out = (int)x;
 }
 
+/* ** Parse a byte count with an optional K/M/G suffix. */
+static void env_bytes(const char *name, size_t *out) {
+    const char *v = getenv(name);
+    if (!v || !*v) return;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (errno || *end || v[0] == '-' || (x && mul > ULLONG_MAX / x)) {
+        mgc_warn("gc_init: ignoring %s=\"%s\": expected bytes with an optional K, M or G "
+                 "suffix, such as 512M", name, v);
+        return;
+    }
+    *out = (size_t)(x * mul);
+}
+
 static void apply_env(gc_config *cfg) {
     const char *p = getenv("MGC_PERCENT");
     if (p && strcmp(p, "off") == 0) cfg->percent = -1;
@@ -97,6 +121,14 @@ static void apply_env(gc_config *cfg) {
     env_int("MGC_SIG_SUSPEND", &cfg->suspend_signal, 1, SIGRTMAX);
     env_int("MGC_SIG_RESTART", &cfg->restart_signal, 1, SIGRTMAX);
     env_int("MGC_VERBOSE", &cfg->verbose, 0, 9);
+    env_int("MGC_MARK_WORKERS", &cfg->mark_workers, 0, 1024);
+    env_bytes("MGC_MEMLIMIT", &cfg->memory_limit);
+    env_int("MGC_STW", &cfg->stw, 0, 2);
+    env_int("MGC_CHECKMARK", &cfg->checkmark, 0, 1);
+    env_int("MGC_CLOBBER", &cfg->clobber, 0, 1);
+    int torture = (int)cfg->torture;
+    env_int("MGC_TORTURE", &torture, 0, INT_MAX);
+    cfg->torture = (unsigned long)torture;
 }
 
 MGC_API int gc_init(const gc_config *user) {
@@ -121,16 +153,29 @@ MGC_API int gc_init(const gc_config *user) {
         return GC_EINVAL;
     }
     mgc_cfg.verbose = cfg.verbose;
+    mgc_cfg.stw = cfg.stw;
+    mgc_cfg.checkmark = cfg.checkmark;
+    mgc_cfg.clobber = cfg.clobber;
+    mgc_cfg.torture = cfg.torture;
+    mgc_alloc_debug = cfg.torture != 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1) ncpu = 1;
+    mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);
+    /* 25% of the machine, shared by the workers, each at most one CPU. */
+    mgc_cfg.worker_util = 0.25 * (double)ncpu / mgc_cfg.mark_workers;
+    if (mgc_cfg.worker_util > 1.0) mgc_cfg.worker_util = 1.0;
+    if (mgc_cfg.worker_util < 0.05) mgc_cfg.worker_util = 0.05;
     int rc = mgc_heap_init();
     if (rc == GC_OK) rc = mgc_threads_init();
     if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);
+    mgc_roots_init();
+    mgc_pacer_init(cfg.percent, cfg.memory_limit);
+    if (rc == GC_OK) rc = mgc_gc_init();
     if (rc != GC_OK) {
         mgc_warn("gc_init: failed: %s", gc_strerror(rc));
         pthread_mutex_unlock(&init_lock);
         return rc;
     }
-    mgc_roots_init();
-    mgc_pacer_init(cfg.percent);
     atomic_store_explicit(&mgc_initialized, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     return mgc_thread_register_self();

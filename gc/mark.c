@@ -1,5 +1,5 @@
 /*
- * mark.c -- finding what is alive.
+ * mark.c -- finding what is alive, concurrently with the program.
  *
  * Tri-colour marking over per-span mark bits: an object is white while its
  * bit in gcmarkBits is clear, grey once the bit is set and the object is
@@ -7,84 +7,316 @@
  * conservative: every aligned word of a root range, a thread's stack, or a
  * scan-class object is looked up with mgc_span_of_heap(), and if it points
  * at or inside an allocated slot, that slot is greyed.  Noscan objects are
- * marked but never queued.
+ * marked but never queued.  Objects over 128 KiB are queued as 128 KiB
+ * pieces ("oblets", as Go does) so one huge array neither stalls a marker
+ * nor a mark termination.
  *
- * This is the stop-the-world mark: it runs with every other registered
- * thread stopped outside any no-preempt section, after their caches were
- * flushed, so every span's freeindex/allocBits are stable and "allocated"
- * can be trusted.  A word that points into a free slot marks nothing.
+ * Who marks: background mark workers (gc/markworker.c), allocating
+ * threads paying their assist debt, the write barrier (shading), and, in
+ * MGC_STW mode or for MGC_CHECKMARK, the coordinator with the world
+ * stopped.  Mark bits are set with an atomic OR, so markers race safely;
+ * the marker that sets a bit owns queueing that object.
  *
- * No recursion anywhere: greying pushes onto the work buffers, and the
- * drain loop pops until they are empty.
+ * Why the concurrent mark is correct (Go's hybrid barrier, with C's
+ * differences):
+ *  - at mark setup (world stopped) the barrier turns on, every tiny block
+ *    is greyed, and every stack and root range is grey (to be scanned);
+ *  - a stack is scanned while its thread alone is stopped (a per-thread
+ *    handshake, mgc_stop_thread): no stack ever has to be rescanned,
+ *    because after its scan the thread can only get pointers from the heap
+ *    (protected by the barrier's deletion half), from other stacks through
+ *    the heap (same), or from new objects, which are allocated black;
+ *  - root ranges are scanned concurrently like heap objects; stores into
+ *    them go through gc_store, whose barrier shades both the overwritten
+ *    and the stored pointer;
+ *  - mark termination (world stopped) flushes every thread's barrier
+ *    buffer; only when no marker holds work, the pool is empty, and every
+ *    stack and root range is scanned, is the mark complete.
+ *
+ * No recursion anywhere: greying pushes onto work buffers and every drain
+ * loop pops until they are empty or its budget is spent.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "gc/workbuf.h"
+
+#define OBLET_SIZE (128 * 1024)
+
+_Atomic int mgc_marking;
+/* Markers that may hold grey objects outside the pool: a worker between
+ * taking work and flushing, an assist chunk.  Termination needs 0. */
+_Atomic long mgc_mark_nbusy;
+
+/* Cycle totals, folded in by each marker as it flushes. */
+static _Atomic uint64_t marked_bytes, scanned_bytes;
+static _Atomic uint64_t mark_cycle; /* stamps stacks scanned this cycle */
+static _Atomic uint64_t stack_bytes;
+
+static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) __attribute__((noreturn));
 
 /* ** Grey the object that p points into, if p is a heap pointer. */
 static inline void grey_word(gcwork *w, uintptr_t p) {
     mspan *s = mgc_span_of_heap(p);
     if (!s) return;
     unsigned i = mgc_span_obj_index(s, p);
-    if (!mgc_span_is_allocated(s, i)) return;
-    uint64_t *word = &s->gcmarkBits[i / 64];
-    uint64_t bit = (uint64_t)1 << (i % 64);
-    if (*word & bit) return;
-    *word |= bit;
+    if (!mgc_span_is_allocated_racy(s, i)) return;
+    if (unlikely(w->check)) {
+        /* MGC_CHECKMARK: a second, stop-the-world mark in checkBits; any
+         * object it reaches must have been marked by the real one. */
+        if (mgc_bit_get(s->checkBits, i)) return;
+        mgc_bit_set(s->checkBits, i);
+        if (!mgc_bit_get(s->gcmarkBits, i)) report_checkmark_failure(s, i, p);
+    } else if (!mgc_mark_bit_set_atomic(s, i)) {
+        return;
+    }
+    uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
     w->bytes_marked += s->elemsize;
-    if (!s->noscan) mgc_gcwork_put(w, s->base + (uintptr_t)i * s->elemsize);
+    if (s->noscan) return;
+    if (s->elemsize <= OBLET_SIZE) {
+        mgc_gcwork_put(w, obj);
+    } else {
+        for (uintptr_t off = 0; off < s->elemsize; off += OBLET_SIZE) mgc_gcwork_put(w, obj + off);
+    }
 }
 
-/* ** Scan [lo, hi) word by word.  Stacks and root ranges may hold anything;
- * address sanitizers must not see these reads as bugs. */
-__attribute__((no_sanitize_address)) static void scan_range(gcwork *w, uintptr_t lo, uintptr_t hi) {
+void mgc_grey(gcwork *w, uintptr_t p) { grey_word(w, p); }
+
+/* ** Scan [lo, hi) word by word.  Stacks, roots and objects may be changing
+ * under us (the program runs): the reads are racy by design, each word is
+ * read once and any value it had is a safe answer, so neither AddressSanitizer
+ * nor ThreadSanitizer should report them. */
+__attribute__((no_sanitize("address", "thread"))) static void scan_range(gcwork *w, uintptr_t lo,
+                                                                           uintptr_t hi) {
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t))
-        grey_word(w, *(const uintptr_t *)p);
+        grey_word(w, *(volatile const uintptr_t *)p);
     w->scan_bytes += hi - lo;
 }
 
 static void scan_root_cb(uintptr_t lo, uintptr_t hi, void *arg) { scan_range(arg, lo, hi); }
 
-/* ** A grey object's slot: from its start to the end of its size class. */
+/* ** A grey object's slot, or one oblet of a large object. */
 static void scan_object(gcwork *w, uintptr_t obj) {
     mspan *s = mgc_span_of_heap(obj);
-    scan_range(w, obj, obj + s->elemsize);
+    if (s->elemsize <= OBLET_SIZE) {
+        scan_range(w, obj, obj + s->elemsize);
+    } else {
+        uintptr_t end = s->base + s->elemsize;
+        scan_range(w, obj, end - obj > OBLET_SIZE ? obj + OBLET_SIZE : end);
+    }
 }
 
-/* ** The thread's stack from where it stopped (or from here, for the
- * collecting thread) to its base. */
-static uint64_t scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
+/* ** The thread's stack from where it stopped to its base, and its tiny
+ * block (the cache is not scanned memory). */
+static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
+    grey_word(w, t->cache.tiny);
     if (sp < t->stack_lo || sp >= t->stack_hi) {
         mgc_warn("mark: a registered thread's stack pointer %#lx is outside its stack "
                  "[%#lx, %#lx); is it running on another stack (coroutines, sigaltstack)? "
                  "Its stack is not scanned this cycle", (unsigned long)sp,
                  (unsigned long)t->stack_lo, (unsigned long)t->stack_hi);
-        return 0;
+        return;
     }
     scan_range(w, sp, t->stack_hi);
-    return t->stack_hi - sp;
+    atomic_fetch_add_explicit(&stack_bytes, t->stack_hi - sp, memory_order_relaxed);
 }
 
-static void drain(gcwork *w) {
+/* ** Pop and scan until empty or budget bytes scanned.  True if the budget
+ * ran out (work may be left). */
+static bool drain(gcwork *w, int64_t budget) {
+    uint64_t start = w->scan_bytes;
     uintptr_t obj;
-    while ((obj = mgc_gcwork_try_get(w)) != 0) scan_object(w, obj);
+    while ((obj = mgc_gcwork_try_get(w)) != 0) {
+        scan_object(w, obj);
+        if (budget >= 0 && (int64_t)(w->scan_bytes - start) >= budget) return true;
+    }
+    return false;
 }
 
-/* ** Mark everything reachable from the roots; the world is stopped and
- * the threads lock is held.  Returns the bytes marked; *root_bytes gets the
- * bytes of roots and stacks scanned. */
-__attribute__((noinline)) uint64_t mgc_mark(uint64_t *root_bytes) {
-    __builtin_unwind_init(); /* our own callee-saved registers onto our stack */
+void mgc_gcwork_account(gcwork *w) {
+    atomic_fetch_add_explicit(&marked_bytes, w->bytes_marked, memory_order_relaxed);
+    atomic_fetch_add_explicit(&scanned_bytes, w->scan_bytes, memory_order_relaxed);
+    w->bytes_marked = 0;
+    w->scan_bytes = 0;
+}
+
+/* ---- stacks ------------------------------------------------------------ */
+
+/* ** Scan one registered thread's stack that this cycle has not scanned
+ * yet, stopping just that thread.  Called by markers that are not
+ * registered threads (workers, the coordinator).  False if none is left. */
+static bool scan_one_stack(gcwork *w) {
+    uint64_t cycle = atomic_load(&mark_cycle);
+    /* Never wait for the threads lock: the coordinator may hold it with the
+     * world stopped while it waits for us to go idle. */
+    if (!mgc_threads_trylock()) return false;
+    gc_thread *t = mgc_all_threads;
+    while (t && t->stack_scanned == cycle) t = t->next;
+    if (!t) {
+        mgc_threads_unlock();
+        return false;
+    }
+    if (mgc_stop_thread(t)) {
+        scan_stack(w, t, t->suspended_sp);
+        mgc_start_thread(t);
+    }
+    t->stack_scanned = cycle;
+    mgc_threads_unlock();
+    return true;
+}
+
+/* ** Any stack not yet scanned this cycle?  Threads lock held. */
+bool mgc_mark_stacks_pending_locked(void) {
+    uint64_t cycle = atomic_load(&mark_cycle);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next)
+        if (t->stack_scanned != cycle) return true;
+    return false;
+}
+
+static bool stacks_pending(void) {
+    mgc_threads_lock();
+    bool pending = mgc_mark_stacks_pending_locked();
+    mgc_threads_unlock();
+    return pending;
+}
+
+/* ---- the phases ------------------------------------------------------------ */
+
+/* ** Mark setup, world stopped: reset the cycle's counters, make every stack
+ * and root range grey, grey the tiny blocks (their new sub-objects are not
+ * allocated black), and turn the barrier and black allocation on. */
+void mgc_mark_setup(void) {
+    atomic_store(&marked_bytes, 0);
+    atomic_store(&scanned_bytes, 0);
+    atomic_store(&stack_bytes, 0);
+    atomic_fetch_add(&mark_cycle, 1);
+    mgc_roots_mark_begin();
     gcwork w;
     mgc_gcwork_init(&w);
-    gc_thread *self = mgc_self;
-    uint64_t roots = mgc_roots_each(scan_root_cb, &w);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
-        uintptr_t sp = (t == self) ? mgc_current_sp() : t->suspended_sp;
-        roots += scan_stack(&w, t, sp);
+        t->black_bytes = 0;
+        t->assist_debt = 0;
         grey_word(&w, t->cache.tiny);
-        drain(&w);
     }
-    drain(&w);
     mgc_gcwork_dispose(&w);
-    *root_bytes = roots;
-    return w.bytes_marked;
+    mgc_gcwork_account(&w);
+    atomic_store(&mgc_marking, 1);
+}
+
+/* ** MGC_STW and mark-termination leftovers: everything at once, world
+ * stopped, by the calling (unregistered) coordinator. */
+void mgc_mark_everything_stw(gcwork *w) {
+    uint64_t cycle = atomic_load(&mark_cycle);
+    while (mgc_roots_scan_chunk(scan_root_cb, w)) {}
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
+        if (t->stack_scanned == cycle) continue;
+        scan_stack(w, t, t->suspended_sp);
+        t->stack_scanned = cycle;
+        drain(w, -1);
+    }
+    drain(w, -1);
+}
+
+/* ** One slice of concurrent marking: a root chunk, a stack (if allowed),
+ * or up to budget bytes of draining.  False when no work was found. */
+bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks) {
+    bool found = false;
+    if (mgc_roots_scan_chunk(scan_root_cb, w)) found = true;
+    else if (stacks && scan_one_stack(w)) found = true;
+    uint64_t before = w->scan_bytes;
+    drain(w, budget);
+    return found || w->scan_bytes != before;
+}
+
+/* ** Is any marking left that the markers can see? */
+bool mgc_mark_work_left(void) {
+    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() || stacks_pending();
+}
+
+/* ** Move a stopped (or the calling) thread's barrier/assist work to the
+ * pool, and its black-allocation count to the totals. */
+void mgc_mark_flush_thread(gc_thread *t) {
+    mgc_gcwork_dispose(&t->gcw);
+    mgc_gcwork_account(&t->gcw);
+    atomic_fetch_add_explicit(&marked_bytes, t->black_bytes, memory_order_relaxed);
+    t->black_bytes = 0;
+}
+
+/* ** Mark termination, world stopped and no work left: the barrier goes
+ * off.  Returns the bytes marked; *root_bytes gets roots + stacks scanned. */
+uint64_t mgc_mark_finish(uint64_t *root_bytes) {
+    atomic_store(&mgc_marking, 0);
+    *root_bytes = mgc_roots_bytes() + atomic_load(&stack_bytes);
+    return atomic_load(&marked_bytes);
+}
+
+/* ---- assists ------------------------------------------------------------- */
+
+/* ** An allocating thread pays for what it allocated while marking, in
+ * chunks of at most 64 KiB of scanning, each a no-preempt section so a
+ * stop never waits long and never finds the thread mid-scan.  Out of the
+ * runtime when called: the thread may be stopped between chunks. */
+void mgc_assist(gc_thread *t) {
+    while (t->assist_debt > 0 && atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+        mgc_nopreempt_begin(t);
+        if (!atomic_load(&mgc_marking)) {
+            mgc_nopreempt_end(t);
+            break;
+        }
+        atomic_fetch_add(&mgc_mark_nbusy, 1);
+        uint64_t before = t->gcw.scan_bytes;
+        bool found = mgc_mark_some(&t->gcw, 64 * 1024, false);
+        t->assist_debt -= (int64_t)(t->gcw.scan_bytes - before);
+        /* Publish what is left: grey objects kept in a mutator's buffers are
+         * invisible to the workers and to the coordinator's "is marking
+         * done?" until the termination pause flushes them. */
+        mgc_gcwork_dispose(&t->gcw);
+        atomic_fetch_sub(&mgc_mark_nbusy, 1);
+        mgc_nopreempt_end(t);
+        if (!found) break; /* nothing to do: the workers hold it all */
+    }
+    if (t->assist_debt < 0) t->assist_debt = 0;
+}
+
+/* ---- MGC_CHECKMARK --------------------------------------------------------- */
+
+static void alloc_check_bits(mspan *s, void *arg) {
+    (void)arg;
+    s->checkBits = calloc(mgc_span_bitmap_words(s), sizeof(uint64_t));
+    if (!s->checkBits) mgc_throw("checkmark: out of memory");
+}
+static void free_check_bits(mspan *s, void *arg) {
+    (void)arg;
+    free(s->checkBits);
+    s->checkBits = NULL;
+}
+
+static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
+    uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
+    fprintf(stderr,
+            "mgc: checkmark: a reachable object was not marked by the concurrent mark\n"
+            "  object %#lx (reached through the word %#lx), size %zu, slot %u\n"
+            "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u\n",
+            (unsigned long)obj, (unsigned long)p, s->elemsize, i, (unsigned long)s->base,
+            (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), s->spanclass >> 1,
+            s->noscan ? "noscan" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
+    abort();
+}
+
+/* ** With the world stopped after the mark: mark everything again from
+ * scratch into separate bits and abort if any object it reaches is
+ * unmarked.  Slow (a full stop-the-world mark) and meant to be. */
+void mgc_checkmark(void) {
+    mgc_heap_for_each_span(alloc_check_bits, NULL);
+    gcwork w;
+    mgc_gcwork_init(&w);
+    w.check = true;
+    mgc_roots_each(scan_root_cb, &w);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
+        scan_stack(&w, t, t->suspended_sp);
+        drain(&w, -1);
+    }
+    drain(&w, -1);
+    mgc_gcwork_dispose(&w);
+    mgc_heap_for_each_span(free_check_bits, NULL);
 }

@@ -1,39 +1,62 @@
 /*
- * mgc.c -- the collection cycle.
+ * mgc.c -- the collection cycle, run by the coordinator thread.
  *
- * One cycle at a time, under the world lock:
+ * A cycle, as in Go's mgc.go:
  *
- *   1. stop the world (gc/stw.c): every other registered thread parks
- *      outside any no-preempt section;
- *   2. flush every thread's allocation cache back to the mcentrals, so no
- *      span is half-owned and "allocated" is exact for the marker;
- *   3. mark from the roots (gc/mark.c);
- *   4. heap_live = marked bytes, sweepgen += 2 (every span becomes
- *      unswept), set the next goal;
- *   5. restart the world;
- *   6. sweep every span (gc/sweep.c) -- other threads allocate meanwhile and
- *      sweep the spans they need on demand -- then count the cycle done.
+ *   0. sweep termination: finish sweeping the last cycle (normally done by
+ *      the time anyone asks: the coordinator sweeps in the background);
+ *   1. mark setup, world stopped: turn the write barrier and black
+ *      allocation on, make stacks and root ranges grey, grey the tiny
+ *      blocks.  O(threads): nothing is scanned here;
+ *   2. concurrent mark: mark workers scan stacks (one thread stopped at a
+ *      time), root ranges and grey objects; allocating threads assist;
+ *   3. mark termination, world stopped: flush every thread's barrier
+ *      buffer; if that, a busy marker, or an unscanned stack/root shows
+ *      work is left, restart the world and go back to 2 (after eight tries,
+ *      finish it in the pause); otherwise turn the barrier off, hand every
+ *      cached span back, set heap_live to what was marked, advance
+ *      sweepgen (every span becomes unswept), set the next goal;
+ *   4. concurrent sweep: the coordinator sweeps in the background while
+ *      allocating threads sweep proportionally and on demand.
  *
- * The pause is 1-5.  Steps 1-5 are what the concurrent collector will split
- * into two short pauses around a concurrent mark; this schedule stays as
- * the debug mode MGC_STW.
+ * The cycle counts as done (num_gc, gc_collect returns) when the sweep is.
  *
- * Invariant: when the world lock is free, every span is swept (sweepgen ==
- * sg or cached sg+3), which is what the next cycle's step 4 requires.
+ * Debug modes: MGC_STW=1 marks entirely inside the setup pause (the
+ * stop-the-world collector), =2 also sweeps in the pause; MGC_CHECKMARK=1
+ * re-marks with the world stopped after every mark and aborts with a
+ * report on any reachable object left unmarked; MGC_TORTURE=N runs a full
+ * cycle every N allocations.
+ *
+ * Threads: the coordinator is a library thread, never registered; mutators
+ * ask it for cycles (mgc_gc_start) and gc_collect() waits for one.
  */
+#include <sched.h>
 #include <stdio.h>
 
-#include "runtime/internal.h"
+#include "gc/workbuf.h"
+
+HIDDEN int mgc_workers_start(int n);
+HIDDEN void mgc_workers_set_active(int on);
+HIDDEN void mgc_workers_wait_idle(long ns);
 
 _Atomic uint64_t mgc_num_gc;
-static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Cycle statistics: written under the world lock, read atomically. */
+/* Requests: cmu protects all four; the coordinator sleeps on c_request,
+ * waiters on c_done. */
+static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t c_request = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t c_done = PTHREAD_COND_INITIALIZER;
+static uint64_t want_cycles, started_cycles, done_cycles;
+static int forced_next;
+
+/* Cycle statistics: written by the coordinator, read atomically. */
+#define PAUSE_RING 4096
 typedef struct cycle_stats {
     _Atomic uint64_t num_forced;
-    _Atomic uint64_t pause_total_ns, pause_max_ns, last_pause_ns;
+    _Atomic uint64_t pause_total_ns, pause_max_ns, last_pause_ns, num_pauses;
     _Atomic uint64_t last_mark_ns, last_sweep_ns;
     _Atomic uint64_t heap_marked;
+    _Atomic uint64_t pauses[PAUSE_RING]; /* the last PAUSE_RING pauses */
 } cycle_stats;
 static cycle_stats cstats;
 
@@ -41,31 +64,98 @@ static void record_pause(uint64_t ns) {
     atomic_fetch_add(&cstats.pause_total_ns, ns);
     if (ns > atomic_load(&cstats.pause_max_ns)) atomic_store(&cstats.pause_max_ns, ns);
     atomic_store(&cstats.last_pause_ns, ns);
+    uint64_t n = atomic_load(&cstats.num_pauses);
+    atomic_store(&cstats.pauses[n % PAUSE_RING], ns);
+    atomic_store(&cstats.num_pauses, n + 1);
 }
 
-static void run_cycle(gc_thread *self, bool forced) {
+/* ** Wait until no marker holds work and nothing is left to scan. */
+static void wait_mark_quiet(void) {
+    while (atomic_load(&mgc_mark_nbusy) != 0 || mgc_mark_work_left()) mgc_workers_wait_idle(200000);
+}
+
+/* ** With the world stopped and the workers idle: take every thread's
+ * barrier buffer, and say whether any work is left anywhere. */
+static bool flush_and_check(void) {
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
+    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() ||
+           mgc_mark_stacks_pending_locked();
+}
+
+static void run_cycle(bool forced) {
     uint64_t t_start = mgc_nanotime();
+    mgc_sweep_all(NULL); /* sweep termination */
     uint64_t live_before = atomic_load(&mgc_hstats.heap_live);
 
+    /* 1. mark setup */
+    uint64_t p0 = mgc_nanotime();
     mgc_stop_the_world();
-    uint64_t t_stopped = mgc_nanotime();
-    for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(self, &t->cache);
+    mgc_mark_setup();
+    mgc_pacer_start_cycle(atomic_load(&mgc_hstats.heap_live));
+    gcwork w;
+    mgc_gcwork_init(&w);
+    int tries = 0;
+    if (mgc_cfg.stw) {
+        mgc_mark_everything_stw(&w);
+    } else {
+        mgc_start_the_world();
+        record_pause(mgc_nanotime() - p0);
 
-    uint64_t root_bytes = 0;
-    uint64_t marked = mgc_mark(&root_bytes);
+        /* 2. concurrent mark, 3. termination attempts */
+        mgc_workers_set_active(1);
+        for (;;) {
+            wait_mark_quiet();
+            p0 = mgc_nanotime();
+            mgc_stop_the_world();
+            /* Workers are not stopped by signals: tell them to stop taking
+             * work and wait for the few that are mid-slice (a 64 KiB scan). */
+            mgc_workers_set_active(0);
+            while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
+            mgc_barrier_lock_unregistered();
+            if (!flush_and_check()) break;
+            if (++tries >= 8) {
+                /* Still racing the barrier: finish in this pause. */
+                mgc_mark_everything_stw(&w);
+                break;
+            }
+            mgc_barrier_unlock_unregistered();
+            mgc_start_the_world();
+            record_pause(mgc_nanotime() - p0);
+            mgc_workers_set_active(1);
+        }
+    }
     uint64_t t_marked = mgc_nanotime();
 
+    /* 3. termination: world stopped, nothing left to mark. */
+    mgc_gcwork_dispose(&w);
+    mgc_gcwork_account(&w);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
+    uint64_t root_bytes = 0;
+    uint64_t marked = mgc_mark_finish(&root_bytes);
+    if (!mgc_cfg.stw) mgc_barrier_unlock_unregistered();
+    if (mgc_cfg.checkmark) mgc_checkmark();
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
+    uint64_t peak = atomic_load(&mgc_hstats.heap_live);
     atomic_store(&mgc_hstats.heap_live, marked);
     atomic_fetch_add(&mgc_heap.sweepgen, 2);
-    mgc_pacer_end_cycle(marked, root_bytes);
+    atomic_store(&mgc_sweep_done, 0);
+    mgc_pacer_end_cycle(marked, root_bytes, peak);
+    if (mgc_cfg.stw >= 2) {
+        mgc_sweep_all(NULL);
+        atomic_store(&mgc_sweep_done, 1);
+    }
     mgc_start_the_world();
     uint64_t t_restarted = mgc_nanotime();
+    record_pause(t_restarted - p0);
 
-    mgc_sweep_all(self);
+    /* 4. concurrent sweep, in the background: yield now and then so the
+     * program's threads get the CPU first. */
+    for (int n = 0; mgc_sweep_one(NULL); n++)
+        if (n % 64 == 63) sched_yield();
+    atomic_store(&mgc_sweep_done, 1);
     uint64_t t_swept = mgc_nanotime();
 
-    record_pause(t_restarted - t_start);
-    atomic_store(&cstats.last_mark_ns, t_marked - t_stopped);
+    atomic_store(&cstats.last_mark_ns, t_marked - t_start);
     atomic_store(&cstats.last_sweep_ns, t_swept - t_restarted);
     atomic_store(&cstats.heap_marked, marked);
     if (forced) atomic_fetch_add(&cstats.num_forced, 1);
@@ -74,29 +164,79 @@ static void run_cycle(gc_thread *self, bool forced) {
     if (mgc_cfg.verbose) {
         uint64_t goal = atomic_load(&mgc_heap_goal);
         fprintf(stderr,
-                "mgc: gc %llu%s: pause %.3f ms (stop %.3f, mark %.3f), sweep %.3f ms, "
-                "%.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %llu threads\n",
+                "mgc: gc %llu%s: %.3f ms mark, %.3f ms sweep, last pause %.3f ms, "
+                "%.1f -> %.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %d termination retries\n",
                 (unsigned long long)n, forced ? " (forced)" : "",
-                (double)(t_restarted - t_start) / 1e6, (double)(t_stopped - t_start) / 1e6,
-                (double)(t_marked - t_stopped) / 1e6, (double)(t_swept - t_restarted) / 1e6,
-                (double)live_before / 1048576.0, (double)marked / 1048576.0,
+                (double)(t_marked - t_start) / 1e6, (double)(t_swept - t_restarted) / 1e6,
+                (double)(t_restarted - p0) / 1e6, (double)live_before / 1048576.0,
+                (double)peak / 1048576.0, (double)marked / 1048576.0,
                 goal == UINT64_MAX ? 0.0 : (double)goal / 1048576.0, (double)root_bytes / 1024.0,
-                (unsigned long long)mgc_num_threads);
+                tries);
     }
 }
 
-/* ** Run a cycle.  Must be called with nopreempt == 0 (we may block on the
- * world lock while another collector stops us).  An automatic trigger that
- * finds a cycle already ran while it waited does nothing. */
-void mgc_gc_start(gc_thread *t, bool forced) {
-    uint64_t seen = atomic_load(&mgc_num_gc);
-    pthread_mutex_lock(&world_lock);
-    if (forced || (atomic_load(&mgc_num_gc) == seen && mgc_pacer_should_trigger())) {
-        t->in_gc = 1;
-        run_cycle(t, forced);
-        t->in_gc = 0;
+static void *coordinator_main(void *arg) {
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        pthread_mutex_lock(&cmu);
+        while (want_cycles <= started_cycles) pthread_cond_wait(&c_request, &cmu);
+        started_cycles++;
+        bool forced = forced_next;
+        forced_next = 0;
+        pthread_mutex_unlock(&cmu);
+
+        run_cycle(forced);
+
+        pthread_mutex_lock(&cmu);
+        done_cycles++;
+        pthread_cond_broadcast(&c_done);
+        pthread_mutex_unlock(&cmu);
     }
-    pthread_mutex_unlock(&world_lock);
+    return NULL;
+}
+
+int mgc_gc_init(void) {
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&th, &attr, coordinator_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return GC_ESYS;
+    return mgc_workers_start(mgc_cfg.mark_workers);
+}
+
+/* ** Ask for a cycle.  Automatic triggers just wake the coordinator if it
+ * is idle; forced ones (gc_collect, torture) wait for a cycle that starts
+ * after the call to finish, sweep included.  Call with nopreempt == 0:
+ * waiting here may take a stop. */
+static void request_cycle(bool forced, bool count_forced) {
+    pthread_mutex_lock(&cmu);
+    if (forced) {
+        uint64_t target = started_cycles + 1;
+        if (want_cycles < target) want_cycles = target;
+        if (count_forced) forced_next = 1;
+        pthread_cond_signal(&c_request);
+        while (done_cycles < target) pthread_cond_wait(&c_done, &cmu);
+    } else if (want_cycles <= started_cycles && done_cycles == started_cycles) {
+        want_cycles = started_cycles + 1;
+        pthread_cond_signal(&c_request);
+    }
+    pthread_mutex_unlock(&cmu);
+}
+
+void mgc_gc_start(gc_thread *t, bool forced) {
+    (void)t;
+    request_cycle(forced, forced);
+}
+
+void mgc_gc_torture(gc_thread *t) {
+    if (++t->torture_count < mgc_cfg.torture) return;
+    t->torture_count = 0;
+    request_cycle(true, false);
 }
 
 MGC_API void gc_collect(void) {
@@ -110,6 +250,15 @@ MGC_API void gc_collect(void) {
         return;
     }
     mgc_gc_start(t, true);
+}
+
+MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max) {
+    uint64_t n = atomic_load(&cstats.num_pauses);
+    size_t have = n < PAUSE_RING ? (size_t)n : PAUSE_RING;
+    if (!out_ns) return have;
+    size_t k = have < max ? have : max;
+    for (size_t i = 0; i < k; i++) out_ns[i] = atomic_load(&cstats.pauses[(n - k + i) % PAUSE_RING]);
+    return k;
 }
 
 MGC_API void gc_get_stats(gc_stats *out) {
@@ -149,6 +298,8 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->pause_total_ns = atomic_load(&cstats.pause_total_ns);
     out->pause_max_ns = atomic_load(&cstats.pause_max_ns);
     out->last_pause_ns = atomic_load(&cstats.last_pause_ns);
+    out->num_pauses = atomic_load(&cstats.num_pauses);
     out->last_mark_ns = atomic_load(&cstats.last_mark_ns);
     out->last_sweep_ns = atomic_load(&cstats.last_sweep_ns);
+    out->next_trigger = atomic_load(&mgc_heap_trigger);
 }

@@ -1,46 +1,129 @@
 /*
- * pacer.c -- when the next collection starts.
+ * pacer.c -- when the next cycle starts, and how much assists pay.
  *
- * After each cycle the heap goal is set from what marking found, as Go
- * does (GOGC): goal = marked + (marked + roots) * percent / 100, and at
- * least 4 MiB * percent / 100 so a tiny heap does not collect constantly.
- * Allocation counts into heap_live at span granularity (mcache.c); the
- * refill that sees heap_live reach the goal asks its thread to collect.
- * The stop-the-world collector triggers at the goal itself; the concurrent
- * one will trigger earlier so marking ends near it.
+ * Goal.  After each cycle, as Go does (GOGC):
+ *     goal = marked + (marked + roots) * percent / 100,
+ * at least 4 MiB * percent / 100, so a tiny heap does not collect
+ * constantly.  A soft memory limit (MGC_MEMLIMIT, gc_set_memory_limit)
+ * gives a second goal, limit minus the collector's own metadata; the lower
+ * one wins, but never below marked + 1/16 (so a heap already at the limit
+ * still gets some runway instead of collecting without end).
+ *
+ * Trigger.  Marking runs concurrently, so it must start before the goal:
+ * the trigger is placed so that the heap reaches the goal as marking ends.
+ * How far before is learned: each cycle measures how much the heap grew
+ * from trigger to mark termination, and the next trigger leaves that much
+ * runway (plus 10%), bounded to [60%, 95%] of the way from marked to goal.
+ *
+ * Assists.  While marking, allocating threads owe scan work in proportion
+ * to what they allocate: assist_ratio = expected scan work / runway left,
+ * so that if background workers fall behind, the allocators finish the
+ * mark by the time the heap reaches the goal.
+ *
+ * All values are atomics written by the coordinator (end_cycle) or by the
+ * setters, read anywhere.
  */
 #include "runtime/internal.h"
 
 #define HEAP_MINIMUM ((uint64_t)4 << 20)
 
 _Atomic uint64_t mgc_heap_goal;
+_Atomic uint64_t mgc_heap_trigger;
 static _Atomic int gc_percent;
+static _Atomic uint64_t mem_limit = UINT64_MAX;
 static _Atomic uint64_t last_marked, last_roots;
+static _Atomic uint64_t runway = 0;          /* learned growth during a mark */
+static _Atomic uint64_t trigger_live;         /* heap_live when this mark began */
+static _Atomic uint64_t assist_ratio_milli;   /* assist ratio * 1000 */
 
-static uint64_t compute_goal(int percent, uint64_t marked, uint64_t roots) {
-    if (percent < 0) return UINT64_MAX;
-    uint64_t goal = marked + (marked + roots) / 100 * (uint64_t)percent;
-    uint64_t floor = HEAP_MINIMUM / 100 * (uint64_t)percent;
-    return goal < floor ? floor : goal;
+static uint64_t compute_goal(uint64_t marked, uint64_t roots) {
+    int percent = atomic_load(&gc_percent);
+    uint64_t limit = atomic_load(&mem_limit);
+    uint64_t goal = UINT64_MAX;
+    if (percent >= 0) {
+        goal = marked + (marked + roots) / 100 * (uint64_t)percent;
+        uint64_t floor = HEAP_MINIMUM / 100 * (uint64_t)percent;
+        if (goal < floor) goal = floor;
+    }
+    if (limit != UINT64_MAX) {
+        uint64_t meta = atomic_load(&mgc_hstats.meta_sys);
+        uint64_t lgoal = limit > meta ? limit - meta : 0;
+        uint64_t minimum = marked + marked / 16 + (256 << 10);
+        if (lgoal < minimum) lgoal = minimum;
+        if (lgoal < goal) goal = lgoal;
+    }
+    return goal;
 }
 
-void mgc_pacer_init(int percent) {
-    atomic_store(&gc_percent, percent);
-    atomic_store(&mgc_heap_goal, compute_goal(percent, 0, 0));
+/* ** Place the trigger between marked and goal, leaving the learned runway. */
+static uint64_t compute_trigger(uint64_t marked, uint64_t goal) {
+    if (goal == UINT64_MAX) return UINT64_MAX;
+    if (mgc_cfg.stw || goal <= marked) return goal; /* no concurrent phase to run ahead of */
+    uint64_t span = goal - marked;
+    uint64_t lo = marked + span / 10 * 6, hi = marked + span / 20 * 19;
+    uint64_t r = atomic_load(&runway);
+    uint64_t t = r ? (goal > r + r / 10 ? goal - r - r / 10 : 0) : marked + span / 10 * 7;
+    if (t < lo) t = lo;
+    if (t > hi) t = hi;
+    return t;
 }
 
-void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes) {
+static void update(uint64_t marked, uint64_t roots) {
+    uint64_t goal = compute_goal(marked, roots);
+    atomic_store(&mgc_heap_goal, goal);
+    atomic_store(&mgc_heap_trigger, compute_trigger(marked, goal));
+}
+
+void mgc_pacer_init(int percent, uint64_t memlimit) {
+    atomic_store(&gc_percent, percent < 0 ? -1 : percent);
+    atomic_store(&mem_limit, memlimit ? memlimit : UINT64_MAX);
+    update(0, 0);
+}
+
+/* ** Mark setup: how hard must assists work this cycle? */
+void mgc_pacer_start_cycle(uint64_t heap_live) {
+    atomic_store(&trigger_live, heap_live);
+    uint64_t goal = atomic_load(&mgc_heap_goal);
+    uint64_t expected = atomic_load(&last_marked) + atomic_load(&last_roots);
+    if (expected < HEAP_MINIMUM / 4) expected = HEAP_MINIMUM / 4;
+    uint64_t left = goal != UINT64_MAX && goal > heap_live ? goal - heap_live : 0;
+    if (left < expected / 8) left = expected / 8; /* past the goal: pay hard, not infinitely */
+    double ratio = (double)expected / (double)left;
+    atomic_store(&assist_ratio_milli, (uint64_t)(ratio * 1000.0));
+}
+
+double mgc_pacer_assist_ratio(void) { return (double)atomic_load(&assist_ratio_milli) / 1000.0; }
+
+/* ** Mark termination: learn the runway, set the next goal and trigger. */
+void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_live) {
+    uint64_t start = atomic_load(&trigger_live);
+    if (peak_live > start) {
+        uint64_t grown = peak_live - start;
+        uint64_t old = atomic_load(&runway);
+        /* Smooth: half the old estimate, half the new observation. */
+        atomic_store(&runway, old ? old / 2 + grown / 2 : grown);
+    }
     atomic_store(&last_marked, marked);
     atomic_store(&last_roots, root_bytes);
-    atomic_store(&mgc_heap_goal, compute_goal(atomic_load(&gc_percent), marked, root_bytes));
+    update(marked, root_bytes);
 }
 
 int mgc_pacer_set_percent(int percent) {
     if (percent < 0) percent = -1;
     int old = atomic_exchange(&gc_percent, percent);
-    atomic_store(&mgc_heap_goal,
-                 compute_goal(percent, atomic_load(&last_marked), atomic_load(&last_roots)));
+    update(atomic_load(&last_marked), atomic_load(&last_roots));
+    return old;
+}
+
+uint64_t mgc_pacer_set_memlimit(uint64_t limit) {
+    uint64_t old = atomic_exchange(&mem_limit, limit ? limit : UINT64_MAX);
+    update(atomic_load(&last_marked), atomic_load(&last_roots));
     return old;
 }
 
 MGC_API int gc_set_percent(int percent) { return mgc_pacer_set_percent(percent); }
+
+MGC_API size_t gc_set_memory_limit(size_t limit) {
+    uint64_t old = mgc_pacer_set_memlimit(limit == SIZE_MAX ? 0 : limit);
+    return old == UINT64_MAX ? SIZE_MAX : (size_t)old;
+}

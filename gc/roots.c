@@ -4,15 +4,32 @@
  * Globals, VM tables and malloc'd memory that hold heap pointers are
  * registered as ranges [start, end) and scanned conservatively at every
  * collection, word by aligned word.  The table is a growable array under
- * roots_lock; the collector reads it with the world stopped, holding the
- * same lock (registered threads only take it inside a no-preempt section,
+ * roots_lock (registered threads take it only inside a no-preempt section,
  * so none is stopped holding it).
+ *
+ * During a concurrent mark the ranges are scanned by the markers in 64 KiB
+ * chunks, each under roots_lock, so gc_remove_roots() never frees memory a
+ * marker is reading.  Each range has a cursor: where its scan has got to
+ * this cycle.  Mark setup (world stopped) rewinds every cursor; a range
+ * added while marking starts unscanned; mark termination requires every
+ * cursor at its end.  Root ranges are scanned concurrently like heap
+ * objects, so stores of heap pointers into them go through gc_store(): the
+ * write barrier is what makes a concurrent scan of memory the program is
+ * changing correct.
  */
 #include <stdlib.h>
 
 #include "runtime/internal.h"
 
-typedef struct root_range { uintptr_t lo, hi; } root_range;
+typedef struct root_range {
+    uintptr_t lo, hi;  /* as given */
+    uintptr_t cursor;  /* next word to scan this cycle (aligned); roots_lock */
+} root_range;
+
+#define ROOT_CHUNK (64 * 1024)
+
+static uintptr_t align_up(uintptr_t p) { return (p + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1); }
+static uintptr_t align_down(uintptr_t p) { return p & ~(uintptr_t)(sizeof(void *) - 1); }
 
 static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
 static root_range *roots;   /* roots_lock */
@@ -54,6 +71,8 @@ MGC_API void gc_add_roots(void *start, void *end) {
      * scan rounds inward to whole aligned words. */
     roots[nroots].lo = (uintptr_t)start;
     roots[nroots].hi = (uintptr_t)end;
+    /* Added while marking: the markers still have to scan it this cycle. */
+    roots[nroots].cursor = atomic_load(&mgc_marking) ? align_up((uintptr_t)start) : align_down((uintptr_t)end);
     nroots++;
     mgc_unlock(t, &roots_lock);
 }
@@ -82,13 +101,58 @@ uint64_t mgc_roots_each(mgc_range_fn fn, void *arg) {
     uint64_t bytes = 0;
     pthread_mutex_lock(&roots_lock);
     for (size_t i = 0; i < nroots; i++) {
-        uintptr_t lo = (roots[i].lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
-        uintptr_t hi = roots[i].hi & ~(uintptr_t)(sizeof(void *) - 1);
+        uintptr_t lo = align_up(roots[i].lo), hi = align_down(roots[i].hi);
         if (hi > lo) {
             fn(lo, hi, arg);
             bytes += hi - lo;
         }
+        roots[i].cursor = hi;
     }
     pthread_mutex_unlock(&roots_lock);
     return bytes;
+}
+
+uint64_t mgc_roots_bytes(void) {
+    uint64_t bytes = 0;
+    pthread_mutex_lock(&roots_lock);
+    for (size_t i = 0; i < nroots; i++)
+        if (align_down(roots[i].hi) > align_up(roots[i].lo))
+            bytes += align_down(roots[i].hi) - align_up(roots[i].lo);
+    pthread_mutex_unlock(&roots_lock);
+    return bytes;
+}
+
+/* ** Mark setup: every range is to be scanned again. */
+void mgc_roots_mark_begin(void) {
+    pthread_mutex_lock(&roots_lock);
+    for (size_t i = 0; i < nroots; i++) roots[i].cursor = align_up(roots[i].lo);
+    pthread_mutex_unlock(&roots_lock);
+}
+
+/* ** Claim and scan the next chunk of some range, holding roots_lock so the
+ * range cannot be removed under us.  False when every range is done. */
+bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg) {
+    gc_thread *t = mgc_self;
+    mgc_lock(t, &roots_lock);
+    for (size_t i = 0; i < nroots; i++) {
+        uintptr_t hi = align_down(roots[i].hi);
+        if (roots[i].cursor >= hi) continue;
+        uintptr_t lo = roots[i].cursor;
+        uintptr_t end = hi - lo > ROOT_CHUNK ? lo + ROOT_CHUNK : hi;
+        roots[i].cursor = end;
+        fn(lo, end, arg);
+        mgc_unlock(t, &roots_lock);
+        return true;
+    }
+    mgc_unlock(t, &roots_lock);
+    return false;
+}
+
+bool mgc_roots_pending(void) {
+    bool pending = false;
+    gc_thread *t = mgc_self;
+    mgc_lock(t, &roots_lock);
+    for (size_t i = 0; i < nroots && !pending; i++) pending = roots[i].cursor < align_down(roots[i].hi);
+    mgc_unlock(t, &roots_lock);
+    return pending;
 }

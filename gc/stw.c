@@ -18,10 +18,13 @@
  * lock and never leaves metadata half-written, and the same mechanism will
  * keep a write barrier's read of the barrier flag and its store together.
  *
- * Epoch protocol: stw_epoch is odd while the world is (being) stopped.  A
- * stray suspend signal arriving while it is even is ignored.  The collector
- * holds the threads lock from stop to start, so no thread joins or leaves
- * in between.
+ * Epoch protocol: stw_epoch is odd while the world, or one thread, is
+ * (being) stopped.  A stray suspend signal arriving while it is even is
+ * ignored.  Whoever stops threads holds the threads lock from stop to
+ * start, so no thread joins or leaves in between and only one stop is in
+ * flight.  Stopping a single thread (mgc_stop_thread) is the per-thread
+ * handshake the concurrent mark uses to scan one stack while every other
+ * thread runs.
  */
 #include <errno.h>
 #include <semaphore.h>
@@ -119,6 +122,10 @@ void mgc_nopreempt_slow(gc_thread *t) {
         mgc_suspend_self(t);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
+    if (t->want_assist) {
+        t->want_assist = 0;
+        mgc_assist(t);
+    }
     if (t->want_gc && !t->in_gc) {
         t->want_gc = 0;
         mgc_gc_start(t, false);
@@ -153,4 +160,26 @@ void mgc_start_the_world(void) {
         if (t->stopped) pthread_kill(t->pthread, sig_restart);
     ack_wait(stopped_count);
     mgc_threads_unlock();
+}
+
+/* ** Stop one thread (to scan its stack) with the same handshake; the
+ * caller holds the threads lock and is not t.  Returns false if t cannot
+ * be signalled. */
+bool mgc_stop_thread(gc_thread *t) {
+    atomic_fetch_add(&stw_epoch, 1); /* odd */
+    int rc = pthread_kill(t->pthread, sig_suspend);
+    if (rc != 0) {
+        atomic_fetch_add(&stw_epoch, 1);
+        mgc_warn("stack scan: cannot signal a registered thread (%s); was it killed "
+                 "without unregistering?", strerror(rc));
+        return false;
+    }
+    ack_wait(1);
+    return true;
+}
+
+void mgc_start_thread(gc_thread *t) {
+    atomic_fetch_add(&stw_epoch, 1); /* even */
+    pthread_kill(t->pthread, sig_restart);
+    ack_wait(1);
 }

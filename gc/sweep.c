@@ -10,14 +10,38 @@
  *
  * Who may sweep a span: whoever moves its sweepgen from sg-2 to sg-1 with a
  * CAS (mgc_span_claim_for_sweep), or the mcache that held it across the
- * sweepgen change (sg+1, see mcentral.c).  A sweep always runs inside a
- * no-preempt section, so a stopped world never holds a half-swept span.
+ * sweepgen change (sg+1, see mcentral.c).  A sweep by a registered thread
+ * runs inside a no-preempt section, so a stopped world never holds a
+ * half-swept span; the background sweeper is not a registered thread and
+ * the world is only stopped by the same coordinator thread, between sweeps.
+ *
+ * When: after mark termination, concurrently with the program -- the
+ * coordinator sweeps in the background, every cache refill sweeps a span
+ * or two (proportional sweeping), and mcentral sweeps the spans it needs
+ * on demand.  mgc_sweep_done says all of this cycle's spans are swept;
+ * the next cycle may not start before it is.
+ *
+ * MGC_CLOBBER=1 fills each freed slot with 0xdeadbeef..., so a program
+ * that still uses a freed object (a collector bug, or a hidden pointer)
+ * reads garbage at once instead of stale data that looks right.
  */
 #include "runtime/internal.h"
+
+_Atomic int mgc_sweep_done = 1;
+static _Atomic int sweep_cursor; /* span class to look at first */
 
 bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg) {
     uint32_t want = sg - 2;
     return atomic_compare_exchange_strong(&s->sweepgen, &want, sg - 1);
+}
+
+/* ** Fill every slot that was allocated and is now unmarked. */
+static void clobber_freed(mspan *s) {
+    for (unsigned i = 0; i < s->nelems; i++) {
+        if (!mgc_span_is_allocated(s, i) || mgc_bit_get(s->gcmarkBits, i)) continue;
+        uint64_t *w = (uint64_t *)(s->base + (uintptr_t)i * s->elemsize);
+        for (size_t k = 0; k < s->elemsize / 8; k++) w[k] = 0xdeadbeefdeadbeefULL;
+    }
 }
 
 /* ** Sweep a span we own.  With preserve, the caller (a refill) keeps the
@@ -32,6 +56,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
         mgc_throw("sweep: span %#lx (class %u) has %u marked slots but only %u allocated",
                   (unsigned long)s->base, s->spanclass >> 1, nalloc, before);
     unsigned nfreed = before - nalloc;
+    if (unlikely(mgc_cfg.clobber) && nfreed) clobber_freed(s);
 
     uint64_t *old = s->allocBits;
     s->allocBits = s->gcmarkBits;
@@ -56,24 +81,31 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     return false;
 }
 
-/* ** Sweep every span still unswept (the collector, after restarting the
- * world; other threads may be sweeping beside it). */
-void mgc_sweep_all(gc_thread *t) {
+/* ** Sweep one unswept span from any class; false when there is none.  t
+ * is NULL for the background sweeper. */
+bool mgc_sweep_one(gc_thread *t) {
+    if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
     uint32_t sg = atomic_load(&mgc_heap.sweepgen);
-    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
-        mcentral *c = &mgc_heap.central[i];
-        for (;;) {
-            mgc_nopreempt_begin(t);
-            mspan *s = mgc_central_pop_unswept(t, c);
-            if (!s) {
-                mgc_nopreempt_end(t);
-                break;
-            }
+    int start = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
+    for (int k = 0; k < MGC_NUM_SPAN_CLASSES; k++) {
+        int i = (start + k) % MGC_NUM_SPAN_CLASSES;
+        if (t) mgc_nopreempt_begin(t);
+        mspan *s = mgc_central_pop_unswept(t, &mgc_heap.central[i]);
+        if (s) {
             if (!mgc_span_claim_for_sweep(s, sg))
                 mgc_throw("sweep: unswept list holds a span in sweepgen %u (heap %u)",
                           atomic_load(&s->sweepgen), sg);
             mgc_sweep_span(t, s, false);
-            mgc_nopreempt_end(t);
+            if (t) mgc_nopreempt_end(t);
+            atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
+            return true;
         }
+        if (t) mgc_nopreempt_end(t);
     }
+    return false;
+}
+
+/* ** Sweep every span still unswept (other threads may sweep beside us). */
+void mgc_sweep_all(gc_thread *t) {
+    while (mgc_sweep_one(t)) {}
 }

@@ -24,6 +24,7 @@ static void unregister(gc_thread *t);
 
 void mgc_threads_lock(void) { pthread_mutex_lock(&threads_lock); }
 void mgc_threads_unlock(void) { pthread_mutex_unlock(&threads_lock); }
+bool mgc_threads_trylock(void) { return pthread_mutex_trylock(&threads_lock) == 0; }
 
 /* ** Key destructor: a registered thread is exiting without having said so. */
 static void thread_exit_hook(void *arg) {
@@ -84,6 +85,7 @@ static void unregister(gc_thread *t) {
      * threads lock while we are still on the list but out of the runtime. */
     mgc_nopreempt_begin(t);
     mgc_cache_release_all(t, &t->cache);
+    mgc_mark_flush_thread(t); /* barrier shades and black bytes of this cycle */
     mgc_nopreempt_end(t);
     mgc_threads_lock();
     /* With the threads lock held no collector can be stopping us. */

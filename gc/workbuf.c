@@ -9,6 +9,7 @@
 static AO_stack_t empty_pool = AO_STACK_INITIALIZER;
 static AO_stack_t full_pool = AO_STACK_INITIALIZER;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic long mgc_wbuf_nfull;
 
 #define WBUF_CHUNK (64 * 1024)
 
@@ -29,17 +30,32 @@ workbuf *mgc_wbuf_get_empty(void) {
 }
 
 void mgc_wbuf_put_empty(workbuf *b) { AO_stack_push(&empty_pool, &b->link); }
-void mgc_wbuf_put_full(workbuf *b) { AO_stack_push(&full_pool, &b->link); }
-workbuf *mgc_wbuf_try_get_full(void) { return (workbuf *)AO_stack_pop(&full_pool); }
+void mgc_wbuf_put_full(workbuf *b) {
+    AO_stack_push(&full_pool, &b->link);
+    atomic_fetch_add(&mgc_wbuf_nfull, 1);
+}
+workbuf *mgc_wbuf_try_get_full(void) {
+    workbuf *b = (workbuf *)AO_stack_pop(&full_pool);
+    if (b) atomic_fetch_sub(&mgc_wbuf_nfull, 1);
+    return b;
+}
 
 void mgc_gcwork_init(gcwork *w) {
     memset(w, 0, sizeof *w);
-    w->wbuf1 = mgc_wbuf_get_empty();
-    w->wbuf2 = mgc_wbuf_get_empty();
+}
+
+static void gcwork_take_buffers(gcwork *w) {
+    if (!w->wbuf1) w->wbuf1 = mgc_wbuf_get_empty();
+    if (!w->wbuf2) w->wbuf2 = mgc_wbuf_get_empty();
 }
 
 /* ** wbuf1 is full: swap in wbuf2, or publish wbuf1 and start a new one. */
 void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj) {
+    gcwork_take_buffers(w);
+    if (w->wbuf1->nobj < WORKBUF_OBJS) {
+        w->wbuf1->obj[w->wbuf1->nobj++] = obj;
+        return;
+    }
     workbuf *t = w->wbuf1;
     w->wbuf1 = w->wbuf2;
     w->wbuf2 = t;
@@ -52,6 +68,7 @@ void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj) {
 
 /* ** wbuf1 is empty: swap in wbuf2, or trade wbuf1 for a full buffer. */
 uintptr_t mgc_gcwork_try_get_slow(gcwork *w) {
+    gcwork_take_buffers(w);
     workbuf *t = w->wbuf1;
     w->wbuf1 = w->wbuf2;
     w->wbuf2 = t;

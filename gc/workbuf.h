@@ -25,35 +25,37 @@ typedef struct workbuf {
     uintptr_t obj[WORKBUF_OBJS];
 } workbuf;
 
-/* Owned by one marker. */
-typedef struct gcwork {
-    workbuf *wbuf1, *wbuf2;
-    uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
-    uint64_t scan_bytes;   /* bytes scanned */
-} gcwork;
-
 HIDDEN workbuf *mgc_wbuf_get_empty(void);
 HIDDEN void mgc_wbuf_put_empty(workbuf *b);
 HIDDEN void mgc_wbuf_put_full(workbuf *b);
 HIDDEN workbuf *mgc_wbuf_try_get_full(void);
+
+/* Full buffers in the global pool (approximate while markers run; exact
+ * once they are idle). */
+extern HIDDEN _Atomic long mgc_wbuf_nfull;
 
 HIDDEN void mgc_gcwork_init(gcwork *w);
 HIDDEN void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj);
 HIDDEN uintptr_t mgc_gcwork_try_get_slow(gcwork *w);
 HIDDEN void mgc_gcwork_dispose(gcwork *w);
 
-/* ** Queue a grey object. */
+/* ** Queue a grey object.  A gcwork starts without buffers (a mutator's
+ * may never need one); the slow path takes them. */
 static inline void mgc_gcwork_put(gcwork *w, uintptr_t obj) {
     workbuf *b = w->wbuf1;
-    if (likely(b->nobj < WORKBUF_OBJS)) b->obj[b->nobj++] = obj;
+    if (likely(b && b->nobj < WORKBUF_OBJS)) b->obj[b->nobj++] = obj;
     else mgc_gcwork_put_slow(w, obj);
 }
 
 /* ** Next grey object, or 0 when this marker and the full pool are empty. */
 static inline uintptr_t mgc_gcwork_try_get(gcwork *w) {
     workbuf *b = w->wbuf1;
-    if (likely(b->nobj > 0)) return b->obj[--b->nobj];
+    if (likely(b && b->nobj > 0)) return b->obj[--b->nobj];
     return mgc_gcwork_try_get_slow(w);
+}
+
+static inline bool mgc_gcwork_is_empty(const gcwork *w) {
+    return (!w->wbuf1 || !w->wbuf1->nobj) && (!w->wbuf2 || !w->wbuf2->nobj);
 }
 
 #endif

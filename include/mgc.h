@@ -19,11 +19,14 @@
  *   3. Pointers kept outside stacks and the heap -- in globals, in static
  *      tables, in memory from malloc() -- must lie in a range registered with
  *      gc_add_roots().  Thread-local (__thread) variables are not roots.
- *   4. Store pointers into heap objects with gc_store(&obj->field, value).
- *      Today this is a plain store; the concurrent collector turns it into a
- *      write barrier, and a plain assignment would then let it free a live
- *      object.  Stores into locals, globals and malloc() memory need no
- *      barrier.
+ *   4. Store pointers into heap objects and into registered root ranges
+ *      with gc_store(&obj->field, value): it is the write barrier that lets
+ *      the collector mark while the program runs.  A plain assignment of a
+ *      pointer into the heap or a root range while a collection is marking
+ *      can make the collector free a live object.  Stores into local
+ *      variables (the stack) and into memory that is not a root need no
+ *      barrier.  Initialising a fresh object's fields with gc_store too is
+ *      the rule (it costs a few instructions when no collection runs).
  *   5. Never hide a pointer (XOR it, store it misaligned, keep only an
  *      offset, keep it only in a gc_alloc_noscan() object): the collector
  *      cannot see it and will free the object.
@@ -32,14 +35,35 @@
  * the handler set with gc_set_warn_handler()) that names the call and the
  * fix, and returns a defined result; the heap stays intact.
  *
+ * How it collects: concurrently.  Each cycle stops the world twice, briefly
+ * (to turn the write barrier on, and to end the mark), and otherwise marks
+ * with background threads while the program runs; each thread's stack is
+ * scanned while that one thread is stopped; sweeping is concurrent too.
+ * Threads that allocate while a cycle marks help it (assists) in
+ * proportion to what they allocate.
+ *
  * Environment variables (they override gc_config fields, so a deployed
  * program can be tuned without recompiling):
  *   MGC_PERCENT      heap growth before the next collection, in percent of the
  *                    live heap (default 100: collect when the heap doubles);
  *                    "off" disables automatic collection.
+ *   MGC_MEMLIMIT     soft memory limit in bytes, with an optional K, M or G
+ *                    suffix: collect more often rather than grow past it.
+ *   MGC_MARK_WORKERS background mark threads (default: ncpu/4, at least 1).
  *   MGC_SIG_SUSPEND  signal number used to stop threads (default SIGPWR).
  *   MGC_SIG_RESTART  signal number used to restart them (default SIGXCPU).
  *   MGC_VERBOSE=1    one line on stderr per collection.
+ *
+ * Debug modes (environment or gc_config; they cost time, not safety):
+ *   MGC_STW=1        mark with the world stopped (the simple collector);
+ *                    =2 sweeps in the pause too.
+ *   MGC_CHECKMARK=1  after every concurrent mark, mark again with the world
+ *                    stopped and abort with a report naming the object, its
+ *                    address and span if the concurrent mark missed any
+ *                    reachable object.
+ *   MGC_TORTURE=N    a complete collection every N allocations (1 = every).
+ *   MGC_CLOBBER=1    fill freed objects with 0xdeadbeef, so a use of a freed
+ *                    object shows at once.
  *
  * Thread safety: every function may be called from any registered thread
  * at any time.  gc_init() may be called from an unregistered thread only
@@ -90,6 +114,17 @@ typedef struct gc_config {
     int restart_signal;
     /* Print one line per collection on stderr. */
     int verbose;
+    /* Background mark worker threads (0 = default: one per 4 CPUs, at
+     * least one).  Together they use about 25% of the CPUs while marking. */
+    int mark_workers;
+    /* Soft memory limit in bytes (0 = none): the heap goal never exceeds
+     * it, so the collector runs more often as the heap nears it. */
+    size_t memory_limit;
+    /* Debug modes (see "Debug modes" above); normally 0. */
+    int stw;          /* 1: mark with the world stopped; 2: sweep too */
+    int checkmark;    /* verify every concurrent mark with a STW re-mark */
+    int clobber;      /* fill freed objects with 0xdeadbeef */
+    unsigned long torture; /* a full collection every N allocations */
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
@@ -112,9 +147,11 @@ typedef struct gc_stats {
     uint64_t pause_total_ns; /* cumulative stop-the-world time */
     uint64_t pause_max_ns;   /* longest stop-the-world pause */
     uint64_t last_pause_ns;  /* the last pause */
+    uint64_t num_pauses;     /* stop-the-world pauses so far (two or more per cycle) */
     uint64_t last_mark_ns;   /* the last mark phase (wall time) */
     uint64_t last_sweep_ns;  /* the last sweep phase (wall time) */
     uint64_t num_threads;    /* registered threads */
+    uint64_t next_trigger;   /* heap size at which the next cycle starts */
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */
@@ -197,6 +234,15 @@ MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
 /* Heap growth percent, as MGC_PERCENT; negative = off.  Returns the old
  * value. */
 MGC_API int gc_set_percent(int percent);
+
+/* Soft memory limit in bytes (MGC_MEMLIMIT); SIZE_MAX or 0 = none.
+ * Returns the old limit (SIZE_MAX if none). */
+MGC_API size_t gc_set_memory_limit(size_t limit);
+
+/* Copy the durations of the most recent stop-the-world pauses (up to
+ * max, oldest first, in nanoseconds) into out_ns and return how many were
+ * copied; with out_ns NULL, return how many are available (at most 4096). */
+MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max);
 
 /* Name of a GC_* result code. */
 MGC_API const char *gc_strerror(int code);

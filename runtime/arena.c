@@ -18,6 +18,13 @@ _Atomic(heap_arena *) *mgc_arena_index;
 _Atomic uintptr_t mgc_heap_lo = UINTPTR_MAX;
 _Atomic uintptr_t mgc_heap_hi = 0;
 
+/* Every arena's base, for walks over the whole heap (checkmark, verifier).
+ * Appended under the mheap lock; walked with the world stopped.  64 Ki
+ * arenas is 4 TiB of heap; untouched entries cost no memory. */
+#define MAX_ARENAS (1 << 16)
+static uintptr_t arena_bases[MAX_ARENAS];
+static size_t narenas;
+
 int mgc_arena_init(void) {
     /* Never freed; counted as metadata only page by page as touched would be
      * exact, but the count of slots in use is tiny, so it is left out. */
@@ -33,6 +40,7 @@ heap_arena *mgc_arena_register(uintptr_t base, size_t size) {
         heap_arena *ha = mgc_sys_alloc(sizeof(heap_arena), &mgc_hstats.meta_sys);
         if (!ha) return NULL; /* the caller gives the whole region back */
         atomic_store_explicit(&mgc_arena_index[a >> MGC_ARENA_SHIFT], ha, memory_order_release);
+        if (narenas < MAX_ARENAS) arena_bases[narenas++] = a;
         if (!first) first = ha;
     }
     if (base < atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed))
@@ -40,4 +48,16 @@ heap_arena *mgc_arena_register(uintptr_t base, size_t size) {
     if (base + size > atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed))
         atomic_store_explicit(&mgc_heap_hi, base + size, memory_order_release);
     return first;
+}
+
+/* ** Call fn on every in-use span (world stopped, or mheap lock held). */
+void mgc_heap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg) {
+    for (size_t k = 0; k < narenas; k++) {
+        heap_arena *ha = mgc_arena_index[arena_bases[k] >> MGC_ARENA_SHIFT];
+        for (size_t i = 0; i < MGC_PAGES_PER_ARENA; i++) {
+            mspan *s = ha->spans[i];
+            uintptr_t page = arena_bases[k] + i * MGC_PAGE_SIZE;
+            if (s && atomic_load(&s->state) == SPAN_INUSE && s->base == page) fn(s, arg);
+        }
+    }
 }

@@ -60,7 +60,7 @@ static inline void mgc_nopreempt_begin(gc_thread *t) {
 /* ** Leave it; take a deferred stop or a requested collection now. */
 static inline void mgc_nopreempt_end(gc_thread *t) {
     atomic_signal_fence(memory_order_seq_cst);
-    if (--t->nopreempt == 0 && unlikely(t->suspend_pending | t->want_gc))
+    if (--t->nopreempt == 0 && unlikely(t->suspend_pending | t->want_gc | t->want_assist))
         mgc_nopreempt_slow(t);
 }
 
@@ -95,6 +95,8 @@ HIDDEN void mgc_thread_struct_free(gc_thread *t);
 
 HIDDEN int mgc_arena_init(void);
 HIDDEN heap_arena *mgc_arena_register(uintptr_t base, size_t size);
+/* Every in-use span, with the world stopped. */
+HIDDEN void mgc_heap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg);
 
 /* ** The span whose page holds p, or NULL.  Two loads after a range check:
  * the test every conservative word goes through.  The result may be stale
@@ -107,13 +109,13 @@ static inline mspan *mgc_span_of(uintptr_t p) {
                                          memory_order_acquire);
     if (!a) return NULL;
     return __atomic_load_n(&a->spans[(p >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)],
-                           __ATOMIC_RELAXED);
+                           __ATOMIC_ACQUIRE);
 }
 
 /* ** The in-use span holding p in one of its slots, or NULL. */
 static inline mspan *mgc_span_of_heap(uintptr_t p) {
     mspan *s = mgc_span_of(p);
-    if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != SPAN_INUSE ||
+    if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != SPAN_INUSE ||
         p < s->base || p >= s->limit)
         return NULL;
     return s;
@@ -143,6 +145,20 @@ static inline void mgc_bit_set(uint64_t *bits, unsigned i) {
  * above it allocBits (the survivors of the last sweep) say. */
 static inline bool mgc_span_is_allocated(const mspan *s, unsigned i) {
     return i < s->freeindex || mgc_bit_get(s->allocBits, i);
+}
+/* ** The same, read while the owning mcache may be allocating from s (the
+ * concurrent marker).  freeindex only grows during marking, and every slot
+ * allocated before the mark began is below the value published by the
+ * mark-setup stop; a slot allocated since is allocated black anyway. */
+static inline bool mgc_span_is_allocated_racy(const mspan *s, unsigned i) {
+    return i < __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) || mgc_bit_get(s->allocBits, i);
+}
+/* ** Set mark bit i; true if this call set it (markers race). */
+static inline bool mgc_mark_bit_set_atomic(mspan *s, unsigned i) {
+    uint64_t *word = &s->gcmarkBits[i / 64];
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit) return false;
+    return !(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit);
 }
 static inline unsigned mgc_span_bitmap_words(const mspan *s) {
     return (s->nelems + 63u) / 64u;
@@ -193,11 +209,14 @@ HIDDEN int mgc_threads_init(void);
 HIDDEN int mgc_thread_register_self(void);
 HIDDEN void mgc_threads_lock(void);
 HIDDEN void mgc_threads_unlock(void);
+HIDDEN bool mgc_threads_trylock(void);
 extern HIDDEN gc_thread *mgc_all_threads; /* threads lock */
 extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
 HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
 HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);
+HIDDEN bool mgc_stop_thread(gc_thread *t);
+HIDDEN void mgc_start_thread(gc_thread *t);
 HIDDEN void mgc_suspend_self(gc_thread *t);
 HIDDEN uintptr_t mgc_current_sp(void);
 
@@ -205,31 +224,70 @@ HIDDEN uintptr_t mgc_current_sp(void);
 HIDDEN void mgc_roots_init(void);
 typedef void (*mgc_range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 HIDDEN uint64_t mgc_roots_each(mgc_range_fn fn, void *arg); /* STW; returns bytes */
+HIDDEN void mgc_roots_mark_begin(void);              /* STW */
+HIDDEN bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg); /* false: none left */
+HIDDEN bool mgc_roots_pending(void);
+HIDDEN uint64_t mgc_roots_bytes(void);
 
 /* marking (gc/mark.c) */
-HIDDEN uint64_t mgc_mark(uint64_t *root_bytes);
+/* Nonzero from mark setup to mark termination: the write barrier shades
+ * and allocation marks new objects.  Changed only with the world stopped;
+ * read inside no-preempt sections, so a reader's whole operation falls on
+ * one side of a change. */
+extern HIDDEN _Atomic int mgc_marking;
+HIDDEN void mgc_grey(gcwork *w, uintptr_t p);
+HIDDEN void mgc_mark_setup(void);          /* STW */
+HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */
+HIDDEN bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks); /* one slice; false if no work found */
+HIDDEN bool mgc_mark_work_left(void);
+HIDDEN bool mgc_mark_stacks_pending_locked(void);
+HIDDEN void mgc_mark_flush_thread(gc_thread *t); /* STW or self: gcw to the pool */
+HIDDEN uint64_t mgc_mark_finish(uint64_t *root_bytes); /* STW: total marked */
+HIDDEN void mgc_checkmark(void);          /* STW */
+HIDDEN void mgc_assist(gc_thread *t);
+HIDDEN void mgc_barrier_lock_unregistered(void);
+HIDDEN void mgc_barrier_unlock_unregistered(void);
+HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle totals */
+extern HIDDEN _Atomic long mgc_mark_nbusy;
 
 /* sweeping (gc/sweep.c) */
 HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
 HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 HIDDEN void mgc_sweep_all(gc_thread *t);
+HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
+extern HIDDEN _Atomic int mgc_sweep_done;
 
 /* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
 HIDDEN void mgc_gc_start(gc_thread *t, bool forced);
+HIDDEN void mgc_gc_torture(gc_thread *t);
+HIDDEN int mgc_gc_init(void);
 extern HIDDEN _Atomic uint64_t mgc_num_gc;
-extern HIDDEN _Atomic uint64_t mgc_heap_goal; /* UINT64_MAX when off */
-HIDDEN void mgc_pacer_init(int percent);
-HIDDEN void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes);
+extern HIDDEN _Atomic uint64_t mgc_heap_goal;    /* UINT64_MAX when off */
+extern HIDDEN _Atomic uint64_t mgc_heap_trigger; /* UINT64_MAX when off */
+HIDDEN void mgc_pacer_init(int percent, uint64_t memlimit);
+HIDDEN void mgc_pacer_start_cycle(uint64_t heap_live);
+HIDDEN void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_live);
 HIDDEN int mgc_pacer_set_percent(int percent);
+HIDDEN uint64_t mgc_pacer_set_memlimit(uint64_t limit);
+HIDDEN double mgc_pacer_assist_ratio(void);
 static inline bool mgc_pacer_should_trigger(void) {
     return atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed) >=
-           atomic_load_explicit(&mgc_heap_goal, memory_order_relaxed);
+           atomic_load_explicit(&mgc_heap_trigger, memory_order_relaxed);
 }
 
 /* config (gc/init.c) */
 typedef struct mgc_settings {
     int verbose;
+    int stw;          /* MGC_STW: 1 = mark with the world stopped, 2 = sweep too */
+    int checkmark;    /* MGC_CHECKMARK */
+    int clobber;      /* MGC_CLOBBER */
+    uint64_t torture; /* MGC_TORTURE: a cycle every N allocations (0 = off) */
+    int mark_workers; /* background mark worker threads */
+    double worker_util; /* share of one CPU each worker may use while marking */
 } mgc_settings;
+/* Nonzero when any allocation-path debug mode is on (one load on the fast
+ * path). */
+extern HIDDEN int mgc_alloc_debug;
 extern HIDDEN mgc_settings mgc_cfg;
 
 #endif /* MGC_INTERNAL_H */

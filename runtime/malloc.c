@@ -19,6 +19,7 @@
 #include "runtime/internal.h"
 
 static gc_oom_handler oom_handler; /* atomic via __atomic builtins */
+int mgc_alloc_debug; /* set once by gc_init */
 
 /* ** Count an allocation: single-writer counters, so plain load+store. */
 static inline void count_alloc(mcache *c, uint64_t objects, uint64_t bytes) {
@@ -74,6 +75,12 @@ static void *alloc_misuse(const char *fn) {
     return NULL;
 }
 
+/* ** Allocate black: an object born while marking is marked at once, so
+ * the sweep keeps it; its fields are written through the barrier. */
+static void mark_new_object(gc_thread *t, mspan *s, uintptr_t v) {
+    if (mgc_mark_bit_set_atomic(s, mgc_span_obj_index(s, v))) t->black_bytes += s->elemsize;
+}
+
 /* ** Clear a reused slot.  Small slots with plain stores: a memset call, or
  * the `rep stos` GCC turns a plain loop into, costs several times more for
  * 16-64 bytes; the empty asm keeps the loop a loop.  Every slot is
@@ -108,6 +115,7 @@ static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, si
         }
     }
     if (s->needzero) zero_slot(v, s->elemsize);
+    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) mark_new_object(t, s, v);
     count_alloc(&t->cache, 1, s->elemsize);
     mgc_nopreempt_end(t);
     return (void *)v;
@@ -150,6 +158,11 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
     s->freeindex = 1;
     s->allocCount = 1;
     s->allocCache = 0;
+    if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+        mark_new_object(t, s, s->base);
+        t->assist_debt += (int64_t)((double)s->elemsize * mgc_pacer_assist_ratio());
+        if (t->assist_debt > 0) t->want_assist = 1;
+    }
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, s->elemsize, memory_order_relaxed);
     mgc_central_push(t, &mgc_heap.central[noscan], s, true);
     count_alloc(&t->cache, 1, s->elemsize);
@@ -158,20 +171,28 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
     return (void *)s->base;
 }
 
+static __attribute__((noinline)) void *debug_hook(gc_thread *t, void *p) {
+    if (p) mgc_gc_torture(t); /* p, held here, survives the cycle */
+    return p;
+}
+
 static inline __attribute__((always_inline)) void *mallocgc(size_t size, int noscan,
                                                             const char *fn) {
     gc_thread *t = mgc_self;
+    void *p;
     if (unlikely(!t)) return alloc_misuse(fn);
     if (likely(size <= MGC_MAX_SMALL_SIZE)) {
         if (size == 0) size = 1; /* distinct pointers, as malloc(0) gives */
-        if (noscan && size < MGC_TINY_SIZE) return malloc_tiny(t, size);
-        return malloc_small(t, size, noscan);
-    }
-    if (unlikely(size > MGC_MAX_ALLOC)) {
+        if (noscan && size < MGC_TINY_SIZE) p = malloc_tiny(t, size);
+        else p = malloc_small(t, size, noscan);
+    } else if (unlikely(size > MGC_MAX_ALLOC)) {
         mgc_call_oom(size);
         return NULL;
+    } else {
+        p = malloc_large(t, size, noscan);
     }
-    return malloc_large(t, size, noscan);
+    if (unlikely(mgc_alloc_debug)) return debug_hook(t, p);
+    return p;
 }
 
 MGC_API void *gc_alloc(size_t n) { return mallocgc(n, 0, "gc_alloc"); }

@@ -38,9 +38,17 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     if (!s) return false;
     atomic_store(&s->sweepgen, atomic_load(&mgc_heap.sweepgen) + 3);
     c->alloc[spanclass] = s;
-    atomic_fetch_add_explicit(&mgc_hstats.heap_live,
-                              (uint64_t)(s->nelems - s->allocCount) * s->elemsize,
-                              memory_order_relaxed);
+    uint64_t bytes = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
+    atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
+    if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+        /* Pay for this span's worth of allocation with mark work. */
+        t->assist_debt += (int64_t)((double)bytes * mgc_pacer_assist_ratio());
+        if (t->assist_debt > 64 * 1024) t->want_assist = 1;
+    } else if (!atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) {
+        /* Proportional sweeping: every refill sweeps a span or two, so the
+         * sweep finishes long before the next trigger. */
+        if (mgc_sweep_one(t)) mgc_sweep_one(t);
+    }
     if (mgc_pacer_should_trigger()) t->want_gc = 1;
     return true;
 }

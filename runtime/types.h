@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,7 +87,11 @@ typedef struct mspan {
     uint8_t needzero;    /* free slots may hold old data: clear on alloc */
     uint64_t allocCache; /* ~allocBits from freeindex: bit i = slot freeindex+i free */
     uint64_t *allocBits; /* allocated as of the last sweep */
-    uint64_t *gcmarkBits;/* marked this cycle (written by the marker) */
+    /* Marked this cycle.  Set with atomic OR by markers, by the write
+     * barrier and by allocation during marking (allocate black); read by
+     * the sweeper after mark termination. */
+    uint64_t *gcmarkBits;
+    uint64_t *checkBits; /* MGC_CHECKMARK's second mark, STW only; else NULL */
 
     /* Atomic.  Relative to mheap.sweepgen (sg), see runtime/mcentral.c:
      * sg-2 needs sweeping, sg-1 being swept, sg swept, sg+1 cached before
@@ -131,6 +136,17 @@ typedef struct mheap {
     mcentral central[MGC_NUM_SPAN_CLASSES];
 } mheap;
 
+/* A marker's local share of the grey set (gc/workbuf.h): two buffers, so
+ * pushes and pops rarely touch the global pools.  Owned by one thread: a
+ * mark worker, or a mutator (its write barrier and assists), in which case
+ * the collector reads it only while that thread is stopped. */
+typedef struct gcwork {
+    struct workbuf *wbuf1, *wbuf2;
+    uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
+    uint64_t scan_bytes;   /* bytes scanned */
+    bool check;            /* MGC_CHECKMARK pass: set checkBits, verify gcmarkBits */
+} gcwork;
+
 /* Per-thread allocation cache.  Owned by its thread: nothing else reads or
  * writes it except the collector while the thread is stopped outside a
  * no-preempt section. */
@@ -157,6 +173,17 @@ typedef struct gc_thread {
     volatile sig_atomic_t suspend_pending;
     volatile sig_atomic_t want_gc;
     int in_gc; /* this thread is running a cycle: don't start another */
+    volatile sig_atomic_t want_assist; /* owes mark work: pay at section end */
+
+    /* Marking state.  Owner: the thread; the collector reads and flushes
+     * gcw only while the thread is stopped. */
+    gcwork gcw;            /* write-barrier shades and assist work */
+    int64_t assist_debt;   /* scan bytes owed (negative: credit) */
+    uint64_t black_bytes;  /* bytes allocated black this cycle (owner writes, STW reads) */
+    uint64_t torture_count;/* allocations since the last MGC_TORTURE cycle */
+
+    /* Cycle number whose stack scan covered this thread; threads lock. */
+    uint64_t stack_scanned;
 
     /* Set at registration; constant. */
     pthread_t pthread;

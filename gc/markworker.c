@@ -1,0 +1,116 @@
+/*
+ * markworker.c -- background mark workers.
+ *
+ * While a cycle is marking, these threads scan stacks (one thread stopped
+ * at a time), root-range chunks and grey objects.  They are not registered
+ * threads: the world's stops never wait for them, and they own no heap
+ * pointers outside their work buffers.
+ *
+ * CPU share.  Go gives marking 25% of the CPU.  Here each of the N workers
+ * may use `util` of one CPU (default: 0.25 * ncpu / N, at most 1): a worker
+ * marks for a 1 ms slice, then rests long enough to keep its share.  While
+ * resting it hands its buffers back to the pool so nothing waits on it.
+ *
+ * Termination protocol: a worker counts itself in mgc_mark_nbusy from
+ * before it takes work until after it has returned its buffers to the pool.
+ * So "nbusy == 0 and the pool is empty" means no grey object is hidden in
+ * a worker (gc/mgc.c checks it with the world stopped).
+ */
+#include <time.h>
+
+#include "gc/workbuf.h"
+
+#define SLICE_NS 1000000L
+
+static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wcv = PTHREAD_COND_INITIALIZER;
+static _Atomic int active;  /* marking is on and workers may take work; set under wmu */
+static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER; /* coordinator waits here */
+
+static void sleep_ns(long ns) {
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    gcwork w;
+    mgc_gcwork_init(&w);
+    double util = mgc_cfg.worker_util;
+    for (;;) {
+        pthread_mutex_lock(&wmu);
+        while (!active) pthread_cond_wait(&wcv, &wmu);
+        pthread_mutex_unlock(&wmu);
+
+        atomic_fetch_add(&mgc_mark_nbusy, 1);
+        uint64_t start = mgc_nanotime();
+        bool found = false;
+        while (atomic_load(&active) && mgc_nanotime() - start < (uint64_t)SLICE_NS) {
+            if (!mgc_mark_some(&w, 64 * 1024, true)) break;
+            found = true;
+        }
+        mgc_gcwork_dispose(&w);
+        mgc_gcwork_account(&w);
+        atomic_fetch_sub(&mgc_mark_nbusy, 1);
+
+        uint64_t ran = mgc_nanotime() - start;
+        pthread_mutex_lock(&wmu);
+        if (!found) {
+            /* Nothing to do: tell the coordinator, then poll again in 1 ms
+             * (barrier shades reach the pool without waking anyone). */
+            pthread_cond_broadcast(&idle_cv);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += SLICE_NS;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (active) pthread_cond_timedwait(&wcv, &wmu, &ts);
+            pthread_mutex_unlock(&wmu);
+        } else {
+            pthread_mutex_unlock(&wmu);
+            if (util < 0.999) sleep_ns((long)((double)ran * (1.0 - util) / util));
+        }
+    }
+    return NULL;
+}
+
+int mgc_workers_start(int n) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (int i = 0; i < n; i++) {
+        pthread_t th;
+        if (pthread_create(&th, &attr, worker_main, NULL) != 0) {
+            pthread_attr_destroy(&attr);
+            return GC_ESYS;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return GC_OK;
+}
+
+void mgc_workers_set_active(int on) {
+    pthread_mutex_lock(&wmu);
+    active = on;
+    pthread_cond_broadcast(&wcv);
+    pthread_mutex_unlock(&wmu);
+}
+
+/* ** The coordinator waits (at most ns) for a worker to report idleness. */
+void mgc_workers_wait_idle(long ns) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += ns;
+    while (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&wmu);
+    pthread_cond_timedwait(&idle_cv, &wmu, &ts);
+    pthread_mutex_unlock(&wmu);
+}
