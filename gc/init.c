@@ -52,6 +52,11 @@ void mgc_throw(const char *fmt, ...) {
     abort();
 }
 
+long mgc_ncpu(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n;
+}
+
 MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn) {
     return __atomic_exchange_n(&warn_handler, fn, __ATOMIC_ACQ_REL);
 }
@@ -158,8 +163,7 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_cfg.clobber = cfg.clobber;
     mgc_cfg.torture = cfg.torture;
     mgc_alloc_debug = cfg.torture != 0;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1) ncpu = 1;
+    long ncpu = mgc_ncpu();
     mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);
     /* 25% of the machine, shared by the workers, each at most one CPU. */
     mgc_cfg.worker_util = 0.25 * (double)ncpu / mgc_cfg.mark_workers;

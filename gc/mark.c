@@ -133,6 +133,10 @@ static bool drain(gcwork *w, int64_t budget) {
     return false;
 }
 
+void mgc_mark_add_black(uint64_t bytes) {
+    atomic_fetch_add_explicit(&marked_bytes, bytes, memory_order_relaxed);
+}
+
 void mgc_gcwork_account(gcwork *w) {
     atomic_fetch_add_explicit(&marked_bytes, w->bytes_marked, memory_order_relaxed);
     atomic_fetch_add_explicit(&scanned_bytes, w->scan_bytes, memory_order_relaxed);
@@ -156,9 +160,11 @@ static bool scan_one_stack(gcwork *w) {
         mgc_threads_unlock();
         return false;
     }
+    uint64_t t0 = mgc_nanotime();
     if (mgc_stop_thread(t)) {
         scan_stack(w, t, t->suspended_sp);
         mgc_start_thread(t);
+        mgc_record_event(GC_EVENT_THREAD_STOP, t->id, t0, mgc_nanotime() - t0);
     }
     t->stack_scanned = cycle;
     mgc_threads_unlock();
@@ -194,9 +200,11 @@ void mgc_mark_setup(void) {
     gcwork w;
     mgc_gcwork_init(&w);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
-        t->black_bytes = 0;
         t->assist_debt = 0;
         grey_word(&w, t->cache.tiny);
+        /* Spans cached before the mark: allocate black from them too. */
+        for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
+            if (t->cache.alloc[i] != &mgc_empty_span) mgc_span_premark_free(t->cache.alloc[i]);
     }
     mgc_gcwork_dispose(&w);
     mgc_gcwork_account(&w);
@@ -234,18 +242,20 @@ bool mgc_mark_work_left(void) {
 }
 
 /* ** Move a stopped (or the calling) thread's barrier/assist work to the
- * pool, and its black-allocation count to the totals. */
+ * pool. */
 void mgc_mark_flush_thread(gc_thread *t) {
     mgc_gcwork_dispose(&t->gcw);
     mgc_gcwork_account(&t->gcw);
-    atomic_fetch_add_explicit(&marked_bytes, t->black_bytes, memory_order_relaxed);
-    t->black_bytes = 0;
 }
 
 /* ** Mark termination, world stopped and no work left: the barrier goes
- * off.  Returns the bytes marked; *root_bytes gets roots + stacks scanned. */
+ * off, cached spans stop allocating black.  Returns the bytes marked;
+ * *root_bytes gets roots + stacks scanned. */
 uint64_t mgc_mark_finish(uint64_t *root_bytes) {
     atomic_store(&mgc_marking, 0);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next)
+        for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
+            if (t->cache.alloc[i] != &mgc_empty_span) mgc_mark_add_black(mgc_span_unmark_free(t->cache.alloc[i]));
     *root_bytes = mgc_roots_bytes() + atomic_load(&stack_bytes);
     return atomic_load(&marked_bytes);
 }
@@ -257,6 +267,17 @@ uint64_t mgc_mark_finish(uint64_t *root_bytes) {
  * stop never waits long and never finds the thread mid-scan.  Out of the
  * runtime when called: the thread may be stopped between chunks. */
 void mgc_assist(gc_thread *t) {
+    /* First draw on the credit the background workers banked. */
+    int64_t credit = atomic_load_explicit(&mgc_bg_credit, memory_order_relaxed);
+    while (credit > 0 && t->assist_debt > 0) {
+        int64_t take = credit < t->assist_debt ? credit : t->assist_debt;
+        if (atomic_compare_exchange_weak(&mgc_bg_credit, &credit, credit - take)) {
+            t->assist_debt -= take;
+            break;
+        }
+    }
+    if (t->assist_debt <= 0) return;
+    uint64_t t0 = mgc_nanotime();
     while (t->assist_debt > 0 && atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
         mgc_nopreempt_begin(t);
         if (!atomic_load(&mgc_marking)) {
@@ -276,6 +297,7 @@ void mgc_assist(gc_thread *t) {
         if (!found) break; /* nothing to do: the workers hold it all */
     }
     if (t->assist_debt < 0) t->assist_debt = 0;
+    mgc_record_event(GC_EVENT_ASSIST, t->id, t0, mgc_nanotime() - t0);
 }
 
 /* ---- MGC_CHECKMARK --------------------------------------------------------- */

@@ -6,10 +6,14 @@
  * threads: the world's stops never wait for them, and they own no heap
  * pointers outside their work buffers.
  *
- * CPU share.  Go gives marking 25% of the CPU.  Here each of the N workers
- * may use `util` of one CPU (default: 0.25 * ncpu / N, at most 1): a worker
- * marks for a 1 ms slice, then rests long enough to keep its share.  While
- * resting it hands its buffers back to the pool so nothing waits on it.
+ * CPU share.  Go gives marking 25% of the CPU, plus every processor that
+ * would otherwise be idle (its idle mark workers).  Here the N workers
+ * share 0.25 * ncpu CPUs, plus one CPU for each CPU the program's
+ * registered threads cannot be using (ncpu - registered threads), each
+ * worker at most one CPU: a single-threaded program on two cores gets a
+ * full core of marking beside it.  A worker marks for a 1 ms slice, then
+ * rests long enough to keep its share; while resting it hands its buffers
+ * back to the pool so nothing waits on it.
  *
  * Termination protocol: a worker counts itself in mgc_mark_nbusy from
  * before it takes work until after it has returned its buffers to the pool.
@@ -32,6 +36,15 @@ static void sleep_ns(long ns) {
     while (nanosleep(&ts, &ts) != 0) {}
 }
 
+/* ** This worker's share of a CPU right now (see the CPU share above). */
+static double worker_util(void) {
+    long ncpu = mgc_ncpu();
+    long idle = ncpu - (long)__atomic_load_n(&mgc_num_threads, __ATOMIC_RELAXED);
+    double cpus = 0.25 * (double)ncpu + (idle > 0 ? (double)idle : 0.0);
+    double u = cpus / (double)mgc_cfg.mark_workers;
+    return u > 1.0 ? 1.0 : u < 0.05 ? 0.05 : u;
+}
+
 static void *worker_main(void *arg) {
     (void)arg;
     sigset_t all;
@@ -39,7 +52,6 @@ static void *worker_main(void *arg) {
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     gcwork w;
     mgc_gcwork_init(&w);
-    double util = mgc_cfg.worker_util;
     for (;;) {
         pthread_mutex_lock(&wmu);
         while (!active) pthread_cond_wait(&wcv, &wmu);
@@ -47,16 +59,19 @@ static void *worker_main(void *arg) {
 
         atomic_fetch_add(&mgc_mark_nbusy, 1);
         uint64_t start = mgc_nanotime();
+        uint64_t scanned0 = w.scan_bytes;
         bool found = false;
         while (atomic_load(&active) && mgc_nanotime() - start < (uint64_t)SLICE_NS) {
             if (!mgc_mark_some(&w, 64 * 1024, true)) break;
             found = true;
         }
+        if (found) mgc_pacer_worker_scanned(w.scan_bytes - scanned0, mgc_nanotime() - start);
         mgc_gcwork_dispose(&w);
         mgc_gcwork_account(&w);
         atomic_fetch_sub(&mgc_mark_nbusy, 1);
 
         uint64_t ran = mgc_nanotime() - start;
+        double util = worker_util();
         pthread_mutex_lock(&wmu);
         if (!found) {
             /* Nothing to do: tell the coordinator, then poll again in 1 ms

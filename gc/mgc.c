@@ -48,6 +48,15 @@ static pthread_cond_t c_request = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t c_done = PTHREAD_COND_INITIALIZER;
 static uint64_t want_cycles, started_cycles, done_cycles;
 static int forced_next;
+static _Atomic int marking_cycle; /* from a cycle's start to its mark termination */
+
+/* ** Is another cycle already asked for?  Then sweep flat out. */
+static bool cycle_pending(void) {
+    pthread_mutex_lock(&cmu);
+    bool p = want_cycles > started_cycles;
+    pthread_mutex_unlock(&cmu);
+    return p;
+}
 
 /* Cycle statistics: written by the coordinator, read atomically. */
 #define PAUSE_RING 4096
@@ -59,6 +68,41 @@ typedef struct cycle_stats {
     _Atomic uint64_t pauses[PAUSE_RING]; /* the last PAUSE_RING pauses */
 } cycle_stats;
 static cycle_stats cstats;
+
+static void record_pause(uint64_t ns);
+
+/* The event ring: events_lock protects it (events come at most every few
+ * tens of microseconds). */
+#define EVENT_RING 16384
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+static gc_event events[EVENT_RING];
+static uint64_t nevents;
+
+void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
+    pthread_mutex_lock(&events_lock);
+    gc_event *e = &events[nevents % EVENT_RING];
+    e->start_ns = start_ns;
+    e->duration_ns = dur_ns;
+    e->kind = kind;
+    e->thread = thread;
+    nevents++;
+    pthread_mutex_unlock(&events_lock);
+}
+
+MGC_API size_t gc_get_events(gc_event *out, size_t max) {
+    pthread_mutex_lock(&events_lock);
+    size_t have = nevents < EVENT_RING ? (size_t)nevents : EVENT_RING;
+    size_t k = out ? (have < max ? have : max) : have;
+    if (out)
+        for (size_t i = 0; i < k; i++) out[i] = events[(nevents - k + i) % EVENT_RING];
+    pthread_mutex_unlock(&events_lock);
+    return k;
+}
+
+static void record_pause_at(uint64_t start, uint64_t ns) {
+    mgc_record_event(GC_EVENT_PAUSE, 0, start, ns);
+    record_pause(ns);
+}
 
 static void record_pause(uint64_t ns) {
     atomic_fetch_add(&cstats.pause_total_ns, ns);
@@ -84,6 +128,7 @@ static bool flush_and_check(void) {
 
 static void run_cycle(bool forced) {
     uint64_t t_start = mgc_nanotime();
+    atomic_store(&marking_cycle, 1);
     mgc_sweep_all(NULL); /* sweep termination */
     uint64_t live_before = atomic_load(&mgc_hstats.heap_live);
 
@@ -99,7 +144,7 @@ static void run_cycle(bool forced) {
         mgc_mark_everything_stw(&w);
     } else {
         mgc_start_the_world();
-        record_pause(mgc_nanotime() - p0);
+        record_pause_at(p0, mgc_nanotime() - p0);
 
         /* 2. concurrent mark, 3. termination attempts */
         mgc_workers_set_active(1);
@@ -120,7 +165,7 @@ static void run_cycle(bool forced) {
             }
             mgc_barrier_unlock_unregistered();
             mgc_start_the_world();
-            record_pause(mgc_nanotime() - p0);
+            record_pause_at(p0, mgc_nanotime() - p0);
             mgc_workers_set_active(1);
         }
     }
@@ -144,14 +189,15 @@ static void run_cycle(bool forced) {
         mgc_sweep_all(NULL);
         atomic_store(&mgc_sweep_done, 1);
     }
+    atomic_store(&marking_cycle, 0);
     mgc_start_the_world();
     uint64_t t_restarted = mgc_nanotime();
-    record_pause(t_restarted - p0);
+    record_pause_at(p0, t_restarted - p0);
 
     /* 4. concurrent sweep, in the background: yield now and then so the
      * program's threads get the CPU first. */
     for (int n = 0; mgc_sweep_one(NULL); n++)
-        if (n % 64 == 63) sched_yield();
+        if (n % 256 == 255 && !cycle_pending()) sched_yield();
     atomic_store(&mgc_sweep_done, 1);
     uint64_t t_swept = mgc_nanotime();
 
@@ -221,7 +267,9 @@ static void request_cycle(bool forced, bool count_forced) {
         if (count_forced) forced_next = 1;
         pthread_cond_signal(&c_request);
         while (done_cycles < target) pthread_cond_wait(&c_done, &cmu);
-    } else if (want_cycles <= started_cycles && done_cycles == started_cycles) {
+    } else if (want_cycles <= started_cycles && !atomic_load(&marking_cycle)) {
+        /* Not while a cycle marks (it is already collecting), but yes while
+         * one sweeps: the next starts as soon as the sweep is done. */
         want_cycles = started_cycles + 1;
         pthread_cond_signal(&c_request);
     }

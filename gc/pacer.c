@@ -10,15 +10,20 @@
  * still gets some runway instead of collecting without end).
  *
  * Trigger.  Marking runs concurrently, so it must start before the goal:
- * the trigger is placed so that the heap reaches the goal as marking ends.
- * How far before is learned: each cycle measures how much the heap grew
- * from trigger to mark termination, and the next trigger leaves that much
- * runway (plus 10%), bounded to [60%, 95%] of the way from marked to goal.
+ * the trigger is placed so that the heap reaches the goal as marking by
+ * the background workers alone (25% of the CPUs) ends.  That takes
+ *     runway = alloc_rate * expected_scan_work / background_scan_rate,
+ * with the program's allocation rate measured between cycles, the workers'
+ * scan rate measured while they mark, and the expected scan work taken as
+ * last cycle's marked bytes plus roots.  The trigger is goal - runway
+ * (+10% margin), kept within [30%, 95%] of the way from marked to goal.
  *
  * Assists.  While marking, allocating threads owe scan work in proportion
- * to what they allocate: assist_ratio = expected scan work / runway left,
- * so that if background workers fall behind, the allocators finish the
- * mark by the time the heap reaches the goal.
+ * to what they allocate: assist_ratio = expected scan work / heap left
+ * before the goal.  Work the background workers have done is banked as
+ * credit that assists draw on first (Go's bgScanCredit), so with a well
+ * placed trigger the program rarely assists; if the workers fall behind,
+ * the allocators finish the mark by the time the heap reaches the goal.
  *
  * All values are atomics written by the coordinator (end_cycle) or by the
  * setters, read anywhere.
@@ -35,6 +40,12 @@ static _Atomic uint64_t last_marked, last_roots;
 static _Atomic uint64_t runway = 0;          /* learned growth during a mark */
 static _Atomic uint64_t trigger_live;         /* heap_live when this mark began */
 static _Atomic uint64_t assist_ratio_milli;   /* assist ratio * 1000 */
+/* Rates (bytes per second), learned: */
+static _Atomic uint64_t alloc_rate;           /* program allocation, between marks */
+static _Atomic uint64_t worker_scan_rate;     /* per worker CPU, while marking */
+static _Atomic uint64_t cycle_end_ns, cycle_end_live; /* at the last termination */
+static _Atomic uint64_t worker_bytes, worker_ns;      /* this cycle's worker scanning */
+_Atomic int64_t mgc_bg_credit;                /* scan bytes workers banked this cycle */
 
 static uint64_t compute_goal(uint64_t marked, uint64_t roots) {
     int percent = atomic_load(&gc_percent);
@@ -55,14 +66,15 @@ static uint64_t compute_goal(uint64_t marked, uint64_t roots) {
     return goal;
 }
 
-/* ** Place the trigger between marked and goal, leaving the learned runway. */
+/* ** Place the trigger between marked and goal, leaving the runway the
+ * background workers need. */
 static uint64_t compute_trigger(uint64_t marked, uint64_t goal) {
     if (goal == UINT64_MAX) return UINT64_MAX;
     if (mgc_cfg.stw || goal <= marked) return goal; /* no concurrent phase to run ahead of */
     uint64_t span = goal - marked;
-    uint64_t lo = marked + span / 10 * 6, hi = marked + span / 20 * 19;
+    uint64_t lo = marked + span / 10 * 3, hi = marked + span / 20 * 19;
     uint64_t r = atomic_load(&runway);
-    uint64_t t = r ? (goal > r + r / 10 ? goal - r - r / 10 : 0) : marked + span / 10 * 7;
+    uint64_t t = r ? (goal > r + r / 10 ? goal - r - r / 10 : 0) : marked + span / 10 * 6;
     if (t < lo) t = lo;
     if (t > hi) t = hi;
     return t;
@@ -80,8 +92,19 @@ void mgc_pacer_init(int percent, uint64_t memlimit) {
     update(0, 0);
 }
 
-/* ** Mark setup: how hard must assists work this cycle? */
+/* ** Mark setup: learn the allocation rate since the last cycle, and how
+ * hard assists must work this one. */
 void mgc_pacer_start_cycle(uint64_t heap_live) {
+    uint64_t now = mgc_nanotime(), then = atomic_load(&cycle_end_ns);
+    uint64_t base = atomic_load(&cycle_end_live);
+    if (then && now > then + 100000 && heap_live > base) {
+        double rate = (double)(heap_live - base) * 1e9 / (double)(now - then);
+        uint64_t old = atomic_load(&alloc_rate);
+        atomic_store(&alloc_rate, old ? old / 2 + (uint64_t)rate / 2 : (uint64_t)rate);
+    }
+    atomic_store(&worker_bytes, 0);
+    atomic_store(&worker_ns, 0);
+    atomic_store(&mgc_bg_credit, 0);
     atomic_store(&trigger_live, heap_live);
     uint64_t goal = atomic_load(&mgc_heap_goal);
     uint64_t expected = atomic_load(&last_marked) + atomic_load(&last_roots);
@@ -94,15 +117,35 @@ void mgc_pacer_start_cycle(uint64_t heap_live) {
 
 double mgc_pacer_assist_ratio(void) { return (double)atomic_load(&assist_ratio_milli) / 1000.0; }
 
-/* ** Mark termination: learn the runway, set the next goal and trigger. */
+/* ** A worker reports a slice: bytes scanned in ns of its CPU. */
+void mgc_pacer_worker_scanned(uint64_t bytes, uint64_t ns) {
+    atomic_fetch_add_explicit(&worker_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker_ns, ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&mgc_bg_credit, (int64_t)bytes, memory_order_relaxed);
+}
+
+/* ** Mark termination: learn the scan rate, set the next goal, the runway
+ * and the trigger. */
 void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_live) {
-    uint64_t start = atomic_load(&trigger_live);
-    if (peak_live > start) {
-        uint64_t grown = peak_live - start;
-        uint64_t old = atomic_load(&runway);
-        /* Smooth: half the old estimate, half the new observation. */
-        atomic_store(&runway, old ? old / 2 + grown / 2 : grown);
+    (void)peak_live;
+    uint64_t wb = atomic_load(&worker_bytes), wn = atomic_load(&worker_ns);
+    if (wn > 100000 && wb > 0) {
+        uint64_t rate = (uint64_t)((double)wb * 1e9 / (double)wn);
+        uint64_t old = atomic_load(&worker_scan_rate);
+        atomic_store(&worker_scan_rate, old ? old / 2 + rate / 2 : rate);
     }
+    uint64_t ar = atomic_load(&alloc_rate), sr = atomic_load(&worker_scan_rate);
+    if (ar && sr) {
+        /* Background marking gets 25% of the CPUs plus the idle ones
+         * (gc/markworker.c), at most one per worker. */
+        long idle = mgc_ncpu() - (long)__atomic_load_n(&mgc_num_threads, __ATOMIC_RELAXED);
+        double cpus = 0.25 * (double)mgc_ncpu() + (idle > 0 ? (double)idle : 0.0);
+        if (cpus > mgc_cfg.mark_workers) cpus = mgc_cfg.mark_workers;
+        double work = (double)(marked + root_bytes);
+        atomic_store(&runway, (uint64_t)((double)ar * work / ((double)sr * cpus)));
+    }
+    atomic_store(&cycle_end_ns, mgc_nanotime());
+    atomic_store(&cycle_end_live, marked);
     atomic_store(&last_marked, marked);
     atomic_store(&last_roots, root_bytes);
     update(marked, root_bytes);

@@ -65,7 +65,9 @@ int mgc_thread_register_self(void) {
     t->pthread = pthread_self();
     /* Joining the list blocks while a collection has the world stopped;
      * we are not yet registered, so nobody waits for us meanwhile. */
+    static int next_id; /* threads lock */
     mgc_threads_lock();
+    t->id = ++next_id;
     t->next = mgc_all_threads;
     t->prev = NULL;
     if (mgc_all_threads) mgc_all_threads->prev = t;

@@ -244,6 +244,25 @@ MGC_API size_t gc_set_memory_limit(size_t limit);
  * copied; with out_ns NULL, return how many are available (at most 4096). */
 MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max);
 
+/* Collector events that take time from the program, newest last: the
+ * stop-the-world pauses, the short stops of one thread to scan its stack,
+ * and mark assists (a thread doing mark work in proportion to what it
+ * allocates).  Times are CLOCK_MONOTONIC nanoseconds. */
+enum { GC_EVENT_PAUSE = 0, GC_EVENT_THREAD_STOP = 1, GC_EVENT_ASSIST = 2 };
+typedef struct gc_event {
+    uint64_t start_ns;
+    uint64_t duration_ns;
+    int kind;          /* GC_EVENT_* */
+    int thread;        /* for THREAD_STOP and ASSIST: the thread's number in
+                          registration order (1 = the gc_init thread); 0 for
+                          pauses, which stop every thread */
+} gc_event;
+
+/* Copy up to max of the most recent events (at most 16384 are kept, oldest
+ * first) into out and return how many were copied; with out NULL, return
+ * how many are available. */
+MGC_API size_t gc_get_events(gc_event *out, size_t max);
+
 /* Name of a GC_* result code. */
 MGC_API const char *gc_strerror(int code);
 

@@ -168,6 +168,8 @@ HIDDEN void mgc_span_init_objects(mspan *s, int spanclass);
 HIDDEN void mgc_span_refill_alloc_cache(mspan *s);
 HIDDEN unsigned mgc_span_next_free_index(mspan *s);
 HIDDEN unsigned mgc_span_count_marked(const mspan *s);
+HIDDEN void mgc_span_premark_free(mspan *s);
+HIDDEN uint64_t mgc_span_unmark_free(mspan *s);
 
 /* ---- page heap (runtime/mheap.c) ----------------------------------------- */
 
@@ -248,6 +250,7 @@ HIDDEN void mgc_assist(gc_thread *t);
 HIDDEN void mgc_barrier_lock_unregistered(void);
 HIDDEN void mgc_barrier_unlock_unregistered(void);
 HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle totals */
+HIDDEN void mgc_mark_add_black(uint64_t bytes);
 extern HIDDEN _Atomic long mgc_mark_nbusy;
 
 /* sweeping (gc/sweep.c) */
@@ -260,6 +263,7 @@ extern HIDDEN _Atomic int mgc_sweep_done;
 /* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
 HIDDEN void mgc_gc_start(gc_thread *t, bool forced);
 HIDDEN void mgc_gc_torture(gc_thread *t);
+HIDDEN void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns);
 HIDDEN int mgc_gc_init(void);
 extern HIDDEN _Atomic uint64_t mgc_num_gc;
 extern HIDDEN _Atomic uint64_t mgc_heap_goal;    /* UINT64_MAX when off */
@@ -270,6 +274,9 @@ HIDDEN void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t p
 HIDDEN int mgc_pacer_set_percent(int percent);
 HIDDEN uint64_t mgc_pacer_set_memlimit(uint64_t limit);
 HIDDEN double mgc_pacer_assist_ratio(void);
+HIDDEN void mgc_pacer_worker_scanned(uint64_t bytes, uint64_t ns);
+extern HIDDEN _Atomic int64_t mgc_bg_credit;
+HIDDEN long mgc_ncpu(void);
 static inline bool mgc_pacer_should_trigger(void) {
     return atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed) >=
            atomic_load_explicit(&mgc_heap_trigger, memory_order_relaxed);

@@ -75,12 +75,6 @@ static void *alloc_misuse(const char *fn) {
     return NULL;
 }
 
-/* ** Allocate black: an object born while marking is marked at once, so
- * the sweep keeps it; its fields are written through the barrier. */
-static void mark_new_object(gc_thread *t, mspan *s, uintptr_t v) {
-    if (mgc_mark_bit_set_atomic(s, mgc_span_obj_index(s, v))) t->black_bytes += s->elemsize;
-}
-
 /* ** Clear a reused slot.  Small slots with plain stores: a memset call, or
  * the `rep stos` GCC turns a plain loop into, costs several times more for
  * 16-64 bytes; the empty asm keeps the loop a loop.  Every slot is
@@ -115,7 +109,6 @@ static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, si
         }
     }
     if (s->needzero) zero_slot(v, s->elemsize);
-    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) mark_new_object(t, s, v);
     count_alloc(&t->cache, 1, s->elemsize);
     mgc_nopreempt_end(t);
     return (void *)v;
@@ -159,7 +152,9 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
     s->allocCount = 1;
     s->allocCache = 0;
     if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
-        mark_new_object(t, s, s->base);
+        /* Allocate black (small objects are, span by span: mcache.c). */
+        mgc_mark_bit_set_atomic(s, 0);
+        mgc_mark_add_black(s->elemsize);
         t->assist_debt += (int64_t)((double)s->elemsize * mgc_pacer_assist_ratio());
         if (t->assist_debt > 0) t->want_assist = 1;
     }

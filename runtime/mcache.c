@@ -41,6 +41,9 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     uint64_t bytes = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
     if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+        /* Allocate black: everything handed out from this span while the
+         * mark runs is marked already. */
+        mgc_span_premark_free(s);
         /* Pay for this span's worth of allocation with mark work. */
         t->assist_debt += (int64_t)((double)bytes * mgc_pacer_assist_ratio());
         if (t->assist_debt > 64 * 1024) t->want_assist = 1;

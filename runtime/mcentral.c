@@ -103,6 +103,8 @@ have:
  * Otherwise give back to heap_live the free slots refill counted; a stale
  * span's count was already reset when marking ended. */
 void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s) {
+    uint64_t black = mgc_span_unmark_free(s);
+    if (black) mgc_mark_add_black(black);
     uint32_t sg = atomic_load(&mgc_heap.sweepgen);
     uint32_t ssg = atomic_load(&s->sweepgen);
     if (ssg == sg + 1) {

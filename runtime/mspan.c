@@ -80,3 +80,41 @@ unsigned mgc_span_count_marked(const mspan *s) {
     for (unsigned i = 0; i < words; i++) n += (unsigned)__builtin_popcountll(s->gcmarkBits[i]);
     return n;
 }
+
+/* ** Mask of the slots of bitmap word w that are free: at or after
+ * freeindex, below nelems, and not in allocBits. */
+static uint64_t free_mask(const mspan *s, unsigned w) {
+    uint64_t m = ~s->allocBits[w];
+    unsigned lo = w * 64;
+    if (s->freeindex > lo) m &= s->freeindex - lo >= 64 ? 0 : ~(uint64_t)0 << (s->freeindex - lo);
+    if (s->nelems < lo + 64) m &= s->nelems <= lo ? 0 : ~(uint64_t)0 >> (lo + 64 - s->nelems);
+    return m;
+}
+
+/* ** Allocate black, a span at a time: when a span is cached while
+ * marking, mark every free slot at once (about 8 atomic ORs for a whole
+ * span instead of one per object on the allocation fast path).  The slots
+ * still free when the span is given back are unmarked again. */
+void mgc_span_premark_free(mspan *s) {
+    unsigned words = mgc_span_bitmap_words(s);
+    for (unsigned w = 0; w < words; w++) {
+        uint64_t m = free_mask(s, w);
+        if (m) __atomic_fetch_or(&s->gcmarkBits[w], m, __ATOMIC_RELAXED);
+    }
+    s->premarked = 1;
+    s->premark_count = s->allocCount;
+}
+
+/* ** Undo the premark of slots never allocated; returns the bytes that were
+ * allocated (black) meanwhile.  No marker ever marks a free slot, so the
+ * bits cleared here are all ours. */
+uint64_t mgc_span_unmark_free(mspan *s) {
+    if (!s->premarked) return 0;
+    unsigned words = mgc_span_bitmap_words(s);
+    for (unsigned w = 0; w < words; w++) {
+        uint64_t m = free_mask(s, w);
+        if (m) __atomic_fetch_and(&s->gcmarkBits[w], ~m, __ATOMIC_RELAXED);
+    }
+    s->premarked = 0;
+    return (uint64_t)(s->allocCount - s->premark_count) * s->elemsize;
+}

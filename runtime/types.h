@@ -85,6 +85,8 @@ typedef struct mspan {
     uint16_t freeindex;  /* slots below are allocated; search starts here */
     uint16_t allocCount; /* allocated slots */
     uint8_t needzero;    /* free slots may hold old data: clear on alloc */
+    uint8_t premarked;   /* free slots pre-marked: cached while marking */
+    uint16_t premark_count; /* allocCount when they were */
     uint64_t allocCache; /* ~allocBits from freeindex: bit i = slot freeindex+i free */
     uint64_t *allocBits; /* allocated as of the last sweep */
     /* Marked this cycle.  Set with atomic OR by markers, by the write
@@ -179,11 +181,11 @@ typedef struct gc_thread {
      * gcw only while the thread is stopped. */
     gcwork gcw;            /* write-barrier shades and assist work */
     int64_t assist_debt;   /* scan bytes owed (negative: credit) */
-    uint64_t black_bytes;  /* bytes allocated black this cycle (owner writes, STW reads) */
     uint64_t torture_count;/* allocations since the last MGC_TORTURE cycle */
 
     /* Cycle number whose stack scan covered this thread; threads lock. */
     uint64_t stack_scanned;
+    int id; /* registration number, for events; constant */
 
     /* Set at registration; constant. */
     pthread_t pthread;
