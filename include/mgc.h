@@ -164,7 +164,10 @@ MGC_API void gc_config_default(gc_config *cfg);
 MGC_API int gc_init(const gc_config *cfg);
 
 /* Zeroed memory for n bytes that the collector scans for pointers.
- * gc_alloc(0) returns a distinct valid pointer.  On failure (n too large,
+ * gc_alloc(0) returns a distinct valid pointer.  Alignment: 16 bytes,
+ * except for requests of at most 8 bytes and of 17 to 24 bytes, which are
+ * served from Go's 8- and 24-byte size classes at 8-byte alignment
+ * (request 32 bytes to get 16).  On failure (n too large,
  * the OS out of memory) it calls the out-of-memory handler and returns
  * NULL; the heap stays usable.  The calling thread must be registered. */
 MGC_API void *gc_alloc(size_t n) MGC_MALLOC_ATTR;

@@ -1,0 +1,250 @@
+/*
+ * test_util.h -- helpers shared by the mgc test files.
+ *
+ * Criterion runs every test in a fresh process, so each test starts the
+ * collector itself (tu_init).  Everything here is static inline so that any
+ * subset of the helpers may be used by a file without unused warnings (the
+ * two that must never be inlined are static and marked unused instead).
+ *
+ * Conservative-GC hygiene.  A test that asserts an object was FREED must not
+ * hold the object's address anywhere the collector scans: not in a local of
+ * the test function, not in a dead stack slot, not in a registered root.
+ * The pattern is:
+ *
+ *   1. create the object and its only reference inside a TU_NOINLINE helper;
+ *      the helper records the address hidden (tu_hide: XOR with a constant,
+ *      which yields a value far outside the heap) and returns nothing that
+ *      points into the heap;
+ *   2. tu_collect_clean(): zero 64 KiB of stack below the caller (where the
+ *      helper's dead frames were), then gc_collect();
+ *   3. tu_is_freed(hidden): gc_base() of the remembered address is NULL for a
+ *      free slot or a freed large span.  Check before allocating anything,
+ *      or the slot may already hold a new object.
+ *
+ * and asserts over many objects (tu_percent) rather than one.
+ */
+#ifndef MGC_TEST_UTIL_H
+#define MGC_TEST_UTIL_H
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgc.h"
+
+#define TU_NOINLINE __attribute__((noinline))
+#define TU_MASK ((uintptr_t)0xA5A5A5A5A5A5A5A5u)
+#define TU_KIB ((size_t)1024)
+#define TU_MIB ((size_t)1024 * 1024)
+
+/* Start the collector with the documented defaults, whatever MGC_* variables
+ * the person running the suite has set. */
+static inline void tu_init(void)
+{
+    unsetenv("MGC_PERCENT");
+    unsetenv("MGC_VERBOSE");
+    unsetenv("MGC_SIG_SUSPEND");
+    unsetenv("MGC_SIG_RESTART");
+    int rc = gc_init(NULL);
+    cr_assert_eq(rc, GC_OK, "gc_init: %s", gc_strerror(rc));
+}
+
+/* ---- hidden addresses ---------------------------------------------------- */
+
+static inline uintptr_t tu_hide(const void *p) { return (uintptr_t)p ^ TU_MASK; }
+static inline void *tu_reveal(uintptr_t h) { return (void *)(h ^ TU_MASK); }
+static inline int tu_is_freed(uintptr_t h) { return gc_base(tu_reveal(h)) == NULL; }
+
+/* How many of n hidden addresses are free now. */
+static inline size_t tu_count_freed(const uintptr_t *h, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)tu_is_freed(h[i]);
+    return k;
+}
+
+/* ---- stack hygiene -------------------------------------------------------- */
+
+/* Overwrite the 64 KiB of stack below the caller's frame. */
+static TU_NOINLINE __attribute__((unused)) void tu_clear_stack(void)
+{
+    volatile unsigned char buf[64 * 1024];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = 0;
+    __asm__ volatile("" ::: "memory");
+}
+
+/* Clear the dead stack below the caller, then collect. */
+static TU_NOINLINE __attribute__((unused)) void tu_collect_clean(void)
+{
+    tu_clear_stack();
+    gc_collect();
+}
+
+/* ---- deterministic data ----------------------------------------------------- */
+
+static inline uint64_t tu_mix(uint64_t x)
+{
+    /* splitmix64 finaliser: payloads that never look like heap addresses
+     * often enough to matter, and differ for every input. */
+    x += 0x9E3779B97F4A7C15u;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    return x ^ (x >> 31);
+}
+
+/* Fill / check n bytes with a pattern derived from seed. */
+static inline void tu_fill(void *p, size_t n, uint64_t seed)
+{
+    unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (unsigned char)(seed * 131u + i * 7u + (i >> 8));
+}
+static inline int tu_check(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != (unsigned char)(seed * 131u + i * 7u + (i >> 8)))
+            return 0;
+    return 1;
+}
+static inline int tu_all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+static inline gc_stats tu_stats(void)
+{
+    gc_stats s;
+    gc_get_stats(&s);
+    return s;
+}
+
+/* ---- captured warnings -------------------------------------------------------- */
+
+#define TU_WARN_MAX 64
+typedef struct tu_warn_state {
+    pthread_mutex_t lock;
+    int count;
+    char msg[TU_WARN_MAX][512];
+} tu_warn_state;
+
+static inline tu_warn_state *tu_warns(void)
+{
+    static tu_warn_state s = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}};
+    return &s;
+}
+static inline void tu_warn_handler(const char *msg)
+{
+    tu_warn_state *w = tu_warns();
+    pthread_mutex_lock(&w->lock);
+    if (w->count < TU_WARN_MAX)
+        snprintf(w->msg[w->count], sizeof w->msg[0], "%s", msg);
+    w->count++;
+    pthread_mutex_unlock(&w->lock);
+}
+/* Install the capturing handler and forget earlier messages. */
+static inline void tu_warn_capture(void)
+{
+    tu_warn_state *w = tu_warns();
+    pthread_mutex_lock(&w->lock);
+    w->count = 0;
+    pthread_mutex_unlock(&w->lock);
+    gc_set_warn_handler(tu_warn_handler);
+}
+static inline int tu_warn_count(void)
+{
+    tu_warn_state *w = tu_warns();
+    pthread_mutex_lock(&w->lock);
+    int n = w->count;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+/* The i-th captured message (copied out). */
+static inline const char *tu_warn_msg(int i)
+{
+    static char out[512];
+    tu_warn_state *w = tu_warns();
+    pthread_mutex_lock(&w->lock);
+    snprintf(out, sizeof out, "%s", (i >= 0 && i < w->count && i < TU_WARN_MAX) ? w->msg[i] : "");
+    pthread_mutex_unlock(&w->lock);
+    return out;
+}
+/* Assert exactly one new message since tu_warn_capture()/the last call, and
+ * that it contains every given word. */
+static inline void tu_expect_one_warning(const char *what, const char *word1, const char *word2)
+{
+    int n = tu_warn_count();
+    cr_assert_eq(n, 1, "%s: expected exactly one message, got %d (first: \"%s\")", what, n,
+                 tu_warn_msg(0));
+    const char *m = tu_warn_msg(0);
+    if (word1)
+        cr_assert(strstr(m, word1) != NULL, "%s: message \"%s\" does not name \"%s\"", what, m,
+                  word1);
+    if (word2)
+        cr_assert(strstr(m, word2) != NULL, "%s: message \"%s\" does not name \"%s\"", what, m,
+                  word2);
+    tu_warn_capture(); /* reset for the next expectation */
+}
+
+/* ---- out-of-memory handler ------------------------------------------------------ */
+
+typedef struct tu_oom_state {
+    _Atomic int calls;
+    _Atomic size_t last;
+} tu_oom_state;
+static inline tu_oom_state *tu_ooms(void)
+{
+    static tu_oom_state s;
+    return &s;
+}
+static inline void tu_oom_handler(size_t requested)
+{
+    atomic_fetch_add(&tu_ooms()->calls, 1);
+    atomic_store(&tu_ooms()->last, requested);
+}
+
+/* ---- failures in worker threads ------------------------------------------------ */
+
+/* Criterion asserts must run on the test's own thread: workers record the
+ * first failure here and the test asserts on it after joining. */
+typedef struct tu_fail_state {
+    _Atomic int count;
+    pthread_mutex_t lock;
+    char first[512];
+} tu_fail_state;
+static inline tu_fail_state *tu_fails(void)
+{
+    static tu_fail_state s = {0, PTHREAD_MUTEX_INITIALIZER, {0}};
+    return &s;
+}
+static inline __attribute__((format(printf, 1, 2))) void tu_fail(const char *fmt, ...)
+{
+    tu_fail_state *f = tu_fails();
+    pthread_mutex_lock(&f->lock);
+    if (atomic_fetch_add(&f->count, 1) == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(f->first, sizeof f->first, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+static inline void tu_assert_no_thread_failures(void)
+{
+    tu_fail_state *f = tu_fails();
+    int n = atomic_load(&f->count);
+    cr_assert_eq(n, 0, "%d failure(s) in worker threads; first: %s", n, f->first);
+}
+
+#endif /* MGC_TEST_UTIL_H */
