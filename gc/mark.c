@@ -302,14 +302,16 @@ void mgc_assist(gc_thread *t) {
 
 /* ---- MGC_CHECKMARK --------------------------------------------------------- */
 
+/* Check bits come from the bitmap allocator, never malloc: a stopped
+ * thread may hold malloc's lock. */
 static void alloc_check_bits(mspan *s, void *arg) {
     (void)arg;
-    s->checkBits = calloc(mgc_span_bitmap_words(s), sizeof(uint64_t));
+    s->checkBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
     if (!s->checkBits) mgc_throw("checkmark: out of memory");
 }
 static void free_check_bits(mspan *s, void *arg) {
     (void)arg;
-    free(s->checkBits);
+    mgc_bitmap_free(s->checkBits, mgc_span_bitmap_words(s));
     s->checkBits = NULL;
 }
 

@@ -32,6 +32,7 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "gc/workbuf.h"
 
@@ -46,6 +47,7 @@ _Atomic uint64_t mgc_num_gc;
 static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c_request = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t c_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t c_marked = PTHREAD_COND_INITIALIZER; /* a mark terminated */
 static uint64_t want_cycles, started_cycles, done_cycles;
 static int forced_next;
 static _Atomic int marking_cycle; /* from a cycle's start to its mark termination */
@@ -190,7 +192,11 @@ static void run_cycle(bool forced) {
         atomic_store(&mgc_sweep_done, 1);
     }
     atomic_store(&marking_cycle, 0);
+    uint64_t n = atomic_fetch_add(&mgc_num_gc, 1) + 1; /* counted at mark termination, as Go does */
     mgc_start_the_world();
+    pthread_mutex_lock(&cmu);
+    pthread_cond_broadcast(&c_marked);
+    pthread_mutex_unlock(&cmu);
     uint64_t t_restarted = mgc_nanotime();
     record_pause_at(p0, t_restarted - p0);
 
@@ -205,7 +211,6 @@ static void run_cycle(bool forced) {
     atomic_store(&cstats.last_sweep_ns, t_swept - t_restarted);
     atomic_store(&cstats.heap_marked, marked);
     if (forced) atomic_fetch_add(&cstats.num_forced, 1);
-    uint64_t n = atomic_fetch_add(&mgc_num_gc, 1) + 1;
 
     if (mgc_cfg.verbose) {
         uint64_t goal = atomic_load(&mgc_heap_goal);
@@ -276,9 +281,39 @@ static void request_cycle(bool forced, bool count_forced) {
     pthread_mutex_unlock(&cmu);
 }
 
+/* ** Backpressure: a thread that allocates past the hard goal (goal + 1/8)
+ * waits until a mark ends and the heap is back under it, as Go parks a
+ * goroutine whose assist cannot find work.  Bounded waits, rechecked, so a
+ * stuck cycle cannot hang the program. */
+static void wait_for_mark_end(void) {
+    uint64_t goal = atomic_load(&mgc_heap_goal);
+    if (goal == UINT64_MAX) return;
+    uint64_t hard = goal + goal / 8;
+    pthread_mutex_lock(&cmu);
+    for (int i = 0; i < 100 && atomic_load(&mgc_hstats.heap_live) > hard &&
+                    atomic_load(&mgc_heap_goal) != UINT64_MAX; i++) {
+        if (want_cycles <= started_cycles && !atomic_load(&marking_cycle)) {
+            want_cycles = started_cycles + 1;
+            pthread_cond_signal(&c_request);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c_marked, &cmu, &ts);
+        goal = atomic_load(&mgc_heap_goal);
+        hard = goal + goal / 8;
+    }
+    pthread_mutex_unlock(&cmu);
+}
+
 void mgc_gc_start(gc_thread *t, bool forced) {
     (void)t;
     request_cycle(forced, forced);
+    if (!forced) wait_for_mark_end();
 }
 
 void mgc_gc_torture(gc_thread *t) {

@@ -56,19 +56,34 @@ MGC_API void gc_add_roots(void *start, void *end) {
     if (!range_ok("gc_add_roots", start, end)) return;
     gc_thread *t = mgc_self;
     mgc_lock(t, &roots_lock);
-    if (nroots == cap_roots) {
+    while (nroots == cap_roots) {
+        /* Grow outside the lock and the no-preempt section: malloc may wait
+         * for its own lock, held by a thread a collector has stopped, and a
+         * thread in a no-preempt section must never wait on one. */
         size_t ncap = cap_roots ? cap_roots * 2 : 64;
-        root_range *n = realloc(roots, ncap * sizeof *n);
+        mgc_unlock(t, &roots_lock);
+        root_range *n = malloc(ncap * sizeof *n);
         if (!n) {
-            mgc_unlock(t, &roots_lock);
             mgc_warn("gc_add_roots(%p, %p): out of memory for the root table", start, end);
             return;
         }
-        roots = n;
-        cap_roots = ncap;
+        mgc_lock(t, &roots_lock);
+        root_range *old = NULL;
+        if (cap_roots < ncap) {
+            if (nroots) memcpy(n, roots, nroots * sizeof *n);
+            old = roots;
+            roots = n;
+            cap_roots = ncap;
+        } else {
+            old = n; /* another thread grew it meanwhile */
+        }
+        if (old) {
+            /* free() outside the section too. */
+            mgc_unlock(t, &roots_lock);
+            free(old);
+            mgc_lock(t, &roots_lock);
+        }
     }
-    /* Kept as given, so gc_remove_roots() matches the same bounds; the
-     * scan rounds inward to whole aligned words. */
     roots[nroots].lo = (uintptr_t)start;
     roots[nroots].hi = (uintptr_t)end;
     /* Added while marking: the markers still have to scan it this cycle. */

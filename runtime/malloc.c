@@ -16,6 +16,8 @@
  * allocation asked for (heap past its goal) starts when the section ends,
  * with the new object held in a local, so it survives.
  */
+#include <sched.h>
+
 #include "runtime/internal.h"
 
 static gc_oom_handler oom_handler; /* atomic via __atomic builtins */
@@ -162,8 +164,12 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
     mgc_central_push(t, &mgc_heap.central[noscan], s, true);
     count_alloc(&t->cache, 1, s->elemsize);
     if (mgc_pacer_should_trigger()) t->want_gc = 1;
+    /* Into a local before the section ends: a collection run (or a stop
+     * taken) there must find the object on this stack, not only in the
+     * span struct, which is never scanned. */
+    void *obj = (void *)s->base;
     mgc_nopreempt_end(t);
-    return (void *)s->base;
+    return obj;
 }
 
 static __attribute__((noinline)) void *debug_hook(gc_thread *t, void *p) {
@@ -202,18 +208,40 @@ MGC_API void *gc_alloc_array(size_t count, size_t size) {
     return mallocgc(n, 0, "gc_alloc_array");
 }
 
+/* ** Find the object p points into, consistently with a sweep that may be
+ * swapping the span's bitmaps under us: read the span's sweepgen before
+ * and after, and retry if a sweep ran in between (seqlock style). */
+static mspan *object_of(const void *p, uintptr_t *base) {
+    for (;;) {
+        mspan *s = mgc_span_of_heap((uintptr_t)p);
+        if (!s) return NULL;
+        uint32_t g = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
+        if (g == atomic_load(&mgc_heap.sweepgen) - 1) { /* being swept */
+            sched_yield();
+            continue;
+        }
+        unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
+        bool alloc = mgc_span_is_allocated_racy(s, i);
+        uintptr_t b = s->base + (uintptr_t)i * s->elemsize;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->sweepgen, memory_order_relaxed) != g ||
+            mgc_span_of_heap((uintptr_t)p) != s)
+            continue;
+        if (!alloc) return NULL;
+        *base = b;
+        return s;
+    }
+}
+
 MGC_API void *gc_base(const void *p) {
-    mspan *s = mgc_span_of_heap((uintptr_t)p);
-    if (!s) return NULL;
-    unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
-    if (!mgc_span_is_allocated(s, i)) return NULL;
-    return (void *)(s->base + (uintptr_t)i * s->elemsize);
+    uintptr_t b;
+    return object_of(p, &b) ? (void *)b : NULL;
 }
 
 MGC_API size_t gc_size(const void *p) {
-    mspan *s = mgc_span_of_heap((uintptr_t)p);
-    if (!s || !mgc_span_is_allocated(s, mgc_span_obj_index(s, (uintptr_t)p))) return 0;
-    return s->elemsize;
+    uintptr_t b;
+    mspan *s = object_of(p, &b);
+    return s ? s->elemsize : 0;
 }
 
 MGC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn) {

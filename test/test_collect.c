@@ -336,7 +336,15 @@ Test(collect, pause_statistics)
     gc_stats s1 = tu_stats();
     cr_assert_gt(s1.pause_max_ns, 0, "no pause recorded");
     cr_assert_geq(s1.pause_total_ns, s1.pause_max_ns);
-    cr_assert_eq(s1.last_pause_ns, s1.pause_total_ns, "one cycle: last pause is the total");
+    cr_assert_geq(s1.num_pauses, 1);
+    /* The pause log adds up to the total. */
+    uint64_t log[64], sum = 0;
+    size_t n = gc_get_pauses(log, 64);
+    cr_assert_eq(n, s1.num_pauses);
+    for (size_t i = 0; i < n; i++) sum += log[i];
+    cr_assert_eq(sum, s1.pause_total_ns, "pause log sums to %llu, total says %llu",
+                 (unsigned long long)sum, (unsigned long long)s1.pause_total_ns);
+    cr_assert_eq(log[n - 1], s1.last_pause_ns);
     for (int i = 0; i < 5; i++)
         gc_collect();
     gc_stats s2 = tu_stats();

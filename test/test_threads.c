@@ -142,7 +142,10 @@ Test(threads, six_threads_build_verify_and_collect, .timeout = 120)
     gc_stats st = tu_stats();
     cr_assert_gt(st.num_gc, st.num_forced_gc, "no automatic collection ran (%llu cycles)",
                  (unsigned long long)st.num_gc);
-    cr_assert_geq(st.num_forced_gc, NWORK * (ROUNDS / 100));
+    /* Concurrent gc_collect calls may share a cycle (each waits for one
+     * that started after it was called), so at least one per round of calls. */
+    cr_assert_geq(st.num_forced_gc, ROUNDS / 100);
+    cr_assert_leq(st.num_forced_gc, NWORK * (ROUNDS / 100));
     cr_assert_eq(st.num_threads, 1, "%llu threads still registered",
                  (unsigned long long)st.num_threads);
     cr_assert_gt(st.num_free, 0);
@@ -612,9 +615,13 @@ Test(threads, all_threads_call_gc_collect_at_once, .timeout = 120)
     pthread_barrier_destroy(&start_bar);
     tu_assert_no_thread_failures();
     gc_stats s1 = tu_stats();
-    cr_assert_eq(s1.num_forced_gc - s0.num_forced_gc, NCOLL * 150,
-                 "%llu forced collections for %d gc_collect calls",
-                 (unsigned long long)(s1.num_forced_gc - s0.num_forced_gc), NCOLL * 150);
+    /* Calls made at once share cycles: each returns after a complete cycle
+     * that started after it was called, so at least 150 (one thread's
+     * calls) and at most one per call. */
+    uint64_t forced = s1.num_forced_gc - s0.num_forced_gc;
+    cr_assert(forced >= 150 && forced <= NCOLL * 150,
+              "%llu forced collections for %d gc_collect calls from %d threads",
+              (unsigned long long)forced, NCOLL * 150, NCOLL);
     cr_assert_eq(s1.num_threads, 1);
 }
 
@@ -683,7 +690,7 @@ Test(threads, objects_outlive_their_unregistered_thread, .timeout = 60)
 #define LBIG (64 * 1024)
 #define LRING 4
 static _Atomic int lbig_stop;
-static _Atomic unsigned long lbig_allocs, lbig_dead;
+static _Atomic unsigned long lbig_allocs, lbig_dead, lbig_cycles;
 /* Registered root: the last few objects stay live, so a new object never
  * reuses the address of one whose stale copy may still sit in a register or
  * on the stack (which would keep it alive by accident and hide the bug). */
@@ -702,6 +709,10 @@ static void *large_allocator(void *arg)
     if (gc_register_thread() != GC_OK)
         tu_fail("large allocator: gc_register_thread failed");
     for (unsigned long n = 0; !atomic_load(&lbig_stop); n++) {
+        /* Automatic collection is off: keep at most 64 allocations (4 MiB)
+         * ahead of the main thread's cycles, or a slow cycle on a busy
+         * machine lets the heap grow without bound. */
+        while (n > 64 * (atomic_load(&lbig_cycles) + 1) && !atomic_load(&lbig_stop)) sched_yield();
         small_clear_stack();
         uint64_t *p = gc_alloc(LBIG);
         if (!p) {
@@ -717,7 +728,7 @@ static void *large_allocator(void *arg)
         if (!alive)
             atomic_fetch_add(&lbig_dead, 1);
         p[0] = 1;
-        lbig_ring[n % LRING] = p;
+        gc_store(&lbig_ring[n % LRING], p);
         atomic_fetch_add(&lbig_allocs, 1);
     }
     gc_unregister_thread();
@@ -733,9 +744,10 @@ Test(threads, large_alloc_interrupted_by_a_collection_returns_a_live_object, .ti
     cr_assert_eq(pthread_create(&th, NULL, large_allocator, NULL), 0);
     int cycles = 0;
     while (atomic_load(&lbig_dead) == 0 &&
-           (cycles < 30000 || atomic_load(&lbig_allocs) < 2000)) {
+           (cycles < 3000 || atomic_load(&lbig_allocs) < 2000)) {
         gc_collect();
         cycles++;
+        atomic_store(&lbig_cycles, (unsigned long)cycles);
     }
     atomic_store(&lbig_stop, 1);
     pthread_join(th, NULL);
