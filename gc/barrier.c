@@ -47,6 +47,7 @@ MGC_API void gc_store_ptr(void **slot, void *value) {
         mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
         mgc_grey(&unregistered_gcw, (uintptr_t)value);
         mgc_gcwork_dispose(&unregistered_gcw);
+        unregistered_gcw.last = NULL;
         mgc_gcwork_account(&unregistered_gcw);
         pthread_mutex_unlock(&unregistered_lock);
     }

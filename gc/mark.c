@@ -57,8 +57,12 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) __attrib
 
 /* ** Grey the object that p points into, if p is a heap pointer. */
 static inline void grey_word(gcwork *w, uintptr_t p) {
-    mspan *s = mgc_span_of_heap(p);
-    if (!s) return;
+    mspan *s = w->last;
+    if (!s || p - s->base >= s->limit - s->base) {
+        s = mgc_span_of_heap(p);
+        if (!s) return;
+        w->last = s;
+    }
     unsigned i = mgc_span_obj_index(s, p);
     if (!mgc_span_is_allocated_racy(s, i)) return;
     if (unlikely(w->check)) {
@@ -201,6 +205,7 @@ void mgc_mark_setup(void) {
     mgc_gcwork_init(&w);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
         t->assist_debt = 0;
+        t->gcw.last = NULL;
         grey_word(&w, t->cache.tiny);
         /* Spans cached before the mark: allocate black from them too. */
         for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
@@ -296,7 +301,8 @@ void mgc_assist(gc_thread *t) {
         mgc_nopreempt_end(t);
         if (!found) break; /* nothing to do: the workers hold it all */
     }
-    if (t->assist_debt < 0) t->assist_debt = 0;
+    /* Overpayment (a chunk scans up to 64 KiB) stays as credit for later
+     * allocation, as in Go; mark setup resets it. */
     mgc_record_event(GC_EVENT_ASSIST, t->id, t0, mgc_nanotime() - t0);
 }
 
@@ -344,3 +350,5 @@ void mgc_checkmark(void) {
     mgc_gcwork_dispose(&w);
     mgc_heap_for_each_span(free_check_bits, NULL);
 }
+
+uint64_t mgc_mark_scanned(void) { return atomic_load(&scanned_bytes); }

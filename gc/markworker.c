@@ -47,6 +47,7 @@ static double worker_util(void) {
 
 static void *worker_main(void *arg) {
     (void)arg;
+    pthread_setname_np(pthread_self(), "mgc-mark");
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -58,6 +59,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&wmu);
 
         atomic_fetch_add(&mgc_mark_nbusy, 1);
+        w.last = NULL; /* may be from an earlier cycle */
         uint64_t start = mgc_nanotime();
         uint64_t scanned0 = w.scan_bytes;
         bool found = false;

@@ -179,6 +179,14 @@ static void run_cycle(bool forced) {
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
     uint64_t root_bytes = 0;
     uint64_t marked = mgc_mark_finish(&root_bytes);
+    if (mgc_cfg.verbose >= 2) {
+        extern void mgc_pacer_debug(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
+        extern uint64_t mgc_mark_scanned(void);
+        uint64_t wb, wn, trig, rw;
+        mgc_pacer_debug(&wb, &wn, &trig, &rw);
+        fprintf(stderr, "mgc: pacer: scanned %.1f MB (workers %.1f MB in %.1f ms), trigger at %.1f MB, goal %.1f, runway %.1f MB, live now %.1f\n",
+                mgc_mark_scanned() / 1e6, wb / 1e6, wn / 1e6, trig / 1e6, atomic_load(&mgc_heap_goal) / 1e6, rw / 1e6, atomic_load(&mgc_hstats.heap_live) / 1e6);
+    }
     if (!mgc_cfg.stw) mgc_barrier_unlock_unregistered();
     if (mgc_cfg.checkmark) mgc_checkmark();
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
@@ -228,6 +236,7 @@ static void run_cycle(bool forced) {
 
 static void *coordinator_main(void *arg) {
     (void)arg;
+    pthread_setname_np(pthread_self(), "mgc-gc");
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

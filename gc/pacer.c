@@ -118,6 +118,10 @@ void mgc_pacer_start_cycle(uint64_t heap_live) {
 double mgc_pacer_assist_ratio(void) { return (double)atomic_load(&assist_ratio_milli) / 1000.0; }
 
 /* ** A worker reports a slice: bytes scanned in ns of its CPU. */
+void mgc_pacer_debug(uint64_t *wb, uint64_t *wn, uint64_t *trig, uint64_t *rw) {
+    *wb = atomic_load(&worker_bytes); *wn = atomic_load(&worker_ns);
+    *trig = atomic_load(&trigger_live); *rw = atomic_load(&runway);
+}
 void mgc_pacer_worker_scanned(uint64_t bytes, uint64_t ns) {
     atomic_fetch_add_explicit(&worker_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&worker_ns, ns, memory_order_relaxed);

@@ -147,6 +147,10 @@ typedef struct gcwork {
     uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
     uint64_t scan_bytes;   /* bytes scanned */
     bool check;            /* MGC_CHECKMARK pass: set checkBits, verify gcmarkBits */
+    /* The span the last heap pointer fell in: neighbours usually share it.
+     * Valid for one mark only (no span is freed while marking); reset at
+     * mark setup and at each worker slice. */
+    struct mspan *last;
 } gcwork;
 
 /* Per-thread allocation cache.  Owned by its thread: nothing else reads or
