@@ -67,6 +67,7 @@ typedef struct cycle_stats {
     _Atomic uint64_t pause_total_ns, pause_max_ns, last_pause_ns, num_pauses;
     _Atomic uint64_t last_mark_ns, last_sweep_ns;
     _Atomic uint64_t heap_marked;
+    _Atomic uint64_t last_peak, last_goal;
     _Atomic uint64_t pauses[PAUSE_RING]; /* the last PAUSE_RING pauses */
 } cycle_stats;
 static cycle_stats cstats;
@@ -191,6 +192,8 @@ static void run_cycle(bool forced) {
     if (mgc_cfg.checkmark) mgc_checkmark();
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
     uint64_t peak = atomic_load(&mgc_hstats.heap_live);
+    atomic_store(&cstats.last_peak, peak);
+    atomic_store(&cstats.last_goal, atomic_load(&mgc_heap_goal));
     atomic_store(&mgc_hstats.heap_live, marked);
     atomic_fetch_add(&mgc_heap.sweepgen, 2);
     atomic_store(&mgc_sweep_done, 0);
@@ -290,14 +293,14 @@ static void request_cycle(bool forced, bool count_forced) {
     pthread_mutex_unlock(&cmu);
 }
 
-/* ** Backpressure: a thread that allocates past the hard goal (goal + 1/8)
+/* ** Backpressure: a thread that allocates past the hard goal (goal + 1/16)
  * waits until a mark ends and the heap is back under it, as Go parks a
  * goroutine whose assist cannot find work.  Bounded waits, rechecked, so a
  * stuck cycle cannot hang the program. */
 static void wait_for_mark_end(void) {
     uint64_t goal = atomic_load(&mgc_heap_goal);
     if (goal == UINT64_MAX) return;
-    uint64_t hard = goal + goal / 8;
+    uint64_t hard = goal + goal / 16;
     pthread_mutex_lock(&cmu);
     for (int i = 0; i < 100 && atomic_load(&mgc_hstats.heap_live) > hard &&
                     atomic_load(&mgc_heap_goal) != UINT64_MAX; i++) {
@@ -314,7 +317,7 @@ static void wait_for_mark_end(void) {
         }
         pthread_cond_timedwait(&c_marked, &cmu, &ts);
         goal = atomic_load(&mgc_heap_goal);
-        hard = goal + goal / 8;
+        hard = goal + goal / 16;
     }
     pthread_mutex_unlock(&cmu);
 }
@@ -394,4 +397,6 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->last_mark_ns = atomic_load(&cstats.last_mark_ns);
     out->last_sweep_ns = atomic_load(&cstats.last_sweep_ns);
     out->next_trigger = atomic_load(&mgc_heap_trigger);
+    out->last_heap_peak = atomic_load(&cstats.last_peak);
+    out->last_heap_goal = atomic_load(&cstats.last_goal);
 }

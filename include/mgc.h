@@ -152,6 +152,9 @@ typedef struct gc_stats {
     uint64_t last_sweep_ns;  /* the last sweep phase (wall time) */
     uint64_t num_threads;    /* registered threads */
     uint64_t next_trigger;   /* heap size at which the next cycle starts */
+    uint64_t last_heap_peak; /* the heap (allocated bytes, counted as the
+                                pacer does) when the last mark ended */
+    uint64_t last_heap_goal; /* the goal the last cycle aimed at */
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */
