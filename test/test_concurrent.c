@@ -80,6 +80,8 @@ static void *mutator(void *arg) {
      * what the deletion half of the barrier exists for (the stack may have
      * been scanned before they were taken out of the heap). */
     gnode *volatile stash[8] = {0};
+    uint64_t stash_id[8] = {0}; /* who each stashed node was: a freed and
+                                   reused slot holds a valid node of another id */
     while (!atomic_load(&stop_all)) {
         uint64_t r = rng_next(&rng);
         int a = (int)(r % NSLOTS), b = (int)((r >> 8) % NSLOTS), k = (int)((r >> 16) % 3);
@@ -88,13 +90,21 @@ static void *mutator(void *arg) {
             int j = (int)((r >> 32) % 8);
             gnode *root = slots[me][a];
             if (!root) break;
-            if (stash[j]) {
+            if (stash[j] && (r >> 40) % 32 == 0) {
                 long n = walk(stash[j], stack, 4096);
-                if (n < 0) atomic_fetch_add(&corrupt, 1);
+                if (n < 0 || stash[j]->id != stash_id[j]) atomic_fetch_add(&corrupt, 1);
                 gc_store(&root->kid[k], stash[j]);
                 stash[j] = NULL;
-            } else {
+            } else if (!stash[j] && root->kid[k]) {
+                /* Deep in the graph, where the marker arrives last. */
+                for (int d = 0; d < 64; d++) {
+                    int kk = (int)((r >> (d % 48)) % 3);
+                    if (!root->kid[k]->kid[kk]) break;
+                    root = root->kid[k];
+                    k = kk;
+                }
                 stash[j] = root->kid[k];
+                stash_id[j] = stash[j]->id;
                 gc_store(&root->kid[k], NULL);
             }
             break;
@@ -121,11 +131,11 @@ static void *mutator(void *arg) {
             break;
         }
         case 4: /* drop a whole graph */
-            if (r & (1 << 30)) gc_store(&slots[me][a], NULL);
+            if ((r >> 40) % 64 == 0) gc_store(&slots[me][a], NULL);
             break;
         case 5: { /* cut a subtree: garbage */
             gnode *root = slots[me][a];
-            if (root) gc_store(&root->kid[k], NULL);
+            if (root && (r >> 40) % 16 == 0) gc_store(&root->kid[k], NULL);
             break;
         }
         case 6: { /* swap two roots through locals */
@@ -149,7 +159,8 @@ static void *mutator(void *arg) {
         if (n < 0) atomic_fetch_add(&corrupt, 1);
     }
     for (int j = 0; j < 8; j++)
-        if (walk(stash[j], stack, 4096) < 0) atomic_fetch_add(&corrupt, 1);
+        if (stash[j] && (walk(stash[j], stack, 4096) < 0 || stash[j]->id != stash_id[j]))
+            atomic_fetch_add(&corrupt, 1);
     free(stack);
     gc_unregister_thread();
     return NULL;
