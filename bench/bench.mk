@@ -4,10 +4,12 @@
 #   make bench-alloc    allocation cost against Boehm GC and the mallocs
 #                       (ITERS=5000000 REPEAT=3 make bench-alloc for a short run)
 #   make bench-meta     allocator metadata as a share of the heap
+#   make bench-gc       binary-trees (DEPTH, default 21) and the pause
+#                       benchmark (100 MB and 1 GB live) on mgc and Boehm GC
 #
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench-alloc bench-meta
+.PHONY: bench-alloc bench-meta bench-gc
 
 $(BUILD)/bench/alloc_bench: bench/alloc_bench.c $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
@@ -27,4 +29,21 @@ bench-meta: deps-build $(BUILD)/bench/meta_bench
 	@for mb in 16 100 1000; do for r in "16 64" "16 16" "64 64"; do \
 		$(BUILD)/bench/meta_bench $$mb $$r || exit 1; done; done
 
-bench: bench-alloc bench-meta
+$(BUILD)/bench/binarytrees: bench/binarytrees.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+
+$(BUILD)/bench/pause_bench: bench/pause_bench.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+
+DEPTH ?= 21
+bench-gc: deps-bench $(BUILD)/bench/binarytrees $(BUILD)/bench/pause_bench
+	@echo "mode,depth,wall_s,cpu_s,peak_rss_kb,num_gc,pauses,p50_us,p99_us,max_us,mmu_1ms,mmu_10ms,mmu_100ms,check"
+	@$(BUILD)/bench/binarytrees mgc $(DEPTH)
+	@$(BUILD)/bench/binarytrees boehm $(DEPTH)
+	@echo "mode,live_mb,cycles,pauses,p50_us,p99_us,max_us,wall_s,peak_rss_kb"
+	@for mb in 100 1000; do $(BUILD)/bench/pause_bench mgc $$mb 4 || exit 1; \
+		$(BUILD)/bench/pause_bench boehm $$mb 4 || exit 1; done
+
+bench: bench-alloc bench-meta bench-gc

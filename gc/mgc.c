@@ -146,8 +146,12 @@ static void run_cycle(bool forced) {
     if (mgc_cfg.stw) {
         mgc_mark_everything_stw(&w);
     } else {
+        uint64_t ps = mgc_nanotime();
         mgc_start_the_world();
         record_pause_at(p0, mgc_nanotime() - p0);
+        if (mgc_cfg.verbose >= 3)
+            fprintf(stderr, "mgc: setup pause %.1f us (stopped+setup %.1f us)\n",
+                    (mgc_nanotime() - p0) / 1e3, (ps - p0) / 1e3);
 
         /* 2. concurrent mark, 3. termination attempts */
         mgc_workers_set_active(1);
@@ -155,10 +159,14 @@ static void run_cycle(bool forced) {
             wait_mark_quiet();
             p0 = mgc_nanotime();
             mgc_stop_the_world();
+            uint64_t pst = mgc_nanotime();
             /* Workers are not stopped by signals: tell them to stop taking
              * work and wait for the few that are mid-slice (a 64 KiB scan). */
             mgc_workers_set_active(0);
             while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
+            if (mgc_cfg.verbose >= 3)
+                fprintf(stderr, "mgc: termination stop %.1f us, workers idle after %.1f us\n",
+                        (pst - p0) / 1e3, (mgc_nanotime() - pst) / 1e3);
             mgc_barrier_lock_unregistered();
             if (!flush_and_check()) break;
             if (++tries >= 8) {
@@ -210,6 +218,7 @@ static void run_cycle(bool forced) {
     pthread_mutex_unlock(&cmu);
     uint64_t t_restarted = mgc_nanotime();
     record_pause_at(p0, t_restarted - p0);
+    if (mgc_cfg.verbose >= 3) fprintf(stderr, "mgc: termination pause %.1f us\n", (t_restarted - p0) / 1e3);
 
     /* 4. concurrent sweep, in the background: yield now and then so the
      * program's threads get the CPU first. */

@@ -52,7 +52,8 @@
  *   MGC_MARK_WORKERS background mark threads (default: ncpu/4, at least 1).
  *   MGC_SIG_SUSPEND  signal number used to stop threads (default SIGPWR).
  *   MGC_SIG_RESTART  signal number used to restart them (default SIGXCPU).
- *   MGC_VERBOSE=1    one line on stderr per collection.
+ *   MGC_VERBOSE=1    one line on stderr per collection (2: also the pacer's
+ *                    view; 3: also each pause's parts).
  *
  * Debug modes (environment or gc_config; they cost time, not safety):
  *   MGC_STW=1        mark with the world stopped (the simple collector);

@@ -42,6 +42,11 @@ void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat) {
 void *mgc_sys_reserve_arena(size_t n) {
     const int prot = PROT_READ | PROT_WRITE;
     const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+#ifdef __SANITIZE_THREAD__
+    /* ThreadSanitizer owns the address-space layout (and rejects the hint):
+     * take what the kernel gives. */
+    arena_hint = (uintptr_t)1 << MGC_ADDR_BITS;
+#endif
     for (int tries = 0; tries < 8 && arena_hint + n < ((uintptr_t)1 << MGC_ADDR_BITS); tries++) {
         void *p = mmap((void *)arena_hint, n, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
         if (p == (void *)arena_hint) {
