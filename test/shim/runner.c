@@ -8,6 +8,7 @@
  * Ends with the line "N passed, N failed".
  */
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ int main(int argc, char **argv) {
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
+            alarm(180); /* a hung test fails instead of hanging the run */
             tests[i].fn();
             fflush(NULL);
             _exit(0);
@@ -70,7 +72,8 @@ int main(int argc, char **argv) {
             printf("[PASS] %s\n", full);
             passed++;
         } else {
-            if (WIFSIGNALED(st)) printf("[FAIL] %s: killed by signal %d\n", full, WTERMSIG(st));
+            if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) printf("[FAIL] %s: timed out\n", full);
+            else if (WIFSIGNALED(st)) printf("[FAIL] %s: killed by signal %d\n", full, WTERMSIG(st));
             else printf("[FAIL] %s: exit %d\n", full, WEXITSTATUS(st));
             failed++;
         }
