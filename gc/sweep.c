@@ -62,7 +62,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     s->allocBits = s->gcmarkBits;
     s->gcmarkBits = old;
     memset(s->gcmarkBits, 0, words * sizeof(uint64_t));
-    s->freeindex = 0;
+    mgc_span_set_freeindex(s, 0);
     s->allocCount = (uint16_t)nalloc;
     mgc_span_refill_alloc_cache(s);
     if (nfreed) {

@@ -6,6 +6,28 @@
  */
 #include "gc/workbuf.h"
 
+/* libatomic_ops is not built with ThreadSanitizer, so TSan cannot see the
+ * release/acquire ordering of AO_stack: tell it by hand. */
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+#define TSAN_RELEASE(p) __tsan_release(p)
+#define TSAN_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define TSAN_RELEASE(p) ((void)(p))
+#define TSAN_ACQUIRE(p) ((void)(p))
+#endif
+
+static void pool_push(AO_stack_t *pool, workbuf *b) {
+    TSAN_RELEASE(b);
+    AO_stack_push(pool, &b->link);
+}
+
+static workbuf *pool_pop(AO_stack_t *pool) {
+    workbuf *b = (workbuf *)AO_stack_pop(pool);
+    if (b) TSAN_ACQUIRE(b);
+    return b;
+}
+
 static AO_stack_t empty_pool = AO_STACK_INITIALIZER;
 static AO_stack_t full_pool = AO_STACK_INITIALIZER;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -14,9 +36,8 @@ _Atomic long mgc_wbuf_nfull;
 #define WBUF_CHUNK (64 * 1024)
 
 workbuf *mgc_wbuf_get_empty(void) {
-    AO_t *e = AO_stack_pop(&empty_pool);
-    if (e) {
-        workbuf *b = (workbuf *)e;
+    workbuf *b = pool_pop(&empty_pool);
+    if (b) {
         b->nobj = 0;
         return b;
     }
@@ -25,17 +46,17 @@ workbuf *mgc_wbuf_get_empty(void) {
     pthread_mutex_unlock(&grow_lock);
     if (!chunk) mgc_throw("out of memory for mark work buffers");
     size_t n = WBUF_CHUNK / sizeof(workbuf);
-    for (size_t i = 1; i < n; i++) AO_stack_push(&empty_pool, (AO_t *)(chunk + i * sizeof(workbuf)));
+    for (size_t i = 1; i < n; i++) pool_push(&empty_pool, (workbuf *)(chunk + i * sizeof(workbuf)));
     return (workbuf *)chunk;
 }
 
-void mgc_wbuf_put_empty(workbuf *b) { AO_stack_push(&empty_pool, &b->link); }
+void mgc_wbuf_put_empty(workbuf *b) { pool_push(&empty_pool, b); }
 void mgc_wbuf_put_full(workbuf *b) {
-    AO_stack_push(&full_pool, &b->link);
+    pool_push(&full_pool, b);
     atomic_fetch_add(&mgc_wbuf_nfull, 1);
 }
 workbuf *mgc_wbuf_try_get_full(void) {
-    workbuf *b = (workbuf *)AO_stack_pop(&full_pool);
+    workbuf *b = pool_pop(&full_pool);
     if (b) atomic_fetch_sub(&mgc_wbuf_nfull, 1);
     return b;
 }

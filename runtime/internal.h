@@ -146,6 +146,12 @@ static inline void mgc_bit_set(uint64_t *bits, unsigned i) {
 static inline bool mgc_span_is_allocated(const mspan *s, unsigned i) {
     return i < s->freeindex || mgc_bit_get(s->allocBits, i);
 }
+/* ** freeindex is written by its owner and read racily by markers and by
+ * gc_base: relaxed atomic stores (plain moves on x86), so the reads are
+ * well defined and ThreadSanitizer agrees. */
+static inline void mgc_span_set_freeindex(mspan *s, unsigned v) {
+    __atomic_store_n(&s->freeindex, (uint16_t)v, __ATOMIC_RELAXED);
+}
 /* ** The same, read while the owning mcache may be allocating from s (the
  * concurrent marker).  freeindex only grows during marking, and every slot
  * allocated before the mark began is below the value published by the

@@ -43,7 +43,7 @@ static inline uintptr_t next_free_fast(mspan *s) {
     unsigned next = result + 1;
     if (unlikely(next % 64 == 0 && next != s->nelems)) return 0; /* reload allocCache */
     s->allocCache = (cache >> bit) >> 1;
-    s->freeindex = (uint16_t)next;
+    mgc_span_set_freeindex(s, next);
     s->allocCount++;
     return s->base + (uintptr_t)result * s->elemsize;
 }
@@ -150,7 +150,7 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
         return NULL;
     }
     if (s->needzero) memset((void *)s->base, 0, s->elemsize);
-    s->freeindex = 1;
+    mgc_span_set_freeindex(s, 1);
     s->allocCount = 1;
     s->allocCache = 0;
     if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {

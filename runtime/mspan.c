@@ -30,7 +30,7 @@ void mgc_span_init_objects(mspan *s, int spanclass) {
         s->divmagic = mgc_class_to_divmagic[sizeclass];
     }
     s->limit = s->base + s->nelems * s->elemsize;
-    s->freeindex = 0;
+    mgc_span_set_freeindex(s, 0);
     s->allocCount = 0;
     s->allocBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
     s->gcmarkBits = s->allocBits ? s->allocBits + mgc_span_bitmap_words(s) : NULL;
@@ -57,7 +57,7 @@ unsigned mgc_span_next_free_index(mspan *s) {
     while (cache == 0) {
         idx = (idx + 64) & ~63u;
         if (idx >= n) {
-            s->freeindex = (uint16_t)n;
+            mgc_span_set_freeindex(s, n);
             return n;
         }
         cache = ~s->allocBits[idx / 64];
@@ -65,11 +65,11 @@ unsigned mgc_span_next_free_index(mspan *s) {
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     unsigned result = idx + bit;
     if (result >= n) {
-        s->freeindex = (uint16_t)n;
+        mgc_span_set_freeindex(s, n);
         s->allocCache = 0;
         return n;
     }
-    s->freeindex = (uint16_t)(result + 1);
+    mgc_span_set_freeindex(s, result + 1);
     if (s->freeindex % 64 == 0) mgc_span_refill_alloc_cache(s);
     else s->allocCache = (cache >> bit) >> 1;
     return result;
