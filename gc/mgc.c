@@ -283,14 +283,17 @@ int mgc_gc_init(void) {
 
 /* ** Ask for a cycle.  Automatic triggers just wake the coordinator if it
  * is idle; forced ones (gc_collect, torture) wait for a cycle that starts
- * after the call to finish, sweep included.  Call with nopreempt == 0:
- * waiting here may take a stop. */
-static void request_cycle(bool forced, bool count_forced) {
+ * after the call to finish, sweep included.  The waits run parked
+ * (gc/stw.c): a stop does not need to signal a thread waiting here. */
+typedef struct cycle_req { bool forced, count_forced; } cycle_req;
+
+static void *request_cycle_fn(void *arg) {
+    cycle_req *r = arg;
     pthread_mutex_lock(&cmu);
-    if (forced) {
+    if (r->forced) {
         uint64_t target = started_cycles + 1;
         if (want_cycles < target) want_cycles = target;
-        if (count_forced) forced_next = 1;
+        if (r->count_forced) forced_next = 1;
         pthread_cond_signal(&c_request);
         while (done_cycles < target) pthread_cond_wait(&c_done, &cmu);
     } else if (want_cycles <= started_cycles && !atomic_load(&marking_cycle)) {
@@ -300,15 +303,24 @@ static void request_cycle(bool forced, bool count_forced) {
         pthread_cond_signal(&c_request);
     }
     pthread_mutex_unlock(&cmu);
+    return NULL;
+}
+
+/* Call with nopreempt == 0. */
+static void request_cycle(gc_thread *t, bool forced, bool count_forced) {
+    cycle_req r = {forced, count_forced};
+    if (forced) mgc_parked(t, request_cycle_fn, &r);
+    else request_cycle_fn(&r); /* cmu is never held long: no need to park */
 }
 
 /* ** Backpressure: a thread that allocates past the hard goal (goal + 1/16)
  * waits until a mark ends and the heap is back under it, as Go parks a
  * goroutine whose assist cannot find work.  Bounded waits, rechecked, so a
  * stuck cycle cannot hang the program. */
-static void wait_for_mark_end(void) {
+static void *wait_for_mark_end_fn(void *arg) {
+    (void)arg;
     uint64_t goal = atomic_load(&mgc_heap_goal);
-    if (goal == UINT64_MAX) return;
+    if (goal == UINT64_MAX) return NULL;
     uint64_t hard = goal + goal / 16;
     pthread_mutex_lock(&cmu);
     for (int i = 0; i < 100 && atomic_load(&mgc_hstats.heap_live) > hard &&
@@ -329,18 +341,24 @@ static void wait_for_mark_end(void) {
         hard = goal + goal / 16;
     }
     pthread_mutex_unlock(&cmu);
+    return NULL;
+}
+
+static void wait_for_mark_end(gc_thread *t) {
+    uint64_t goal = atomic_load(&mgc_heap_goal);
+    if (goal == UINT64_MAX || atomic_load(&mgc_hstats.heap_live) <= goal + goal / 16) return;
+    mgc_parked(t, wait_for_mark_end_fn, NULL);
 }
 
 void mgc_gc_start(gc_thread *t, bool forced) {
-    (void)t;
-    request_cycle(forced, forced);
-    if (!forced) wait_for_mark_end();
+    request_cycle(t, forced, forced);
+    if (!forced) wait_for_mark_end(t);
 }
 
 void mgc_gc_torture(gc_thread *t) {
     if (++t->torture_count < mgc_cfg.torture) return;
     t->torture_count = 0;
-    request_cycle(true, false);
+    request_cycle(t, true, false);
 }
 
 MGC_API void gc_collect(void) {
@@ -374,9 +392,11 @@ MGC_API void gc_get_stats(gc_stats *out) {
     uint64_t nalloc = atomic_load(&mgc_hstats.nalloc_dead);
     uint64_t bytes = atomic_load(&mgc_hstats.alloc_bytes_dead);
     uint64_t ntiny = atomic_load(&mgc_hstats.ntiny_dead);
-    /* Not a no-preempt section: a collector holds the threads lock while it
-     * waits for us to stop, and only a collector stops threads. */
-    mgc_threads_lock();
+    /* A collector may hold the threads lock while it waits for us to stop:
+     * wait for it parked.  Unregistered callers are never waited for. */
+    gc_thread *self = mgc_self;
+    if (self) mgc_threads_lock_parked(self);
+    else mgc_threads_lock();
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
         nalloc += atomic_load_explicit(&t->cache.nalloc, memory_order_relaxed);
         bytes += atomic_load_explicit(&t->cache.alloc_bytes, memory_order_relaxed);

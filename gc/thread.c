@@ -16,7 +16,7 @@
 
 __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
 gc_thread *mgc_all_threads;
-uint64_t mgc_num_threads;
+uint64_t mgc_num_threads; /* written under the threads lock, read atomically without it */
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 
@@ -25,6 +25,18 @@ static void unregister(gc_thread *t);
 void mgc_threads_lock(void) { pthread_mutex_lock(&threads_lock); }
 void mgc_threads_unlock(void) { pthread_mutex_unlock(&threads_lock); }
 bool mgc_threads_trylock(void) { return pthread_mutex_trylock(&threads_lock) == 0; }
+
+static void *lock_threads_fn(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&threads_lock);
+    return NULL;
+}
+
+/* ** The threads lock for a registered thread outside the runtime: a
+ * stopper may hold the lock while it waits for this thread, so wait
+ * parked (gc/stw.c).  Once we have the lock no stopper is active, so we
+ * leave the parked state at once. */
+void mgc_threads_lock_parked(gc_thread *t) { mgc_parked(t, lock_threads_fn, NULL); }
 
 /* ** Key destructor: a registered thread is exiting without having said so. */
 static void thread_exit_hook(void *arg) {
@@ -72,7 +84,7 @@ int mgc_thread_register_self(void) {
     t->prev = NULL;
     if (mgc_all_threads) mgc_all_threads->prev = t;
     mgc_all_threads = t;
-    mgc_num_threads++;
+    __atomic_fetch_add(&mgc_num_threads, 1, __ATOMIC_RELAXED);
     mgc_self = t;
     mgc_threads_unlock();
     pthread_setspecific(exit_key, t);
@@ -89,7 +101,7 @@ static void unregister(gc_thread *t) {
     mgc_cache_release_all(t, &t->cache);
     mgc_mark_flush_thread(t); /* barrier shades and black bytes of this cycle */
     mgc_nopreempt_end(t);
-    mgc_threads_lock();
+    mgc_threads_lock_parked(t);
     /* With the threads lock held no collector can be stopping us. */
     atomic_fetch_add(&mgc_hstats.nalloc_dead, atomic_load(&t->cache.nalloc));
     atomic_fetch_add(&mgc_hstats.alloc_bytes_dead, atomic_load(&t->cache.alloc_bytes));
@@ -97,7 +109,7 @@ static void unregister(gc_thread *t) {
     if (t->prev) t->prev->next = t->next;
     else mgc_all_threads = t->next;
     if (t->next) t->next->prev = t->prev;
-    mgc_num_threads--;
+    __atomic_fetch_sub(&mgc_num_threads, 1, __ATOMIC_RELAXED);
     mgc_self = NULL;
     mgc_threads_unlock();
     pthread_setspecific(exit_key, NULL);
@@ -128,3 +140,22 @@ MGC_API void gc_unregister_thread(void) {
 }
 
 MGC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }
+
+MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
+    gc_thread *t = mgc_self;
+    if (!fn) {
+        mgc_warn("gc_do_blocking: fn is NULL; pass the function to run");
+        return NULL;
+    }
+    if (!t) {
+        mgc_warn("gc_do_blocking: the calling thread is not registered; running fn "
+                 "unparked (register the thread with gc_register_thread())");
+        return fn(arg);
+    }
+    if (t->nopreempt) {
+        /* Only reachable from a callback inside the runtime: never park
+         * there, a stopper could then wait for a runtime lock we hold. */
+        return fn(arg);
+    }
+    return mgc_parked(t, fn, arg);
+}

@@ -213,6 +213,21 @@ MGC_API void gc_unregister_thread(void);
 /* Nonzero if the calling thread is registered. */
 MGC_API int gc_thread_is_registered(void);
 
+/* Run fn(arg) on the calling registered thread in the "parked" state and
+ * return its result: while fn runs, collections neither signal nor wait
+ * for this thread, they scan its stack as it was at the call.  Use it
+ * around calls that may block for long (read(), pthread_join(), waiting on
+ * a condition variable): the collector then never has to interrupt them,
+ * which also makes mgc work under ThreadSanitizer, which does not deliver
+ * signals to threads blocked in such calls.
+ *
+ * Inside fn: do not call mgc (no gc_alloc, no gc_store), and do not read or
+ * write heap objects -- the collector may be marking or sweeping, and an
+ * object reachable only from pointers fn creates is not seen.  Pointers held
+ * by the caller's frames stay roots.  From an unregistered thread fn simply
+ * runs (with a warning). */
+MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg);
+
 /* Run a complete collection (mark and sweep) before returning. */
 MGC_API void gc_collect(void);
 

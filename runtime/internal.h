@@ -226,6 +226,8 @@ HIDDEN void mgc_start_the_world(void);
 HIDDEN bool mgc_stop_thread(gc_thread *t);
 HIDDEN void mgc_start_thread(gc_thread *t);
 HIDDEN void mgc_suspend_self(gc_thread *t);
+HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg);
+HIDDEN void mgc_threads_lock_parked(gc_thread *t);
 HIDDEN uintptr_t mgc_current_sp(void);
 
 /* roots (gc/roots.c) */

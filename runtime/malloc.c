@@ -208,6 +208,18 @@ MGC_API void *gc_alloc_array(size_t count, size_t size) {
     return mallocgc(n, 0, "gc_alloc_array");
 }
 
+/* ** The slot of s that p points into and whether it is allocated.  Racy by
+ * design: a sweep may swap and clear the bitmaps, or the span may be freed
+ * and reused, meanwhile; object_of's sweepgen check throws such answers
+ * away, so ThreadSanitizer is told not to look. */
+__attribute__((no_sanitize("thread"), noinline)) static bool slot_of_racy(const mspan *s,
+                                                                        const void *p,
+                                                                        uintptr_t *b) {
+    unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
+    *b = s->base + (uintptr_t)i * s->elemsize;
+    return mgc_span_is_allocated_racy(s, i);
+}
+
 /* ** Find the object p points into, consistently with a sweep that may be
  * swapping the span's bitmaps under us: read the span's sweepgen before
  * and after, and retry if a sweep ran in between (seqlock style). */
@@ -220,9 +232,8 @@ static mspan *object_of(const void *p, uintptr_t *base) {
             sched_yield();
             continue;
         }
-        unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
-        bool alloc = mgc_span_is_allocated_racy(s, i);
-        uintptr_t b = s->base + (uintptr_t)i * s->elemsize;
+        uintptr_t b;
+        bool alloc = slot_of_racy(s, p, &b);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&s->sweepgen, memory_order_relaxed) != g ||
             mgc_span_of_heap((uintptr_t)p) != s)

@@ -197,13 +197,22 @@ typedef struct gc_thread {
     uintptr_t stack_hi;  /* stack grows down from here */
     uintptr_t stack_lo;  /* lowest address of the stack mapping */
 
-    /* Written by the thread before it acknowledges a stop (the ack
-     * semaphore orders it before the collector's read). */
+    /* The low end of the stack to scan while stopped or parked.  Written
+     * by the thread before it acknowledges a stop (release store of
+     * ack_epoch) or parks (release store of park); read by the stopper
+     * after it sees either. */
     uintptr_t suspended_sp;
+    /* Stop protocol (gc/stw.c).  park: RUNNING, PARKED (blocked in the
+     * library or gc_do_blocking; set and cleared only by the thread, by CAS
+     * on the way out) or HELD (a stopper counts it stopped; only the stopper
+     * stores PARKED back).  ack_epoch: the last stw_epoch the thread
+     * acknowledged, written by the thread (or its handler). */
+    _Atomic unsigned park;
+    _Atomic unsigned ack_epoch;
 
     /* Protected by the threads lock (gc/thread.c). */
     struct gc_thread *next, *prev;
-    int stopped;  /* STW: signalled in the current stop */
+    int stopped;  /* how the current stopper stopped it (gc/stw.c STOP_*) */
 } gc_thread;
 
 #endif /* MGC_TYPES_H */

@@ -5,7 +5,8 @@
  *
  *   mgc-tests-tsan ['suite/glob|suite/glob...']
  *
- * Ends with the line "N passed, N failed".
+ * Ends with the line "N passed, N failed, N skipped" (a test skips with
+ * cr_skip_test, exit status 77).
  */
 #include <fnmatch.h>
 #include <signal.h>
@@ -42,6 +43,16 @@ void shim_fail(const char *file, int line, const char *expr, const char *fmt, ..
     _exit(1);
 }
 
+void shim_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(NULL);
+    _exit(77);
+}
+
 static int selected(const char *full, const char *filter) {
     if (!filter) return 1;
     char buf[512];
@@ -53,7 +64,7 @@ static int selected(const char *full, const char *filter) {
 
 int main(int argc, char **argv) {
     const char *filter = argc > 1 ? argv[1] : NULL;
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < ntests; i++) {
         char full[256];
         snprintf(full, sizeof full, "%s/%s", tests[i].suite, tests[i].name);
@@ -68,7 +79,10 @@ int main(int argc, char **argv) {
         }
         int st = 0;
         waitpid(pid, &st, 0);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+            printf("[SKIP] %s\n", full);
+            skipped++;
+        } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
             printf("[PASS] %s\n", full);
             passed++;
         } else {
@@ -79,6 +93,6 @@ int main(int argc, char **argv) {
         }
         fflush(stdout);
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed != 0 || passed == 0;
 }
