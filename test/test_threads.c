@@ -86,7 +86,11 @@ static int verify_tlist(const tnode *head, long len, uint64_t sum, const char *w
 
 #define NWORK 6
 #define NLISTS 8
+#ifdef __SANITIZE_THREAD__
+#define ROUNDS 300 /* TSan: a stop waits for each thread's next libc call */
+#else
 #define ROUNDS 2000
+#endif
 static pthread_barrier_t start_bar;
 
 static void *list_worker(void *arg)
@@ -758,4 +762,94 @@ Test(threads, large_alloc_interrupted_by_a_collection_returns_a_live_object, .ti
                  "%lu of %lu large objects were not allocated when gc_alloc returned them "
                  "(%d collections from the main thread)",
                  atomic_load(&lbig_dead), atomic_load(&lbig_allocs), cycles);
+}
+
+/* ---- gc_do_blocking ------------------------------------------------------------------ */
+
+static _Atomic int blk_state; /* 1: parked, signal blocked; 2: main is done collecting */
+static _Atomic uintptr_t blk_h;
+
+static void *blocked_fn(void *arg)
+{
+    (void)arg;
+    /* Block the stop signal: a collector that signalled a parked thread
+     * would wait for it forever (the test's timeout would fire). */
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPWR);
+    pthread_sigmask(SIG_BLOCK, &s, &old);
+    int idle = 0;
+    atomic_compare_exchange_strong(&blk_state, &idle, 1);
+    while (atomic_load(&blk_state) != 2)
+        sched_yield();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return (void *)0x5;
+}
+
+static TU_NOINLINE uint64_t *blk_make(void)
+{
+    uint64_t *p = gc_alloc(SPIN_SIZE);
+    if (p)
+        for (int i = 0; i < SPIN_SIZE / 8; i++)
+            p[i] = tu_mix((uint64_t)i + 991);
+    return p;
+}
+
+static void *blocking_thread(void *arg)
+{
+    (void)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("blocking thread: gc_register_thread failed");
+    uint64_t *volatile p = blk_make(); /* only on this stack */
+    if (!p) {
+        tu_fail("blocking thread: gc_alloc failed");
+        atomic_store(&blk_state, 1);
+        return NULL;
+    }
+    atomic_store(&blk_h, tu_hide(p));
+    void *r = gc_do_blocking(blocked_fn, NULL);
+    if (r != (void *)0x5)
+        tu_fail("gc_do_blocking returned %p, not fn's result", r);
+    for (int i = 0; i < SPIN_SIZE / 8; i++)
+        if (p[i] != tu_mix((uint64_t)i + 991)) {
+            tu_fail("blocking thread: its object was overwritten (word %d)", i);
+            break;
+        }
+    /* Out of gc_do_blocking it is an ordinary thread again. */
+    if (!gc_alloc(64))
+        tu_fail("blocking thread: gc_alloc after gc_do_blocking failed");
+    gc_unregister_thread();
+    return NULL;
+}
+
+Test(threads, do_blocking_thread_is_scanned_without_a_signal, .timeout = 60)
+{
+    tu_init();
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, blocking_thread, NULL), 0);
+    while (atomic_load(&blk_state) != 1)
+        sched_yield();
+    for (int round = 0; round < 10; round++) {
+        gc_collect(); /* would hang if the parked thread had to take a signal */
+        cr_assert(!tu_is_freed(atomic_load(&blk_h)),
+                  "round %d: the parked thread's object was freed", round);
+        for (int i = 0; i < 200; i++)
+            memset(gc_alloc(SPIN_SIZE), 0xEE, SPIN_SIZE);
+    }
+    atomic_store(&blk_state, 2);
+    pthread_join(th, NULL);
+    tu_assert_no_thread_failures();
+}
+
+Test(threads, do_blocking_from_an_unregistered_thread_runs_fn_with_a_message)
+{
+    tu_init();
+    gc_unregister_thread();
+    tu_warn_capture();
+    atomic_store(&blk_state, 2);
+    void *r = gc_do_blocking(blocked_fn, NULL);
+    cr_assert_eq(r, (void *)0x5, "fn did not run or its result was lost");
+    tu_expect_one_warning("gc_do_blocking unregistered", "gc_do_blocking", "gc_register_thread");
+    cr_assert_null(gc_do_blocking(NULL, NULL));
+    tu_expect_one_warning("gc_do_blocking(NULL)", "gc_do_blocking", "NULL");
 }
