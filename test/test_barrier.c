@@ -37,6 +37,17 @@ static void wait_step(int v)
         sched_yield();
 }
 
+static void *spin_to_step(void *v)
+{
+    wait_step((int)(intptr_t)v);
+    return NULL;
+}
+
+/* The mutators wait parked: the stack scan then reads the stack as it was
+ * at the call, without a signal (which ThreadSanitizer would hold back from
+ * a thread that only calls sched_yield). */
+static void mutator_wait_step(int v) { gc_do_blocking(spin_to_step, (void *)(intptr_t)v); }
+
 static bool is_marked(const void *p)
 {
     mspan *s = mgc_span_of_heap((uintptr_t)p);
@@ -94,12 +105,12 @@ static void *deletion_mutator(void *arg)
     if (gc_register_thread() != GC_OK)
         tu_fail("gc_register_thread failed");
     atomic_store(&step, 1);
-    wait_step(2); /* its stack has been scanned */
+    mutator_wait_step(2); /* its stack has been scanned */
     node *volatile b = root->a->a;
     gc_store(&root->a->a, NULL);
     mgc_mark_flush_thread(mgc_self); /* what mark termination would do */
     atomic_store(&step, 3);
-    wait_step(4);
+    mutator_wait_step(4);
     for (int i = 0; i < 5; i++)
         if (b->payload[i] != tu_mix(200 + (uint64_t)i))
             tu_fail("B's payload changed");
@@ -165,12 +176,12 @@ static void *insertion_mutator(void *arg)
     node *c = make_node(300);
     atomic_store(&hidden_target, tu_hide(c));
     atomic_store(&step, 1);
-    wait_step(2); /* roots and heap are marked, its stack is not scanned */
+    mutator_wait_step(2); /* roots and heap are marked, its stack is not scanned */
     publish_and_forget(&c);
     scrub();
     mgc_mark_flush_thread(mgc_self);
     atomic_store(&step, 3);
-    wait_step(4);
+    mutator_wait_step(4);
     node *back = root->a->a;
     for (int i = 0; i < 5; i++)
         if (back->payload[i] != tu_mix(300 + (uint64_t)i))
