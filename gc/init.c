@@ -30,6 +30,14 @@ uint64_t mgc_nanotime(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ** CPU time of the calling thread: the collector's CPU accounting (a
+ * thread that waits or is preempted is not working for the collector). */
+uint64_t mgc_thread_cputime(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void mgc_warn(const char *fmt, ...) {
     char buf[512];
     va_list ap;
@@ -169,6 +177,7 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_cfg.worker_util = 0.25 * (double)ncpu / mgc_cfg.mark_workers;
     if (mgc_cfg.worker_util > 1.0) mgc_cfg.worker_util = 1.0;
     if (mgc_cfg.worker_util < 0.05) mgc_cfg.worker_util = 0.05;
+    mgc_trace_init();
     int rc = mgc_heap_init();
     if (rc == GC_OK) rc = mgc_threads_init();
     if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);

@@ -193,7 +193,9 @@ static bool scan_one_stack(gcwork *w) {
     if (mgc_stop_thread(t)) {
         scan_stack(w, t, t->suspended_sp);
         mgc_start_thread(t);
-        mgc_record_event(GC_EVENT_THREAD_STOP, t->id, t0, mgc_nanotime() - t0);
+        uint64_t d = mgc_nanotime() - t0;
+        mgc_record_event(GC_EVENT_THREAD_STOP, t->id, t0, d);
+        mgc_trace_stack(t->id, t0, d);
     }
     t->stack_scanned = cycle;
     mgc_threads_unlock();
@@ -307,7 +309,7 @@ void mgc_assist(gc_thread *t) {
         }
     }
     if (t->assist_debt <= 0) return;
-    uint64_t t0 = mgc_nanotime();
+    uint64_t t0 = mgc_nanotime(), c0 = mgc_thread_cputime();
     while (t->assist_debt > 0 && atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
         mgc_nopreempt_begin(t);
         if (!atomic_load(&mgc_marking)) {
@@ -328,7 +330,9 @@ void mgc_assist(gc_thread *t) {
     }
     /* Overpayment (a chunk scans up to 64 KiB) stays as credit for later
      * allocation, as in Go; mark setup resets it. */
-    mgc_record_event(GC_EVENT_ASSIST, t->id, t0, mgc_nanotime() - t0);
+    uint64_t d = mgc_nanotime() - t0;
+    mgc_record_event(GC_EVENT_ASSIST, t->id, t0, d);
+    mgc_trace_assist(t->id, t0, d, mgc_thread_cputime() - c0);
 }
 
 /* ---- MGC_CHECKMARK --------------------------------------------------------- */
@@ -388,5 +392,7 @@ void mgc_checkmark(void) {
     mgc_gcwork_dispose(&w);
     mgc_heap_for_each_span(free_check_bits, NULL);
 }
+
+uint64_t mgc_mark_stack_bytes(void) { return atomic_load(&stack_bytes); }
 
 uint64_t mgc_mark_scanned(void) { return atomic_load(&scanned_bytes); }

@@ -20,6 +20,7 @@
  * So "nbusy == 0 and the pool is empty" means no grey object is hidden in
  * a worker (gc/mgc.c checks it with the world stopped).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "gc/workbuf.h"
@@ -46,8 +47,11 @@ static double worker_util(void) {
 }
 
 static void *worker_main(void *arg) {
-    (void)arg;
+    int id = (int)(intptr_t)arg;
     pthread_setname_np(pthread_self(), "mgc-mark");
+    char name[32];
+    snprintf(name, sizeof name, "mgc-mark %d", id + 1);
+    mgc_trace_thread_name(MGC_TID_WORKER0 + id, name);
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -60,14 +64,18 @@ static void *worker_main(void *arg) {
 
         atomic_fetch_add(&mgc_mark_nbusy, 1);
         w.last = NULL; /* may be from an earlier cycle */
-        uint64_t start = mgc_nanotime();
+        uint64_t start = mgc_nanotime(), cpu0 = mgc_thread_cputime();
         uint64_t scanned0 = w.scan_bytes;
         bool found = false;
         while (atomic_load(&active) && mgc_nanotime() - start < (uint64_t)SLICE_NS) {
             if (!mgc_mark_some(&w, 64 * 1024, true)) break;
             found = true;
         }
-        if (found) mgc_pacer_worker_scanned(w.scan_bytes - scanned0, mgc_nanotime() - start);
+        if (found) {
+            uint64_t busy = mgc_nanotime() - start;
+            mgc_pacer_worker_scanned(w.scan_bytes - scanned0, busy);
+            mgc_trace_worker(id, start, busy, mgc_thread_cputime() - cpu0);
+        }
         mgc_gcwork_dispose(&w);
         mgc_gcwork_account(&w);
         atomic_fetch_sub(&mgc_mark_nbusy, 1);
@@ -102,7 +110,7 @@ int mgc_workers_start(int n) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     for (int i = 0; i < n; i++) {
         pthread_t th;
-        if (pthread_create(&th, &attr, worker_main, NULL) != 0) {
+        if (pthread_create(&th, &attr, worker_main, (void *)(intptr_t)i) != 0) {
             pthread_attr_destroy(&attr);
             return GC_ESYS;
         }

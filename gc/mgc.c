@@ -76,7 +76,7 @@ static void record_pause(uint64_t ns);
 
 /* The event ring: events_lock protects it (events come at most every few
  * tens of microseconds). */
-#define EVENT_RING 16384
+#define EVENT_RING MGC_EVENT_RING
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 static gc_event events[EVENT_RING];
 static uint64_t nevents;
@@ -130,43 +130,55 @@ static bool flush_and_check(void) {
 }
 
 static void run_cycle(bool forced) {
-    uint64_t t_start = mgc_nanotime();
+    mgc_cycle_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.forced = forced;
+    ci.cycle = atomic_load(&mgc_num_gc) + 1;
+    uint64_t t_start = ci.start = mgc_nanotime();
     atomic_store(&marking_cycle, 1);
     mgc_sweep_all(NULL); /* sweep termination */
-    uint64_t live_before = atomic_load(&mgc_hstats.heap_live);
+    uint64_t live_before = ci.heap_before = atomic_load(&mgc_hstats.heap_live);
+    mgc_trace_heap(t_start, live_before);
 
     /* 1. mark setup */
     uint64_t p0 = mgc_nanotime();
     mgc_stop_the_world();
+    uint64_t stopped = mgc_nanotime();
     mgc_mark_setup();
     mgc_pacer_start_cycle(atomic_load(&mgc_hstats.heap_live));
+    ci.heap_goal = atomic_load(&mgc_heap_goal);
     gcwork w;
     mgc_gcwork_init(&w);
     int tries = 0;
+    uint64_t t_mark0 = 0;
     if (mgc_cfg.stw) {
         mgc_mark_everything_stw(&w);
     } else {
         uint64_t ps = mgc_nanotime();
         mgc_start_the_world();
-        record_pause_at(p0, mgc_nanotime() - p0);
+        uint64_t setup = mgc_nanotime() - p0;
+        record_pause_at(p0, setup);
+        ci.setup_ns = setup;
+        mgc_trace_pause(0, ci.cycle, p0, setup, stopped - p0, 0);
         if (mgc_cfg.verbose >= 3)
             fprintf(stderr, "mgc: setup pause %.1f us (stopped+setup %.1f us)\n",
-                    (mgc_nanotime() - p0) / 1e3, (ps - p0) / 1e3);
+                    setup / 1e3, (ps - p0) / 1e3);
 
         /* 2. concurrent mark, 3. termination attempts */
+        t_mark0 = mgc_nanotime();
         mgc_workers_set_active(1);
         for (;;) {
             wait_mark_quiet();
             p0 = mgc_nanotime();
             mgc_stop_the_world();
-            uint64_t pst = mgc_nanotime();
+            stopped = mgc_nanotime();
             /* Workers are not stopped by signals: tell them to stop taking
              * work and wait for the few that are mid-slice (a 64 KiB scan). */
             mgc_workers_set_active(0);
             while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
             if (mgc_cfg.verbose >= 3)
                 fprintf(stderr, "mgc: termination stop %.1f us, workers idle after %.1f us\n",
-                        (pst - p0) / 1e3, (mgc_nanotime() - pst) / 1e3);
+                        (stopped - p0) / 1e3, (mgc_nanotime() - stopped) / 1e3);
             mgc_barrier_lock_unregistered();
             if (!flush_and_check()) break;
             if (++tries >= 8) {
@@ -176,7 +188,10 @@ static void run_cycle(bool forced) {
             }
             mgc_barrier_unlock_unregistered();
             mgc_start_the_world();
-            record_pause_at(p0, mgc_nanotime() - p0);
+            uint64_t d = mgc_nanotime() - p0;
+            record_pause_at(p0, d);
+            ci.term_ns += d;
+            mgc_trace_pause(1, ci.cycle, p0, d, stopped - p0, tries - 1);
             mgc_workers_set_active(1);
         }
     }
@@ -188,6 +203,8 @@ static void run_cycle(bool forced) {
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
     uint64_t root_bytes = 0;
     uint64_t marked = mgc_mark_finish(&root_bytes);
+    ci.stack_bytes = mgc_mark_stack_bytes();
+    ci.root_bytes = root_bytes - ci.stack_bytes;
     if (mgc_cfg.verbose >= 2) {
         extern void mgc_pacer_debug(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
         extern uint64_t mgc_mark_scanned(void);
@@ -199,7 +216,8 @@ static void run_cycle(bool forced) {
     if (!mgc_cfg.stw) mgc_barrier_unlock_unregistered();
     if (mgc_cfg.checkmark) mgc_checkmark();
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
-    uint64_t peak = atomic_load(&mgc_hstats.heap_live);
+    uint64_t peak = ci.heap_peak = atomic_load(&mgc_hstats.heap_live);
+    ci.heap_marked = marked;
     atomic_store(&cstats.last_peak, peak);
     atomic_store(&cstats.last_goal, atomic_load(&mgc_heap_goal));
     atomic_store(&mgc_hstats.heap_live, marked);
@@ -218,19 +236,28 @@ static void run_cycle(bool forced) {
     pthread_mutex_unlock(&cmu);
     uint64_t t_restarted = mgc_nanotime();
     record_pause_at(p0, t_restarted - p0);
+    if (mgc_cfg.stw) ci.setup_ns = t_restarted - p0; /* one pause did it all */
+    else ci.term_ns += t_restarted - p0;
+    ci.retries = tries;
+    ci.mark_ns = t_mark0 ? p0 - t_mark0 : 0;
+    mgc_trace_pause(!mgc_cfg.stw, ci.cycle, p0, t_restarted - p0, stopped - p0, tries);
+    if (t_mark0) mgc_trace_phase(0, ci.cycle, t_mark0, p0 - t_mark0);
+    mgc_trace_heap(t_restarted, marked);
     if (mgc_cfg.verbose >= 3) fprintf(stderr, "mgc: termination pause %.1f us\n", (t_restarted - p0) / 1e3);
 
     /* 4. concurrent sweep, in the background: yield now and then so the
      * program's threads get the CPU first. */
-    for (int n = 0; mgc_sweep_one(NULL); n++)
-        if (n % 256 == 255 && !cycle_pending()) sched_yield();
+    for (int k = 0; mgc_sweep_one(NULL); k++)
+        if (k % 256 == 255 && !cycle_pending()) sched_yield();
     atomic_store(&mgc_sweep_done, 1);
     uint64_t t_swept = mgc_nanotime();
+    mgc_trace_phase(1, ci.cycle, t_restarted, t_swept - t_restarted);
 
     atomic_store(&cstats.last_mark_ns, t_marked - t_start);
     atomic_store(&cstats.last_sweep_ns, t_swept - t_restarted);
     atomic_store(&cstats.heap_marked, marked);
     if (forced) atomic_fetch_add(&cstats.num_forced, 1);
+    mgc_trace_cycle(&ci);
 
     if (mgc_cfg.verbose) {
         uint64_t goal = atomic_load(&mgc_heap_goal);

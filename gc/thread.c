@@ -11,6 +11,7 @@
  * destructor, so the collector never signals a dead thread.
  */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "runtime/internal.h"
 
@@ -88,6 +89,11 @@ int mgc_thread_register_self(void) {
     mgc_self = t;
     mgc_threads_unlock();
     pthread_setspecific(exit_key, t);
+    if (mgc_trace_file_on) {
+        char name[32];
+        snprintf(name, sizeof name, "mutator %d", t->id);
+        mgc_trace_thread_name(t->id, name);
+    }
     return GC_OK;
 }
 

@@ -90,6 +90,7 @@ extern "C" {
 
 #define MGC_VERSION_MAJOR 0
 #define MGC_VERSION_MINOR 1
+#define MGC_VERSION_STRING "0.1.0"
 
 /* Result codes of the calls that return int.  gc_strerror() names them. */
 enum {
@@ -284,6 +285,89 @@ typedef struct gc_event {
  * first) into out and return how many were copied; with out NULL, return
  * how many are available. */
 MGC_API size_t gc_get_events(gc_event *out, size_t max);
+
+/* ---- pause statistics, MMU, phase callback, trace ------------------------
+ *
+ * Tracing is set from the environment at gc_init():
+ *
+ *   MGC_TRACE=1        one line per cycle on stderr, in the form of Go's
+ *                      GODEBUG=gctrace=1:
+ *
+ *     gc 7 @1.234s 3%: 0.031+4.2+0.045 ms clock, 0.031+1.1/3.9/0+0.045 ms cpu,
+ *        12->14->6 MB, 14 MB goal, 0 MB stacks, 1 MB roots, 1 W (forced)
+ *
+ *     gc 7          the cycle number (num_gc after it);
+ *     @1.234s       when it started, in seconds since gc_init();
+ *     3%            collector CPU (pauses, workers, assists, sweep) since
+ *                   gc_init, as a share of all CPUs' time;
+ *     a+b+c ms clock  wall time of the mark-setup pause, of concurrent
+ *                   marking, and of the mark-termination pause(s);
+ *     a+b/c/0+d ms cpu  setup pause, assist CPU / background worker CPU /
+ *                   idle (always 0: mgc has no separate idle workers), and
+ *                   termination pause(s);
+ *     x->y->z MB    heap at the cycle's start, at mark termination, and
+ *                   marked live (Go's counting: allocated spans' bytes);
+ *     N MB goal     the heap goal of this cycle;
+ *     stacks, roots bytes of thread stacks and root ranges scanned;
+ *     N W           background mark workers (Go prints P here);
+ *     (forced)      the cycle was asked for by gc_collect().
+ *
+ *   MGC_TRACE_FILE=path  a Chrome Trace Event file (open it in
+ *                      https://ui.perfetto.dev or chrome://tracing, or
+ *                      summarise it with build/mgc-trace): every phase on a
+ *                      timeline, per thread.  See docs/tracing.md.
+ */
+
+/* Pause histogram buckets: bucket i counts pauses shorter than
+ * gc_pause_bucket_limit(i) and not counted by bucket i-1 (1, 2, 5, 10, 20,
+ * 50 ... microseconds up to 10 s; the last bucket is unbounded). */
+#define GC_PAUSE_BUCKETS 23
+typedef struct gc_pause_summary {
+    uint64_t count;       /* stop-the-world pauses since gc_init */
+    uint64_t total_ns;    /* their total */
+    uint64_t max_ns;      /* the longest */
+    uint64_t recent;      /* pauses the percentiles are over (the last <= 4096) */
+    uint64_t p50_ns, p90_ns, p99_ns, p999_ns; /* exact, nearest rank */
+    uint64_t hist[GC_PAUSE_BUCKETS]; /* every pause since gc_init */
+} gc_pause_summary;
+MGC_API void gc_get_pause_summary(gc_pause_summary *out);
+MGC_API uint64_t gc_pause_bucket_limit(int i); /* ns; UINT64_MAX for the last */
+
+/* Minimum mutator utilisation for a window of window_ns: the smallest share
+ * of any window of that length, since gc_init (or since the oldest event
+ * gc_get_events still keeps), left to the program.  Counts stop-the-world
+ * pauses; with GC_MMU_ASSISTS also mark assists and the stops of single
+ * threads for stack scans (as if each stopped the whole program:
+ * pessimistic with several threads).  A window longer than the run is the
+ * whole run.  -1 if out of memory. */
+#define GC_MMU_ASSISTS 1
+MGC_API double gc_mmu(uint64_t window_ns, int flags);
+
+/* Phase callback (like Boehm's GC_set_on_collection_event).  Called on the
+ * collector's own thread, never while the world is stopped: after the
+ * mark-setup pause, when concurrent marking starts, after each
+ * mark-termination pause, when the sweep is done, and at the cycle's end.
+ * It must be quick (the cycle waits for it) and must not call gc_alloc,
+ * gc_collect or block on a thread that does.  Returns the old callback. */
+enum {
+    GC_PHASE_MARK_SETUP = 0,       /* a pause: start_ns, duration_ns */
+    GC_PHASE_MARK_START = 1,       /* concurrent marking begins */
+    GC_PHASE_MARK_TERMINATION = 2, /* a pause (more than one if marking had to resume) */
+    GC_PHASE_SWEEP_DONE = 3,       /* the background sweep: start and duration */
+    GC_PHASE_CYCLE_END = 4         /* the whole cycle: start and duration */
+};
+typedef struct gc_phase_event {
+    int phase;            /* GC_PHASE_* */
+    uint64_t cycle;       /* the cycle's number */
+    uint64_t start_ns;    /* CLOCK_MONOTONIC */
+    uint64_t duration_ns;
+} gc_phase_event;
+typedef void (*gc_phase_callback)(const gc_phase_event *e, void *arg);
+MGC_API gc_phase_callback gc_set_phase_callback(gc_phase_callback fn, void *arg);
+
+/* Write the buffered MGC_TRACE_FILE events now (they are written every
+ * 100 ms anyway, and at exit). */
+MGC_API void gc_trace_flush(void);
 
 /* Name of a GC_* result code. */
 MGC_API const char *gc_strerror(int code);

@@ -211,6 +211,7 @@ HIDDEN void mgc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * freeing a live object. */
 HIDDEN void mgc_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 HIDDEN uint64_t mgc_nanotime(void);
+HIDDEN uint64_t mgc_thread_cputime(void);
 
 /* threads and stop-the-world (gc/thread.c, gc/stw.c) */
 HIDDEN int mgc_threads_init(void);
@@ -253,7 +254,8 @@ HIDDEN bool mgc_mark_work_left(void);
 HIDDEN bool mgc_mark_stacks_pending_locked(void);
 HIDDEN void mgc_mark_flush_thread(gc_thread *t); /* STW or self: gcw to the pool */
 HIDDEN uint64_t mgc_mark_finish(uint64_t *root_bytes); /* STW: total marked */
-HIDDEN void mgc_checkmark(void);          /* STW */
+HIDDEN void mgc_checkmark(void);
+HIDDEN uint64_t mgc_mark_stack_bytes(void); /* this cycle's stack bytes scanned */          /* STW */
 HIDDEN void mgc_assist(gc_thread *t);
 HIDDEN void mgc_barrier_lock_unregistered(void);
 HIDDEN void mgc_barrier_unlock_unregistered(void);
@@ -267,6 +269,28 @@ HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 HIDDEN void mgc_sweep_all(gc_thread *t);
 HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
 extern HIDDEN _Atomic int mgc_sweep_done;
+
+/* tracing and pause statistics (gc/trace.c) */
+#define MGC_TID_COORDINATOR 100000 /* trace lanes of library threads; mutators use t->id */
+#define MGC_TID_WORKER0 100001
+#define MGC_EVENT_RING 16384        /* events gc_get_events keeps */
+typedef struct mgc_cycle_info {
+    uint64_t cycle, start;          /* start: nanotime the cycle began */
+    uint64_t setup_ns, mark_ns, term_ns; /* setup pause, concurrent mark wall, termination pauses */
+    uint64_t heap_before, heap_peak, heap_marked, heap_goal, stack_bytes, root_bytes;
+    int forced, retries;
+} mgc_cycle_info;
+extern HIDDEN int mgc_trace_stderr, mgc_trace_file_on;
+HIDDEN void mgc_trace_init(void);
+HIDDEN void mgc_trace_thread_name(int tid, const char *name);
+HIDDEN void mgc_trace_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
+                            uint64_t stop_ns, int retries);
+HIDDEN void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_trace_stack(int tid, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_heap(uint64_t at, uint64_t live);
+HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c);
 
 /* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
 HIDDEN void mgc_gc_start(gc_thread *t, bool forced);

@@ -1,0 +1,281 @@
+/*
+ * test_trace.c -- what the collector reports: MGC_TRACE lines, the
+ * MGC_TRACE_FILE timeline, pause summaries, MMU and the phase callback.
+ *
+ * Each test runs in its own process, so it can set MGC_TRACE* before
+ * gc_init().  Lines and events are checked against their documented form
+ * (include/mgc.h, docs/tracing.md), and their numbers against each other
+ * and against gc_get_stats(); nothing here depends on how long anything
+ * took.
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test/test_util.h"
+
+/* A workload with a known number of forced cycles, and garbage between. */
+static TU_NOINLINE void churn_and_collect(int cycles)
+{
+    gc_set_percent(-1); /* only the forced cycles: their number is known */
+    for (int c = 0; c < cycles; c++) {
+        for (int i = 0; i < 20000; i++) {
+            void **p = gc_alloc(32);
+            cr_assert_not_null(p);
+            p[0] = p; /* a pointer, so marking has something to follow */
+        }
+        gc_collect();
+    }
+}
+
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += r;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    buf[len] = 0;
+    if (n)
+        *n = len;
+    return buf;
+}
+
+static int count_substr(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* ---- MGC_TRACE=1 ---------------------------------------------------------------------- */
+
+#define NUM "[0-9]+(\\.[0-9]+)?"
+static const char *gctrace_re =
+    "^gc ([0-9]+) @" NUM "s [0-9]+%: " NUM "\\+" NUM "\\+" NUM " ms clock, " NUM "\\+" NUM "/" NUM
+    "/0\\+" NUM " ms cpu, [0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ MB "
+    "roots, [0-9]+ W( \\(forced\\))?$";
+
+Test(trace, gctrace_lines_have_the_documented_form)
+{
+    char path[] = "/tmp/mgc-gctrace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    setenv("MGC_TRACE", "1", 1);
+    tu_init();
+    churn_and_collect(5);
+    gc_stats st = tu_stats();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    char *text = read_file(path, NULL);
+    unlink(path);
+
+    regex_t re;
+    cr_assert_eq(regcomp(&re, gctrace_re, REG_EXTENDED | REG_NEWLINE), 0);
+    int lines = 0, forced = 0;
+    long last = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "gc ", 3) != 0)
+            continue;
+        regmatch_t m[2];
+        cr_assert_eq(regexec(&re, line, 2, m, 0), 0, "line does not match the documented form: %s",
+                     line);
+        long n = strtol(line + m[1].rm_so, NULL, 10);
+        cr_assert_eq(n, last + 1, "cycle numbers not consecutive: %ld after %ld", n, last);
+        last = n;
+        lines++;
+        forced += strstr(line, "(forced)") != NULL;
+    }
+    regfree(&re);
+    free(text);
+    cr_assert_eq((uint64_t)lines, st.num_gc, "%d gctrace lines for %llu cycles", lines,
+                 (unsigned long long)st.num_gc);
+    cr_assert_eq((uint64_t)forced, st.num_forced_gc, "%d lines say (forced), %llu forced cycles",
+                 forced, (unsigned long long)st.num_forced_gc);
+}
+
+/* ---- MGC_TRACE_FILE --------------------------------------------------------------------- */
+
+static void *trace_mutator(void *arg)
+{
+    (void)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("gc_register_thread failed");
+    for (int i = 0; i < 50000; i++)
+        if (!gc_alloc(48))
+            tu_fail("gc_alloc failed");
+    gc_unregister_thread();
+    return NULL;
+}
+
+Test(trace, trace_file_holds_every_phase_of_a_known_workload)
+{
+    char path[] = "/tmp/mgc-trace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    setenv("MGC_TRACE_FILE", path, 1);
+    tu_init();
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, trace_mutator, NULL), 0);
+    pthread_join(th, NULL);
+    churn_and_collect(4);
+    gc_stats st = tu_stats();
+    gc_trace_flush();
+
+    size_t n;
+    char *text = read_file(path, &n);
+    cr_assert(n > 2 && strncmp(text, "[\n", 2) == 0, "the file does not open a JSON array");
+    /* One object per line, each followed by a comma (the streaming form). */
+    int events = 0;
+    for (char *line = strtok(text + 2, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t len = strlen(line);
+        cr_assert(len >= 3 && line[0] == '{' && line[len - 2] == '}' && line[len - 1] == ',',
+                  "not an event line: %s", line);
+        cr_assert_eq(count_substr(line, "{"), count_substr(line, "}"), "unbalanced: %s", line);
+        line[len] = '\n'; /* undo strtok for the counts below */
+        events++;
+        line += len;
+    }
+    free(text);
+    text = read_file(path, NULL);
+    uint64_t cycles = st.num_gc;
+    cr_assert_geq(events, 10);
+    cr_assert_eq((uint64_t)count_substr(text, "\"name\":\"STW mark setup\""), cycles);
+    cr_assert_geq((uint64_t)count_substr(text, "\"name\":\"STW mark termination\""), cycles);
+    cr_assert_eq((uint64_t)(count_substr(text, "\"cat\":\"stw\"")), st.num_pauses,
+                 "stw events and num_pauses disagree");
+    cr_assert_eq((uint64_t)count_substr(text, "\"cat\":\"cycle\""), cycles);
+    cr_assert_eq((uint64_t)count_substr(text, "\"name\":\"sweep\""), cycles);
+    cr_assert_eq((uint64_t)count_substr(text, "\"name\":\"mark\""), cycles);
+    cr_assert_geq(count_substr(text, "\"name\":\"stack scan\""), 1);
+    cr_assert_geq(count_substr(text, "\"name\":\"mark worker\""), 1);
+    cr_assert_geq(count_substr(text, "\"name\":\"heap\",\"ph\":\"C\""), (int)cycles);
+    cr_assert_eq(count_substr(text, "\"args\":{\"name\":\"mgc-gc\"}"), 1);
+    cr_assert_eq(count_substr(text, "\"args\":{\"name\":\"mutator 1\"}"), 1);
+    cr_assert_eq(count_substr(text, "\"args\":{\"name\":\"mutator 2\"}"), 1);
+    cr_assert_eq(count_substr(text, "\"forced\":1"), (int)st.num_forced_gc);
+    free(text);
+
+    /* The analyzer reads it; the program is still running, so the file has
+     * no end yet and the analyzer must say it is truncated. */
+    if (access("build/mgc-trace", X_OK) == 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "build/mgc-trace %s -o %s.svg > %s.out 2>&1", path, path, path);
+        int rc = system(cmd);
+        snprintf(cmd, sizeof cmd, "%s.out", path);
+        char *out = read_file(cmd, NULL);
+        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mgc-trace failed on a live trace:\n%s",
+                  out);
+        cr_assert(strstr(out, "truncated") != NULL, "no truncation notice:\n%s", out);
+        free(out);
+        unlink(cmd);
+        snprintf(cmd, sizeof cmd, "%s.svg", path);
+        unlink(cmd);
+    }
+    unlink(path);
+}
+
+/* ---- pause summary and MMU ---------------------------------------------------------- */
+
+Test(trace, pause_summary_agrees_with_the_stats)
+{
+    tu_init();
+    gc_pause_summary s0;
+    gc_get_pause_summary(&s0);
+    cr_assert_eq(s0.count, 0);
+    cr_assert_eq(gc_mmu(1000, 0), 1.0, "MMU is not 1 before any pause");
+    churn_and_collect(6);
+    gc_pause_summary s;
+    gc_get_pause_summary(&s);
+    gc_stats st = tu_stats();
+    cr_assert_eq(s.count, st.num_pauses);
+    cr_assert_eq(s.total_ns, st.pause_total_ns);
+    cr_assert_eq(s.max_ns, st.pause_max_ns);
+    cr_assert_eq(s.recent, s.count);
+    uint64_t sum = 0;
+    for (int i = 0; i < GC_PAUSE_BUCKETS; i++) {
+        sum += s.hist[i];
+        if (i > 0 && i < GC_PAUSE_BUCKETS - 1)
+            cr_assert_gt(gc_pause_bucket_limit(i), gc_pause_bucket_limit(i - 1));
+    }
+    cr_assert_eq(sum, s.count, "histogram holds %llu pauses of %llu", (unsigned long long)sum,
+                 (unsigned long long)s.count);
+    cr_assert(s.p50_ns > 0 && s.p50_ns <= s.p90_ns && s.p90_ns <= s.p99_ns &&
+              s.p99_ns <= s.p999_ns && s.p999_ns <= s.max_ns);
+    /* The longest pause lands in the bucket whose bounds hold it. */
+    int b = 0;
+    while (b < GC_PAUSE_BUCKETS - 1 && s.max_ns >= gc_pause_bucket_limit(b))
+        b++;
+    cr_assert_gt(s.hist[b], 0, "no pause counted in the bucket of the longest one");
+
+    /* A window shorter than a pause fits inside it: utilisation 0.  A window
+     * as long as the run sees the run's share of pauses. */
+    cr_assert_eq(gc_mmu(1, 0), 0.0);
+    double whole = gc_mmu(UINT64_MAX / 2, 0);
+    cr_assert(whole > 0.0 && whole < 1.0, "MMU of the whole run %f", whole);
+    cr_assert_leq(gc_mmu(UINT64_MAX / 2, GC_MMU_ASSISTS), whole);
+}
+
+/* ---- the phase callback ------------------------------------------------------------- */
+
+static _Atomic int phase_count[5];
+static _Atomic int phase_registered;
+static _Atomic uint64_t phase_last_cycle;
+static _Atomic int phase_order_bad;
+
+static void on_phase(const gc_phase_event *e, void *arg)
+{
+    if (arg != (void *)&phase_count)
+        atomic_store(&phase_order_bad, 1);
+    if (e->phase < 0 || e->phase > 4) {
+        atomic_store(&phase_order_bad, 1);
+        return;
+    }
+    atomic_fetch_add(&phase_count[e->phase], 1);
+    if (gc_thread_is_registered())
+        atomic_store(&phase_registered, 1);
+    if (e->phase == GC_PHASE_CYCLE_END) {
+        if (e->cycle != atomic_load(&phase_last_cycle) + 1)
+            atomic_store(&phase_order_bad, 1);
+        atomic_store(&phase_last_cycle, e->cycle);
+    }
+}
+
+Test(trace, phase_callback_sees_each_phase_of_each_cycle)
+{
+    tu_init();
+    cr_assert_null(gc_set_phase_callback(on_phase, &phase_count));
+    churn_and_collect(5);
+    cr_assert_eq(gc_set_phase_callback(NULL, NULL), on_phase);
+    gc_stats st = tu_stats();
+    int cycles = (int)st.num_gc;
+    cr_assert_geq(cycles, 5);
+    cr_assert_eq(atomic_load(&phase_count[GC_PHASE_MARK_SETUP]), cycles);
+    cr_assert_eq(atomic_load(&phase_count[GC_PHASE_MARK_START]), cycles);
+    cr_assert_geq(atomic_load(&phase_count[GC_PHASE_MARK_TERMINATION]), cycles);
+    cr_assert_eq(atomic_load(&phase_count[GC_PHASE_MARK_SETUP]) +
+                     atomic_load(&phase_count[GC_PHASE_MARK_TERMINATION]),
+                 (int)st.num_pauses, "one callback per pause");
+    cr_assert_eq(atomic_load(&phase_count[GC_PHASE_SWEEP_DONE]), cycles);
+    cr_assert_eq(atomic_load(&phase_count[GC_PHASE_CYCLE_END]), cycles);
+    cr_assert_eq(atomic_load(&phase_registered), 0, "the callback ran on a registered thread");
+    cr_assert_eq(atomic_load(&phase_order_bad), 0, "cycle numbers out of order or wrong arg");
+    cr_assert_eq((uint64_t)atomic_load(&phase_last_cycle), st.num_gc);
+}
