@@ -102,6 +102,7 @@ sizeclasses:
 	$(BUILD)/mksizeclasses runtime/sizeclasses.h runtime/sizeclasses.c
 
 -include bench/bench.mk
+-include scripts/trace.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
