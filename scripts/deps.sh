@@ -12,7 +12,7 @@ what=${1:-build}
 pkgs=(gcc make libatomic-ops-dev)
 case "$what" in
   build) ;;
-  test) pkgs+=(libcriterion-dev) ;;
+  test) pkgs+=(libcriterion-dev librsvg2-bin) ;;
   bench) pkgs+=(libcriterion-dev libgc-dev libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -658,16 +658,19 @@ static const char *fmt_dur(char *buf, size_t n, double ns) {
 }
 #define DUR(ns) fmt_dur((char[32]){0}, 32, (double)(ns))
 
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
 static void print_report(const trace *t, const stats *st, const char *svg_path) {
     int ncpu = t->ncpu ? t->ncpu : 1;
-    printf("mgc trace %s: mgc %s, %d CPU%s%s, %zu events\n", t->path,
-           t->version[0] ? t->version : "(version unknown)", ncpu, ncpu == 1 ? "" : "s",
-           t->ncpu ? "" : " (ncpu not in the trace, assumed)", t->events);
-    printf("run          %s, %zu GC cycles (%zu forced), %zu threads (%zu coordinator, %zu mark "
+    printf("mgc trace %s: mgc %s, %d CPU%s%s, %zu event%s\n", t->path,
+           t->version[0] ? t->version : "(version unknown)", ncpu, plural((size_t)ncpu),
+           t->ncpu ? "" : " (ncpu not in the trace, assumed)", t->events, plural(t->events));
+    printf("run          %s, %zu GC cycle%s (%zu forced), %zu thread%s (%zu coordinator, %zu mark "
            "worker%s, %zu mutator%s, %zu other)\n",
-           DUR(run_ns(t)), st->ncycles, st->nforced, st->nthreads, st->ngroup[G_COORD],
-           st->ngroup[G_WORKER], st->ngroup[G_WORKER] == 1 ? "" : "s", st->ngroup[G_MUTATOR],
-           st->ngroup[G_MUTATOR] == 1 ? "" : "s", st->ngroup[G_OTHER]);
+           DUR(run_ns(t)), st->ncycles, plural(st->ncycles), st->nforced, st->nthreads,
+           plural(st->nthreads), st->ngroup[G_COORD], st->ngroup[G_WORKER],
+           plural(st->ngroup[G_WORKER]), st->ngroup[G_MUTATOR], plural(st->ngroup[G_MUTATOR]),
+           st->ngroup[G_OTHER]);
     if (t->nh)
         printf("heap         peak live %.1f MB, peak from the OS %.1f MB (%zu samples)\n",
                st->peak_live, st->peak_sys, t->nh);
@@ -692,7 +695,7 @@ static void print_report(const trace *t, const stats *st, const char *svg_path) 
     double cap = run * ncpu;
     if (cap > 0) {
         printf("GC CPU       %.2f%% of %d CPU%s x the run, %.2f%% without the background sweep\n",
-               100.0 * (double)(busy + k[K_SWEEP]) / cap, ncpu, ncpu == 1 ? "" : "s",
+               100.0 * (double)(busy + k[K_SWEEP]) / cap, ncpu, plural((size_t)ncpu),
                100.0 * (double)busy / cap);
         printf("  counts     STW pauses %s (once, the coordinator's time) + mark workers %s + "
                "assists %s + stack scans %s + sweep phase %s\n",
@@ -716,8 +719,9 @@ static void print_report(const trace *t, const stats *st, const char *svg_path) 
  * The SVG.  One picture, top to bottom: title and legend, the timeline (a
  * lane per thread, STW pauses also as bands across every lane), the heap
  * chart on the same time axis, then the MMU curve beside the pause
- * histogram.  Boxes closer than a pixel are drawn as one, and the gap that
- * joins them widens until the timeline fits in MAX_ELEMENTS.
+ * histogram.  Slices narrower than a few pixels are drawn as per-column
+ * density (see draw_kind), in columns that widen until the whole picture
+ * fits in MAX_ELEMENTS.
  */
 
 #define SVG_W 1200
@@ -744,7 +748,7 @@ typedef struct {
     size_t elements;
     const trace *t;
     double scale;  /* px per ns */
-    double gap;    /* px: boxes closer than this are joined */
+    double col;    /* px: width of the columns short slices are summed in */
 } svg;
 
 static double xpos(const svg *g, int64_t ns) { return PLOT_X0 + (double)(ns - g->t->t0) * g->scale; }
@@ -759,61 +763,131 @@ static void svg_elem(svg *g, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A run of boxes joined because they were closer than g->gap. */
-typedef struct {
-    double x0, x1;
-    size_t count;
-    int64_t busy;
-    const slice *first;
-} box;
+/* One rectangle of the timeline with its hover text: a single slice
+ * (`one`), or `count` slices of kind k that share a few pixels. */
+static void emit_box(svg *g, double x0, double x1, double y, double h, enum kind k, double opacity,
+                     const slice *one, size_t count, int64_t busy) {
+    svg_elem(g, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"", x0, y,
+             x1 - x0, h, kinds[k].color);
+    if (g->f && opacity < 1) fprintf(g->f, " fill-opacity=\"%.2f\"", opacity);
+    svg_elem(g, "><title>");
+    if (!g->f) return;
+    if (one) {
+        const char *what = k == K_STW ? (one->setup ? "STW mark setup" : "STW mark termination")
+                                      : kinds[k].label;
+        fprintf(g->f, "%s", what);
+        if (one->cycle >= 0) fprintf(g->f, ", cycle %lld", (long long)one->cycle);
+        fprintf(g->f, ": %s at %s", DUR(one->dur), DUR(one->ts - g->t->t0));
+        if (one->stop_ns >= 0) fprintf(g->f, " (stopping took %s)", DUR(one->stop_ns));
+    } else {
+        fprintf(g->f, "%zu %s, %s in all", count, count == 1 ? kinds[k].label : kinds[k].plural,
+                DUR(busy));
+    }
+    fprintf(g->f, "</title></rect>\n");
+}
 
-static void emit_box(svg *g, const box *b, double y, double h, const char *color, const char *extra) {
-    double w = b->x1 - b->x0 < 1.0 ? 1.0 : b->x1 - b->x0; /* a short pause stays visible */
-    svg_elem(g, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"%s>", b->x0, y,
-             w, h, color, extra);
-    /* Hover text: what one box is, or how much a joined box holds. */
-    svg_elem(g, "<title>");
-    if (g->f) {
-        const slice *s = b->first;
-        enum kind k = s->kind;
-        if (b->count > 1) {
-            fprintf(g->f, "%zu %s, %s in all", b->count, kinds[k].plural, DUR(b->busy));
-        } else {
-            const char *what = k == K_STW ? (s->setup ? "STW mark setup" : "STW mark termination")
-                                          : kinds[k].label;
-            fprintf(g->f, "%s", what);
-            if (s->cycle >= 0) fprintf(g->f, ", cycle %lld", (long long)s->cycle);
-            fprintf(g->f, ": %s at %s", DUR(s->dur), DUR(s->ts - g->t->t0));
-            if (s->stop_ns >= 0) fprintf(g->f, " (stopping took %s)", DUR(s->stop_ns));
-        }
-        fprintf(g->f, "</title></rect>\n");
+/* Draw the slices of the kinds ks[] (of thread `tid`, or of all threads
+ * if any_tid) in one lane.
+ *
+ * A slice at least WIDE_PX wide is its own box.  Narrower ones are summed
+ * per kind into columns of g->col pixels, and each column shows the share
+ * of its time they cover as the height of a bar, the kinds stacked in the
+ * order given; a run of columns with the same bar (in LEVELS steps) is one
+ * box.  So a long trace reads as a small utilisation chart per thread
+ * instead of a smear of one-pixel boxes, and a lone short pause still
+ * shows (a bar is at least one level high).  `band` draws the faint STW
+ * highlight across all lanes instead, with the share as its opacity;
+ * `label` writes "GC n" into cycle boxes wide enough for it. */
+#define WIDE_PX 3.0
+#define LEVELS 8
+typedef struct {
+    double *cov;  /* share of each column covered, may exceed 1 */
+    size_t *cnt;  /* slices starting in each column */
+    int64_t *busy;
+} columns;
+
+static int level_of(const columns *cl, size_t c) {
+    if (!cl->cnt[c] && cl->cov[c] <= 0) return 0;
+    int l = (int)ceil((cl->cov[c] > 1 ? 1 : cl->cov[c]) * LEVELS);
+    return l < 1 ? 1 : l;
+}
+
+/* A wide slice is drawn now; a narrow one is added to its columns. */
+static void place_slice(svg *g, const slice *s, columns *cl, size_t ncols, double y, double h,
+                        int band, int label) {
+    double x0 = xpos(g, s->ts), x1 = xpos(g, s->ts + s->dur);
+    if (x1 - x0 >= WIDE_PX) {
+        emit_box(g, x0, x1, y, h, s->kind, band ? 0.3 : 1, s, 1, s->dur);
+        if (label && x1 - x0 > 40)
+            svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"lbl\">GC %lld</text>\n", x0 + 3,
+                     y + h - 4, (long long)s->cycle);
+        return;
+    }
+    /* Its share of each column it touches; the slice is counted in the
+     * column where it starts. */
+    double c0 = (x0 - PLOT_X0) / g->col, c1 = (x1 - PLOT_X0) / g->col;
+    size_t first = c0 < 0 ? 0 : (size_t)c0;
+    if (first >= ncols) first = ncols - 1;
+    cl->cnt[first]++;
+    cl->busy[first] += s->dur;
+    for (size_t c = first; c < ncols && (double)c < c1; c++) {
+        double lo = c0 > (double)c ? c0 : (double)c;
+        double hi = c1 < (double)(c + 1) ? c1 : (double)(c + 1);
+        if (hi > lo) cl->cov[c] += hi - lo;
     }
 }
 
-/* Draw the slices of one kind (and, if tid >= 0, one thread) as boxes.
- * `label` puts "GC n" in cycle boxes wide enough for it. */
-static void draw_kind(svg *g, enum kind k, int64_t tid, int any_tid, double y, double h,
-                      const char *color, const char *extra, int label) {
+static void draw_lane(svg *g, const enum kind *ks, size_t nk, int64_t tid, int any_tid, double y,
+                      double h, int band, int label) {
     const trace *t = g->t;
-    box b = {0};
-    for (size_t i = 0; i <= t->ns; i++) {
-        const slice *s = i < t->ns ? &t->s[i] : NULL;
-        if (s && (s->kind != k || (!any_tid && s->tid != tid))) continue;
-        double x0 = s ? xpos(g, s->ts) : 0, x1 = s ? xpos(g, s->ts + s->dur) : 0;
-        if (s && b.count && x0 - b.x1 < g->gap) {
-            if (x1 > b.x1) b.x1 = x1;
-            b.count++;
-            b.busy += s->dur;
-            continue;
-        }
-        if (b.count) {
-            emit_box(g, &b, y, h, color, extra);
-            if (label && b.count == 1 && b.x1 - b.x0 > 40)
-                svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"lbl\">GC %lld</text>\n",
-                         b.x0 + 3, y + h - 4, (long long)b.first->cycle);
-        }
-        if (s) b = (box){x0, x1, 1, s->dur, s};
+    size_t ncols = (size_t)ceil((PLOT_X1 - PLOT_X0) / g->col);
+    columns cl[K_NKINDS];
+    int *base = calloc(ncols, sizeof *base);
+    if (!base) die("out of memory");
+    for (size_t i = 0; i < nk; i++) {
+        cl[i].cov = calloc(ncols, sizeof *cl[i].cov);
+        cl[i].cnt = calloc(ncols, sizeof *cl[i].cnt);
+        cl[i].busy = calloc(ncols, sizeof *cl[i].busy);
+        if (!cl[i].cov || !cl[i].cnt || !cl[i].busy) die("out of memory");
     }
+    /* Kind by kind, so wide boxes of a later kind lie on top. */
+    for (size_t ki = 0; ki < nk; ki++) {
+        for (size_t i = 0; i < t->ns; i++) {
+            const slice *s = &t->s[i];
+            if (s->kind == ks[ki] && (any_tid || s->tid == tid))
+                place_slice(g, s, &cl[ki], ncols, y, h, band, label);
+        }
+    }
+    for (size_t i = 0; i < nk; i++) {
+        for (size_t c = 0; c < ncols;) {
+            int level = level_of(&cl[i], c), b0 = base[c];
+            size_t e = c + 1, n = cl[i].cnt[c];
+            int64_t busy = cl[i].busy[c];
+            while (e < ncols && level_of(&cl[i], e) == level && (band || base[e] == b0)) {
+                n += cl[i].cnt[e];
+                busy += cl[i].busy[e];
+                e++;
+            }
+            if (level > 0 && n > 0) {
+                double q = (double)level / LEVELS;
+                double x0 = PLOT_X0 + (double)c * g->col, x1 = PLOT_X0 + (double)e * g->col;
+                if (x1 > PLOT_X1) x1 = PLOT_X1;
+                if (band) {
+                    emit_box(g, x0, x1, y, h, ks[i], 0.3 * q, NULL, n, busy);
+                } else {
+                    int top = b0 + level > LEVELS ? LEVELS : b0 + level;
+                    emit_box(g, x0, x1, y + h - h * top / LEVELS, h * (top - b0) / LEVELS, ks[i], 1,
+                             NULL, n, busy);
+                }
+            }
+            for (size_t k = c; k < e; k++) base[k] = b0 + level > LEVELS ? LEVELS : b0 + level;
+            c = e;
+        }
+        free(cl[i].cov);
+        free(cl[i].cnt);
+        free(cl[i].busy);
+    }
+    free(base);
 }
 
 /* 1-2-5 steps: the smallest giving at most `max_ticks` ticks over span. */
@@ -867,15 +941,14 @@ static double draw_lanes(svg *g, double y, double lane_h) {
                  PLOT_X0, top + (double)l * lane_h, PLOT_X1 - PLOT_X0, lane_h);
     time_axis(g, top, bottom);
     /* Pauses stop every thread: a band across all lanes, under the boxes. */
-    svg_elem(g, "<g opacity=\"0.3\">\n");
-    draw_kind(g, K_STW, 0, 1, top, bottom - top, kinds[K_STW].color, "", 0);
-    svg_elem(g, "</g>\n");
+    static const enum kind stw[] = {K_STW}, cycle[] = {K_CYCLE};
+    draw_lane(g, stw, 1, 0, 1, top, bottom - top, 1, 0);
 
     double pad = lane_h > 10 ? 3 : 1, bh = lane_h - 2 * pad;
     if (fs >= 6)
         svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"lane\" style=\"font-size:%.0fpx\">GC cycles</text>\n",
                  PLOT_X0 - 8, y + lane_h / 2 + fs / 3, fs);
-    draw_kind(g, K_CYCLE, 0, 1, y + pad, bh, kinds[K_CYCLE].color, "", 1);
+    draw_lane(g, cycle, 1, 0, 1, y + pad, bh, 0, 1);
     y += lane_h;
     for (size_t i = 0; i < t->nth; i++) {
         const thread *th = &t->th[i];
@@ -884,16 +957,27 @@ static double draw_lanes(svg *g, double y, double lane_h) {
             svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"lane\" style=\"font-size:%.0fpx\">",
                      PLOT_X0 - 8, y + lane_h / 2 + fs / 3, fs);
             if (g->f) {
-                if (th->name) xml_text(g->f, th->name);
-                else fprintf(g->f, "tid %lld", (long long)th->tid);
+                if (th->name) {
+                    /* The label column holds about 18 characters. */
+                    char cut[96];
+                    size_t n = 0, chars = 0;
+                    const char *nm = th->name;
+                    while (nm[n] && n < sizeof cut - 4 && chars < 18)
+                        chars += ((unsigned char)nm[n++] & 0xC0) != 0x80;
+                    while (((unsigned char)nm[n] & 0xC0) == 0x80 && n < sizeof cut - 4) n++;
+                    memcpy(cut, nm, n);
+                    strcpy(cut + n, nm[n] ? "…" : "");
+                    xml_text(g->f, cut);
+                } else {
+                    fprintf(g->f, "tid %lld", (long long)th->tid);
+                }
                 fputs("</text>\n", g->f);
             }
         }
-        /* Phases under slices under pauses: a pause inside the mark phase
-         * must stay visible on the coordinator's lane. */
+        /* Phases under slices under pauses: a pause that overlaps the
+         * mark phase must stay visible on the coordinator's lane. */
         static const enum kind order[] = {K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_STW};
-        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-            draw_kind(g, order[k], th->tid, 0, y + pad, bh, kinds[order[k]].color, "", 0);
+        draw_lane(g, order, sizeof order / sizeof order[0], th->tid, 0, y + pad, bh, 0, 0);
         y += lane_h;
     }
     svg_elem(g, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"frame\"/>\n", PLOT_X0,
@@ -1156,8 +1240,8 @@ static void write_svg(const trace *t, const stats *st, const char *path) {
     for (;;) {
         g.elements = 0;
         draw_all(&g, st, lane_h);
-        if (g.elements <= MAX_ELEMENTS || g.gap > PLOT_X1 - PLOT_X0) break;
-        g.gap *= 2;
+        if (g.elements <= MAX_ELEMENTS || g.col > PLOT_X1 - PLOT_X0) break;
+        g.col *= 2;
     }
     g.f = fopen(path, "w");
     if (!g.f) die("cannot write %s: %s", path, strerror(errno));
