@@ -157,6 +157,11 @@ static bool drain(gcwork *w, int64_t budget) {
     uintptr_t obj;
     while ((obj = mgc_gcwork_try_get(w)) != 0) {
         scan_object(w, obj);
+        /* A worker waits for work and the pool is empty: share ours. */
+        if (unlikely(atomic_load_explicit(&mgc_workers_hungry, memory_order_relaxed)) &&
+            atomic_load_explicit(&mgc_wbuf_nfull, memory_order_relaxed) == 0 &&
+            mgc_gcwork_balance(w))
+            mgc_workers_wake();
         if (budget >= 0 && (int64_t)(w->scan_bytes - start) >= budget) return true;
     }
     return false;

@@ -31,6 +31,18 @@ static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wcv = PTHREAD_COND_INITIALIZER;
 static _Atomic int active;  /* marking is on and workers may take work; set under wmu */
 static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER; /* coordinator waits here */
+/* Workers waiting in the 1 ms poll below for lack of work: written under
+ * wmu, read by markers without it (a hint: a stale value only delays the
+ * sharing or costs one extra buffer). */
+_Atomic int mgc_workers_hungry;
+
+/* ** A marker published work for hungry workers: wake them now rather
+ * than at their next poll. */
+void mgc_workers_wake(void) {
+    pthread_mutex_lock(&wmu);
+    if (atomic_load(&mgc_workers_hungry)) pthread_cond_broadcast(&wcv);
+    pthread_mutex_unlock(&wmu);
+}
 
 static void sleep_ns(long ns) {
     struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
@@ -94,7 +106,11 @@ static void *worker_main(void *arg) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
-            if (active) pthread_cond_timedwait(&wcv, &wmu, &ts);
+            if (active) {
+                atomic_fetch_add(&mgc_workers_hungry, 1);
+                pthread_cond_timedwait(&wcv, &wmu, &ts);
+                atomic_fetch_sub(&mgc_workers_hungry, 1);
+            }
             pthread_mutex_unlock(&wmu);
         } else {
             pthread_mutex_unlock(&wmu);

@@ -102,6 +102,31 @@ uintptr_t mgc_gcwork_try_get_slow(gcwork *w) {
     return w->wbuf1->obj[--w->wbuf1->nobj];
 }
 
+/* ** Share work with a hungry marker (Go's gcWork.balance): publish wbuf2
+ * if it holds anything, else half of wbuf1 if it holds more than a few.
+ * Without this, a depth-first mark of a tree keeps its whole frontier --
+ * a few dozen objects, never a full buffer -- in one marker, and the other
+ * markers starve.  True if something was published. */
+bool mgc_gcwork_balance(gcwork *w) {
+    if (!w->wbuf1) return false;
+    if (w->wbuf2 && w->wbuf2->nobj) {
+        mgc_wbuf_put_full(w->wbuf2);
+        w->wbuf2 = mgc_wbuf_get_empty();
+        return true;
+    }
+    workbuf *b = w->wbuf1;
+    if (b->nobj <= 4) return false;
+    workbuf *half = mgc_wbuf_get_empty();
+    size_t n = b->nobj / 2;
+    /* The oldest (bottom) entries: the larger subtrees of a depth-first walk. */
+    memcpy(half->obj, b->obj, n * sizeof(uintptr_t));
+    memmove(b->obj, b->obj + n, (b->nobj - n) * sizeof(uintptr_t));
+    half->nobj = n;
+    b->nobj -= n;
+    mgc_wbuf_put_full(half);
+    return true;
+}
+
 /* ** Hand both buffers back: non-empty ones to the full pool. */
 void mgc_gcwork_dispose(gcwork *w) {
     workbuf *bs[2] = {w->wbuf1, w->wbuf2};

@@ -38,6 +38,7 @@ HIDDEN void mgc_gcwork_init(gcwork *w);
 HIDDEN void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj);
 HIDDEN uintptr_t mgc_gcwork_try_get_slow(gcwork *w);
 HIDDEN void mgc_gcwork_dispose(gcwork *w);
+HIDDEN bool mgc_gcwork_balance(gcwork *w);
 
 /* ** Queue a grey object.  A gcwork starts without buffers (a mutator's
  * may never need one); the slow path takes them. */

@@ -262,6 +262,9 @@ HIDDEN void mgc_barrier_unlock_unregistered(void);
 HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle totals */
 HIDDEN void mgc_mark_add_black(uint64_t bytes);
 extern HIDDEN _Atomic long mgc_mark_nbusy;
+/* Workers waiting for work (gc/markworker.c): markers share theirs. */
+extern HIDDEN _Atomic int mgc_workers_hungry;
+HIDDEN void mgc_workers_wake(void);
 
 /* sweeping (gc/sweep.c) */
 HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
