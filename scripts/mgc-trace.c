@@ -377,7 +377,13 @@ static thread *thread_of(trace *t, int64_t tid) {
     return th;
 }
 
-static int64_t us_to_ns(double us) { return (int64_t)llround(us * 1000.0); }
+/* Clamped to +-4e15 us (over a century), so that a garbage time can
+ * neither overflow the conversion nor a later ts + dur. */
+static int64_t us_to_ns(double us) {
+    if (!(us > -4e15)) us = isnan(us) ? 0 : -4e15;
+    if (us > 4e15) us = 4e15;
+    return (int64_t)llround(us * 1000.0);
+}
 
 static void note_time(trace *t, int64_t a, int64_t b) {
     if (a < t->t0) t->t0 = a;
@@ -609,8 +615,8 @@ static double run_ns(const trace *t) { return (double)(t->t1 - t->t0); }
 
 static void analyse(trace *t, stats *st) {
     memset(st, 0, sizeof *st);
-    qsort(t->s, t->ns, sizeof *t->s, cmp_slice);
-    qsort(t->th, t->nth, sizeof *t->th, cmp_thread);
+    if (t->ns) qsort(t->s, t->ns, sizeof *t->s, cmp_slice);
+    if (t->nth) qsort(t->th, t->nth, sizeof *t->th, cmp_thread);
     st->pause = xrealloc(NULL, (t->ns + 1) * sizeof *st->pause);
     st->stop = xrealloc(NULL, (t->ns + 1) * sizeof *st->stop);
     for (size_t i = 0; i < t->ns; i++) {
@@ -933,7 +939,7 @@ static double draw_lanes(svg *g, double y, double lane_h) {
     size_t nlanes = 1;
     for (size_t i = 0; i < t->nth; i++) nlanes += t->th[i].used || t->th[i].name;
     double bottom = top + (double)nlanes * lane_h;
-    double fs = lane_h - 6 < 12 ? lane_h - 6 : 12;
+    double fs = lane_h - 3 < 12 ? lane_h - 3 : 12;
 
     /* Stripes first, so everything else lies on them. */
     for (size_t l = 0; l < nlanes; l += 2)
@@ -1189,7 +1195,7 @@ static void draw_all(svg *g, const stats *st, double lane_h) {
     size_t nlanes = 1;
     for (size_t i = 0; i < t->nth; i++) nlanes += t->th[i].used || t->th[i].name;
     double lanes_top = 96, lanes_bot = lanes_top + (double)nlanes * lane_h;
-    double heap_top = lanes_bot + 34;
+    double heap_top = lanes_bot + (t->nh ? 34 : 44);
     double bottom_top = heap_top + (t->nh ? 130 : 30) + 70;
     double height = bottom_top + 260 + 70;
     svg_elem(g, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
@@ -1219,10 +1225,11 @@ static void draw_all(svg *g, const stats *st, double lane_h) {
     for (size_t i = 0; i < sizeof leg / sizeof leg[0]; i++)
         legend_item(g, PLOT_X0 + 130.0 * (double)i, 78, kinds[leg[i]].color, kinds[leg[i]].label, 0);
     draw_lanes(g, lanes_top, lane_h);
-    time_axis(g, heap_top, heap_top + (t->nh ? 130 : 0));
+    /* Without heap samples the lanes' own axis is the only one. */
+    if (t->nh) time_axis(g, heap_top, heap_top + 130);
     double hb = draw_heap(g, heap_top);
     svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"middle\">time since the trace started</text>\n",
-             (PLOT_X0 + PLOT_X1) / 2, hb + 32);
+             (PLOT_X0 + PLOT_X1) / 2, t->nh ? hb + 32 : lanes_bot + 30);
     draw_mmu(g, st, 80, bottom_top, 470, 260);
     draw_hist(g, st, 680, bottom_top, 490, 260);
     svg_elem(g, "</svg>\n");
@@ -1231,10 +1238,14 @@ static void draw_all(svg *g, const stats *st, double lane_h) {
 static void write_svg(const trace *t, const stats *st, const char *path) {
     size_t nlanes = 1;
     for (size_t i = 0; i < t->nth; i++) nlanes += t->th[i].used || t->th[i].name;
-    /* Lanes shrink with many threads so the timeline stays one screen. */
+    /* Lanes shrink with many threads so the timeline stays about one
+     * screen, but keep a readable label down to 10 px; past ~120 lanes
+     * the labels go and the lanes shrink to fit 1200 px. */
     double lane_h = 480.0 / (double)nlanes;
     if (lane_h > 22) lane_h = 22;
-    if (lane_h < 4) lane_h = 4;
+    if (lane_h < 10) lane_h = 10;
+    if (lane_h * (double)nlanes > 1200) lane_h = 1200.0 / (double)nlanes;
+    if (lane_h < 2) lane_h = 2;
     double span = run_ns(t);
     svg g = {NULL, 0, t, span > 0 ? (PLOT_X1 - PLOT_X0) / span : 0, 1.0};
     for (;;) {
@@ -1285,6 +1296,15 @@ int main(int argc, char **argv) {
     analyse(&t, &st);
     write_svg(&t, &st, out);
     print_report(&t, &st, out);
+    /* Freed so that a leak checker run over the tool sees real leaks only. */
+    for (size_t i = 0; i < t.nth; i++) free(t.th[i].name);
+    free(t.th);
+    free(t.s);
+    free(t.h);
+    free(st.pause);
+    free(st.stop);
+    free(st.stw);
+    free(st.stop_all);
     free(dflt);
     return 0;
 }
