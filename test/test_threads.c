@@ -709,6 +709,14 @@ static TU_NOINLINE void small_clear_stack(void)
     __asm__ volatile("" : : "r"(buf) : "memory");
 }
 
+static void *wait_for_cycles(void *arg)
+{
+    unsigned long n = *(unsigned long *)arg;
+    while (n > 64 * (atomic_load(&lbig_cycles) + 1) && !atomic_load(&lbig_stop))
+        sched_yield();
+    return NULL;
+}
+
 static void *large_allocator(void *arg)
 {
     (void)arg;
@@ -717,8 +725,10 @@ static void *large_allocator(void *arg)
     for (unsigned long n = 0; !atomic_load(&lbig_stop); n++) {
         /* Automatic collection is off: keep at most 64 allocations (4 MiB)
          * ahead of the main thread's cycles, or a slow cycle on a busy
-         * machine lets the heap grow without bound. */
-        while (n > 64 * (atomic_load(&lbig_cycles) + 1) && !atomic_load(&lbig_stop)) sched_yield();
+         * machine lets the heap grow without bound.  Parked: the wait holds
+         * no heap pointer, and a collection need not signal it. */
+        if (n > 64 * (atomic_load(&lbig_cycles) + 1))
+            gc_do_blocking(wait_for_cycles, &n);
         small_clear_stack();
         uint64_t *p = gc_alloc(LBIG);
         if (!p) {

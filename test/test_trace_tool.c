@@ -105,7 +105,9 @@ static void run_tool(tool_run *r, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/stdout' 2>'%s/stderr'", tool_path(), args, r->dir, r->dir);
+    int n = snprintf(cmd, sizeof cmd, "'%s' %s >'%s/stdout' 2>'%s/stderr'", tool_path(), args,
+                     r->dir, r->dir);
+    cr_assert(n > 0 && (size_t)n < sizeof cmd, "command line too long");
     int st = system(cmd);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     free(r->out);
