@@ -215,9 +215,14 @@ MGC_API void *gc_alloc_array(size_t count, size_t size) {
 __attribute__((no_sanitize("thread"), noinline)) static bool slot_of_racy(const mspan *s,
                                                                         const void *p,
                                                                         uintptr_t *b) {
-    unsigned i = mgc_span_obj_index(s, (uintptr_t)p);
+    /* Written out rather than through the header's inline helpers: a
+     * helper the compiler does not inline would be instrumented. */
+    unsigned i = s->nelems == 1 ? 0
+                                : (unsigned)(((uint64_t)((uintptr_t)p - s->base) * s->divmagic) >> 32);
     *b = s->base + (uintptr_t)i * s->elemsize;
-    return mgc_span_is_allocated_racy(s, i);
+    if (i < s->freeindex) return true;
+    const uint64_t *bits = s->allocBits;
+    return (bits[i / 64] >> (i % 64)) & 1;
 }
 
 /* ** Find the object p points into, consistently with a sweep that may be

@@ -87,7 +87,7 @@ static int verify_tlist(const tnode *head, long len, uint64_t sum, const char *w
 #define NWORK 6
 #define NLISTS 8
 #ifdef __SANITIZE_THREAD__
-#define ROUNDS 300 /* TSan: a stop waits for each thread's next libc call */
+#define ROUNDS 100 /* TSan: a stop waits for each thread's next libc call */
 #else
 #define ROUNDS 2000
 #endif
