@@ -336,8 +336,12 @@ static void *request_cycle_fn(void *arg) {
 /* Call with nopreempt == 0. */
 static void request_cycle(gc_thread *t, bool forced, bool count_forced) {
     cycle_req r = {forced, count_forced};
-    if (forced) mgc_parked(t, request_cycle_fn, &r);
-    else request_cycle_fn(&r); /* cmu is never held long: no need to park */
+    /* Parked even when it does not wait for the cycle: a thread holding
+     * cmu may be stopped (stops are not deferred here), and the threads
+     * queued behind it must not need a signal to be stopped in turn
+     * (ThreadSanitizer does not deliver one to a thread blocked on a
+     * mutex). */
+    mgc_parked(t, request_cycle_fn, &r);
 }
 
 /* ** Backpressure: a thread that allocates past the hard goal (goal + 1/16)
