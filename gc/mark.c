@@ -314,7 +314,18 @@ void mgc_assist(gc_thread *t) {
         }
     }
     if (t->assist_debt <= 0) return;
+    /* Nothing in the pool and no root chunk left: the workers hold every
+     * grey object and this thread cannot help.  Forgive the debt (Go parks
+     * the goroutine until credit comes; we let it run, bounded by the hard
+     * goal's backpressure) and do not even start the clocks: this is the
+     * common case when one worker keeps up, hundreds of thousands of times
+     * in a long run. */
+    if (atomic_load_explicit(&mgc_wbuf_nfull, memory_order_relaxed) == 0 && !mgc_roots_pending()) {
+        t->assist_debt = 0;
+        return;
+    }
     uint64_t t0 = mgc_nanotime(), c0 = mgc_thread_cputime();
+    uint64_t scanned0 = t->gcw.scan_bytes;
     while (t->assist_debt > 0 && atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
         mgc_nopreempt_begin(t);
         if (!atomic_load(&mgc_marking)) {
@@ -331,10 +342,14 @@ void mgc_assist(gc_thread *t) {
         mgc_gcwork_dispose(&t->gcw);
         atomic_fetch_sub(&mgc_mark_nbusy, 1);
         mgc_nopreempt_end(t);
-        if (!found) break; /* nothing to do: the workers hold it all */
+        if (!found) { /* nothing to do: the workers hold it all */
+            if (t->assist_debt > 0) t->assist_debt = 0;
+            break;
+        }
     }
     /* Overpayment (a chunk scans up to 64 KiB) stays as credit for later
      * allocation, as in Go; mark setup resets it. */
+    if (t->gcw.scan_bytes == scanned0) return; /* raced: the pool emptied */
     uint64_t d = mgc_nanotime() - t0;
     mgc_record_event(GC_EVENT_ASSIST, t->id, t0, d);
     mgc_trace_assist(t->id, t0, d, mgc_thread_cputime() - c0);

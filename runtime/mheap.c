@@ -171,6 +171,22 @@ static bool heap_grow(size_t npages) {
 mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
     mgc_lock(t, &mgc_heap.lock);
     mspan *s = free_find(npages);
+    if (!s && !atomic_load_explicit(&mgc_sweep_done, memory_order_acquire)) {
+        /* Reclaim before growing (Go's mheap.reclaim): right after a mark
+         * the heap is at its goal and every span is unswept, though most
+         * may be garbage; growing now would map memory the sweep is about
+         * to free, and the program's RSS would overshoot its goal. */
+        mgc_unlock(t, &mgc_heap.lock);
+        for (int i = 1; mgc_sweep_one(t); i++) {
+            if (i % 4) continue;
+            mgc_lock(t, &mgc_heap.lock);
+            s = free_find(npages);
+            mgc_unlock(t, &mgc_heap.lock);
+            if (s) break;
+        }
+        mgc_lock(t, &mgc_heap.lock);
+        s = free_find(npages);
+    }
     if (!s && heap_grow(npages)) s = free_find(npages);
     if (!s) {
         mgc_unlock(t, &mgc_heap.lock);
