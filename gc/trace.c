@@ -142,14 +142,16 @@ static void *writer_main(void *arg) {
 
 /* ** At exit: the last events, trace_end and the closing bracket. */
 static void trace_finish(void) {
-    emit("{\"name\":\"trace_end\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{}}");
     flush_buffer();
     pthread_mutex_lock(&tlock);
     closed = 1;
     pthread_cond_signal(&tcv);
     pthread_mutex_unlock(&tlock);
     pthread_mutex_lock(&wlock);
-    write_all("]\n", 2);
+    /* No comma after the last event: a finished file is strict JSON
+     * (a crashed one ends in a comma, which trace viewers accept). */
+    static const char end[] = "{\"name\":\"trace_end\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{}}\n]\n";
+    write_all(end, sizeof end - 1);
     close(fd);
     fd = -1;
     pthread_mutex_unlock(&wlock);

@@ -279,3 +279,49 @@ Test(trace, phase_callback_sees_each_phase_of_each_cycle)
     cr_assert_eq(atomic_load(&phase_order_bad), 0, "cycle numbers out of order or wrong arg");
     cr_assert_eq((uint64_t)atomic_load(&phase_last_cycle), st.num_gc);
 }
+
+/* ---- a finished trace ------------------------------------------------------------------- */
+
+Test(trace, a_finished_trace_is_strict_json_and_not_truncated)
+{
+    char path[] = "/tmp/mgc-trace-end-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) { /* a whole program: init, collect, exit */
+        setenv("MGC_TRACE_FILE", path, 1);
+        if (gc_init(NULL) != GC_OK)
+            _exit(3);
+        for (int i = 0; i < 3; i++)
+            gc_collect();
+        exit(0); /* runs the library's atexit handler */
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the traced child failed");
+    size_t n;
+    char *text = read_file(path, &n);
+    const char *end = "{\"name\":\"trace_end\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{}}\n]\n";
+    cr_assert(n > strlen(end) && strcmp(text + n - strlen(end), end) == 0,
+              "the file does not end with trace_end and ] (no trailing comma):\n...%s",
+              text + (n > 200 ? n - 200 : 0));
+    cr_assert_geq(count_substr(text, "\"cat\":\"stw\""), 6, "3 cycles, 2 pauses each at least");
+    free(text);
+    if (access("build/mgc-trace", X_OK) == 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "build/mgc-trace %s -o %s.svg > %s.out 2>&1", path, path, path);
+        int rc = system(cmd);
+        snprintf(cmd, sizeof cmd, "%s.out", path);
+        char *out = read_file(cmd, NULL);
+        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mgc-trace failed:\n%s", out);
+        cr_assert(strstr(out, "truncated") == NULL, "a finished trace called truncated:\n%s", out);
+        free(out);
+        unlink(cmd);
+        snprintf(cmd, sizeof cmd, "%s.svg", path);
+        unlink(cmd);
+    }
+    unlink(path);
+}
