@@ -286,6 +286,43 @@ typedef struct gc_event {
  * how many are available. */
 MGC_API size_t gc_get_events(gc_event *out, size_t max);
 
+/* ---- weak references ---------------------------------------------------
+ *
+ * A weak reference does not keep its object alive; once the object is
+ * unreachable it reads as NULL, and from then on forever.  Reading one while
+ * the collector marks shades the object, so an object you got back cannot
+ * die under you (Go's weak.Pointer semantics).  Weak references are cleared
+ * when the object's memory is swept, never in a pause.  All calls below are
+ * for registered threads (others get NULL and a message).
+ */
+
+/* A weak handle to the object obj points into (any interior pointer will
+ * do).  The handle itself is plain malloc'd memory the collector never
+ * scans; free it with gc_weak_free().  NULL if obj is not a live heap
+ * object (with a message) or out of memory. */
+typedef struct gc_weak gc_weak;
+MGC_API gc_weak *gc_weak_new(void *obj);
+/* The object's base, or NULL once it has died. */
+MGC_API void *gc_weak_get(gc_weak *w);
+MGC_API void gc_weak_free(gc_weak *w);
+
+/* Weak slots, for tables a VM keeps weakly (string intern tables, caches):
+ * a pointer-sized slot the collector sets to NULL when its object dies,
+ * like Boehm GC's disappearing links.  The slot must be in memory the
+ * collector does not scan (a gc_alloc_noscan object, or malloc'd memory),
+ * or the pointer in it would keep its object alive.  Change a registered
+ * slot only through these calls, and read it with gc_weak_slot_get: a
+ * plain read may return an object that is already dead but not yet swept.
+ *
+ * gc_weak_slot_set stores obj's base in *slot and registers it (first
+ * unregistering what the slot held); obj NULL just clears.  Returns GC_OK,
+ * GC_EINVAL, GC_ENOTREG or GC_ENOMEM.  gc_weak_slot_clear unregisters the
+ * slot and sets it to NULL: call it before the slot's memory is freed or
+ * reused (e.g. when a table is resized). */
+MGC_API int gc_weak_slot_set(void **slot, void *obj);
+MGC_API void *gc_weak_slot_get(void **slot);
+MGC_API void gc_weak_slot_clear(void **slot);
+
 /* ---- pause statistics, MMU, phase callback, trace ------------------------
  *
  * Tracing is set from the environment at gc_init():

@@ -271,6 +271,7 @@ HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
 HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 HIDDEN void mgc_sweep_all(gc_thread *t);
 HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
+HIDDEN void mgc_weak_sweep(mspan *s); /* gc/weak.c: clear weak refs to unmarked objects */
 extern HIDDEN _Atomic int mgc_sweep_done;
 
 /* tracing and pause statistics (gc/trace.c) */

@@ -94,6 +94,9 @@ typedef struct mspan {
      * the sweeper after mark termination. */
     uint64_t *gcmarkBits;
     uint64_t *checkBits; /* MGC_CHECKMARK's second mark, STW only; else NULL */
+    /* Weak references to objects of this span (gc/weak.c): a list under
+     * that file's lock; read without it only to see whether it is empty. */
+    _Atomic(struct mgc_special *) specials;
 
     /* Atomic.  Relative to mheap.sweepgen (sg), see runtime/mcentral.c:
      * sg-2 needs sweeping, sg-1 being swept, sg swept, sg+1 cached before

@@ -1,0 +1,254 @@
+/*
+ * test_weak.c -- weak handles and weak slots: cleared when (and only when)
+ * their object dies, never handing out a dead object, under concurrent
+ * marking and under MGC_TORTURE.
+ */
+#include <pthread.h>
+#include <sched.h>
+
+#include "test/test_util.h"
+
+#define NOBJ 256
+
+typedef struct wobj {
+    uint64_t payload[6];
+} wobj;
+
+static wobj *live_roots[NOBJ]; /* registered root: the objects kept alive */
+
+static TU_NOINLINE wobj *make_obj(uint64_t seed)
+{
+    wobj *o = gc_alloc(sizeof *o);
+    cr_assert_not_null(o);
+    for (int i = 0; i < 6; i++)
+        o->payload[i] = tu_mix(seed * 8 + (uint64_t)i);
+    return o;
+}
+
+static int intact(const wobj *o, uint64_t seed)
+{
+    for (int i = 0; i < 6; i++)
+        if (o->payload[i] != tu_mix(seed * 8 + (uint64_t)i))
+            return 0;
+    return 1;
+}
+
+/* Make NOBJ objects with a handle each; keep the even ones in live_roots. */
+static TU_NOINLINE void make_handles(gc_weak **w)
+{
+    for (int i = 0; i < NOBJ; i++) {
+        wobj *o = make_obj((uint64_t)i);
+        w[i] = gc_weak_new(o);
+        cr_assert_not_null(w[i]);
+        cr_assert_eq(gc_weak_get(w[i]), (void *)o);
+        if (i % 2 == 0)
+            gc_store(&live_roots[i], o);
+    }
+}
+
+Test(weak, handles_clear_when_their_object_dies)
+{
+    tu_init();
+    gc_add_roots(live_roots, live_roots + NOBJ);
+    gc_weak *w[NOBJ];
+    make_handles(w);
+    for (int round = 0; round < 3; round++) {
+        tu_collect_clean();
+        int dead = 0;
+        for (int i = 0; i < NOBJ; i++) {
+            wobj *o = gc_weak_get(w[i]);
+            if (i % 2 == 0) {
+                cr_assert_eq(o, live_roots[i], "handle %d of a live object reads %p", i, (void *)o);
+                cr_assert(intact(o, (uint64_t)i));
+            } else {
+                dead += o == NULL;
+            }
+        }
+        /* Conservative stack scanning may keep a stray odd one; most die. */
+        cr_assert_geq(dead, NOBJ / 2 - 4, "round %d: only %d of %d dropped objects cleared",
+                      round, dead, NOBJ / 2);
+    }
+    /* Once cleared, forever: drop the rest and they clear too. */
+    for (int i = 0; i < NOBJ; i++)
+        gc_store(&live_roots[i], NULL);
+    tu_collect_clean();
+    tu_collect_clean();
+    int dead = 0;
+    for (int i = 0; i < NOBJ; i++) {
+        dead += gc_weak_get(w[i]) == NULL;
+        gc_weak_free(w[i]);
+    }
+    cr_assert_geq(dead, NOBJ - 8);
+}
+
+/* ---- weak slots: a weak table -------------------------------------------------------- */
+
+static TU_NOINLINE void **make_table(void)
+{
+    void **table = gc_alloc_noscan(NOBJ * sizeof(void *)); /* unscanned: entries are weak */
+    cr_assert_not_null(table);
+    for (int i = 0; i < NOBJ; i++) {
+        wobj *o = make_obj(1000 + (uint64_t)i);
+        cr_assert_eq(gc_weak_slot_set(&table[i], o), GC_OK);
+        if (i % 3 == 0)
+            gc_store(&live_roots[i], o);
+    }
+    return table;
+}
+
+Test(weak, slots_of_a_weak_table_clear_for_dead_objects_only)
+{
+    tu_init();
+    gc_add_roots(live_roots, live_roots + NOBJ);
+    void **volatile table = make_table();
+    tu_collect_clean();
+    int dead = 0;
+    for (int i = 0; i < NOBJ; i++) {
+        wobj *o = gc_weak_slot_get(&table[i]);
+        if (i % 3 == 0) {
+            cr_assert_eq(o, live_roots[i]);
+            cr_assert(intact(o, 1000 + (uint64_t)i));
+        } else {
+            dead += o == NULL;
+            cr_assert(o == NULL || intact(o, 1000 + (uint64_t)i));
+        }
+    }
+    cr_assert_geq(dead, (NOBJ - NOBJ / 3) - 6, "only %d dead entries cleared", dead);
+    /* Re-pointing and clearing slots keeps the registrations consistent. */
+    wobj *keep = make_obj(7);
+    gc_store(&live_roots[1], keep);
+    cr_assert_eq(gc_weak_slot_set(&table[0], keep), GC_OK); /* was a live object */
+    gc_weak_slot_clear(&table[3]);
+    cr_assert_null(gc_weak_slot_get(&table[3]));
+    tu_collect_clean();
+    cr_assert_eq(gc_weak_slot_get(&table[0]), (void *)keep);
+    cr_assert_null(gc_weak_slot_get(&table[3]));
+    for (int i = 0; i < NOBJ; i++)
+        gc_weak_slot_clear(&table[i]);
+}
+
+/* ---- the window between mark termination and the sweep -------------------------------- */
+
+static _Atomic int win_state; /* 1: coordinator waits after termination; 2: test has read */
+
+static void hold_after_termination(const gc_phase_event *e, void *arg)
+{
+    (void)arg;
+    if (e->phase != GC_PHASE_MARK_TERMINATION || atomic_load(&win_state) != 0)
+        return;
+    atomic_store(&win_state, 1);
+    while (atomic_load(&win_state) != 2)
+        sched_yield();
+}
+
+static void *collector_thread(void *arg)
+{
+    (void)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("gc_register_thread failed");
+    gc_collect();
+    gc_unregister_thread();
+    return NULL;
+}
+
+static TU_NOINLINE gc_weak *weak_only_object(void)
+{
+    return gc_weak_new(make_obj(4242));
+}
+
+Test(weak, a_dead_object_is_not_handed_out_before_its_sweep)
+{
+    tu_init();
+    gc_set_percent(-1);
+    gc_weak *w = weak_only_object();
+    cr_assert_not_null(w);
+    tu_clear_stack();
+    gc_set_phase_callback(hold_after_termination, NULL);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, collector_thread, NULL), 0);
+    while (atomic_load(&win_state) != 1)
+        sched_yield();
+    /* Marking is over and the object was not marked; its span is not swept
+     * (the sweep waits for the callback).  Its handle is still set. */
+    void *p = gc_weak_get(w);
+    atomic_store(&win_state, 2);
+    pthread_join(th, NULL);
+    gc_set_phase_callback(NULL, NULL);
+    tu_assert_no_thread_failures();
+    cr_assert_null(p, "gc_weak_get handed out an object that the mark found dead");
+    cr_assert_null(gc_weak_get(w));
+    gc_weak_free(w);
+}
+
+/* ---- concurrent readers and torture ------------------------------------------------------ */
+
+#define NMUT 3
+static _Atomic int stop_all;
+
+static void *weak_mutator(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("gc_register_thread failed");
+    gc_weak *w[64] = {0};
+    wobj *held[64] = {0};
+    uint64_t seed[64] = {0};
+    /* At least 20000 rounds each, then until the main thread has run its
+     * collections. */
+    for (unsigned long it = 0; it < 200000 && !(it >= 20000 && atomic_load(&stop_all)); it++) {
+        int k = (int)(it % 64);
+        if (w[k]) {
+            wobj *o = gc_weak_get(w[k]);
+            if (held[k] && o != held[k])
+                tu_fail("mutator %d: handle of a held object reads %p", id, (void *)o);
+            if (o && !intact(o, seed[k]))
+                tu_fail("mutator %d: weak handle gave a corrupted object", id);
+            gc_weak_free(w[k]);
+        }
+        seed[k] = (uint64_t)id << 40 | it;
+        wobj *o = gc_alloc(sizeof *o);
+        if (!o) {
+            tu_fail("gc_alloc failed");
+            break;
+        }
+        for (int i = 0; i < 6; i++)
+            o->payload[i] = tu_mix(seed[k] * 8 + (uint64_t)i);
+        w[k] = gc_weak_new(o);
+        held[k] = (it % 3 == 0) ? o : NULL; /* a third stay held on this stack */
+        for (int g = 0; g < 8; g++)
+            if (!gc_alloc(64)) /* garbage, to keep cycles coming */
+                tu_fail("gc_alloc failed");
+    }
+    for (int k = 0; k < 64; k++)
+        gc_weak_free(w[k]);
+    gc_unregister_thread();
+    return NULL;
+}
+
+static void run_weak_mutators(void)
+{
+    pthread_t th[NMUT];
+    for (int i = 0; i < NMUT; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, weak_mutator, (void *)(intptr_t)i), 0);
+    for (int c = 0; c < 30; c++)
+        gc_collect();
+    atomic_store(&stop_all, 1);
+    for (int i = 0; i < NMUT; i++)
+        pthread_join(th[i], NULL);
+    tu_assert_no_thread_failures();
+}
+
+Test(weak, concurrent_readers_during_marking_and_sweeping, .timeout = 120)
+{
+    tu_init();
+    run_weak_mutators();
+}
+
+Test(weak, under_torture, .timeout = 120)
+{
+    setenv("MGC_TORTURE", "1000", 1);
+    tu_init();
+    run_weak_mutators();
+    /* 3 x 20000 x 9 allocations at one cycle per 1000: well over 100. */
+    cr_assert_gt(tu_stats().num_gc, 100);
+}
