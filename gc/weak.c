@@ -146,6 +146,16 @@ void mgc_weak_sweep(mspan *s) {
     pthread_mutex_unlock(&weak_lock);
 }
 
+/* ** The mark bit of p's slot, read while a sweep may be swapping the
+ * span's bitmaps: racy by design (the caller revalidates sweepgen), so
+ * ThreadSanitizer is told not to look; written out, not through the
+ * header's inline helpers, which would be instrumented if not inlined. */
+__attribute__((no_sanitize("thread"), noinline)) static bool marked_racy(const mspan *s, uintptr_t p) {
+    unsigned i = s->nelems == 1 ? 0 : (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+    const uint64_t *bits = s->gcmarkBits;
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+
 /* ** Load a weak reference (a handle's target or a slot) for a reader:
  * the object if it is alive, else 0.  See the file comment.  Inside a
  * no-preempt section of t. */
@@ -163,7 +173,10 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
             sched_yield();
             continue;
         } else if (sg == hg - 2 || sg == hg + 1) { /* not swept since the last mark */
-            alive = mgc_bit_get(s->gcmarkBits, mgc_span_obj_index(s, p));
+            alive = marked_racy(s, p);
+            /* A sweep that began meanwhile may have swapped the bitmaps
+             * under the read: decide again (seqlock, as gc_base does). */
+            if (atomic_load_explicit(&s->sweepgen, memory_order_acquire) != sg) continue;
         } else {
             alive = true; /* swept: a dead object's reference would be 0 */
         }

@@ -141,6 +141,14 @@ static void hold_after_termination(const gc_phase_event *e, void *arg)
         sched_yield();
 }
 
+static void *wait_for_window(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&win_state) != 1)
+        sched_yield();
+    return NULL;
+}
+
 static void *collector_thread(void *arg)
 {
     (void)arg;
@@ -166,8 +174,7 @@ Test(weak, a_dead_object_is_not_handed_out_before_its_sweep)
     gc_set_phase_callback(hold_after_termination, NULL);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, collector_thread, NULL), 0);
-    while (atomic_load(&win_state) != 1)
-        sched_yield();
+    gc_do_blocking(wait_for_window, NULL); /* parked: the pauses need no signal */
     /* Marking is over and the object was not marked; its span is not swept
      * (the sweep waits for the callback).  Its handle is still set. */
     void *p = gc_weak_get(w);
