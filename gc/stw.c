@@ -68,6 +68,10 @@ enum { STOP_NONE = 0, STOP_SIGNALLED = 1, STOP_HELD = 2 };
 static int sig_suspend, sig_restart;
 static _Atomic unsigned stw_epoch;   /* odd: stopped or stopping */
 static _Atomic unsigned ack_seq;     /* bumped by every acknowledgement */
+/* The one thread a single-thread stop is for (NULL for a world stop); set
+ * before the epoch turns odd.  A late or re-sent signal reaching another
+ * thread then must not suspend it: nobody would restart it. */
+static _Atomic(gc_thread *) stop_target;
 static sigset_t wait_mask;           /* what sigsuspend lets through */
 
 /* ** futex(2) wait/wake: async-signal-safe, and no libc lock a stopped
@@ -90,8 +94,11 @@ __attribute__((noinline)) uintptr_t mgc_current_sp(void) {
     return (uintptr_t)&marker;
 }
 
-static void ack(gc_thread *t, unsigned epoch) {
-    atomic_store_explicit(&t->ack_epoch, epoch, memory_order_release);
+/* ** Acknowledge a stop (odd epoch) or a restart (even epoch).  Two fields,
+ * so a thread that reacts to a stale signal -- its epoch already over --
+ * can never be counted as stopped for a later stop. */
+static void ack(_Atomic unsigned *field, unsigned epoch) {
+    atomic_store_explicit(field, epoch, memory_order_release);
     atomic_fetch_add_explicit(&ack_seq, 1, memory_order_release);
     futex_wake(&ack_seq);
 }
@@ -103,11 +110,13 @@ static void ack(gc_thread *t, unsigned epoch) {
 void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     __builtin_unwind_init();
     unsigned epoch = atomic_load(&stw_epoch);
-    if (!(epoch & 1)) return; /* the stop already ended (cannot happen: it waits for us) */
+    if (!(epoch & 1)) return; /* a stale signal: no stop in progress */
+    gc_thread *only = atomic_load(&stop_target);
+    if (only && only != t) return; /* a single-thread stop for another thread */
     t->suspended_sp = mgc_current_sp();
-    ack(t, epoch);
+    ack(&t->ack_epoch, epoch);
     while (atomic_load(&stw_epoch) == epoch) sigsuspend(&wait_mask);
-    ack(t, atomic_load(&stw_epoch));
+    ack(&t->restart_epoch, atomic_load(&stw_epoch));
 }
 
 static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
@@ -213,7 +222,8 @@ static bool all_acked(unsigned epoch, bool stopping, gc_thread *only, bool resen
     bool done = true;
     for (gc_thread *t = only ? only : mgc_all_threads; t; t = only ? NULL : t->next) {
         if (t->stopped != STOP_SIGNALLED) continue;
-        if (atomic_load_explicit(&t->ack_epoch, memory_order_acquire) == epoch) continue;
+        _Atomic unsigned *field = stopping ? &t->ack_epoch : &t->restart_epoch;
+        if (atomic_load_explicit(field, memory_order_acquire) == epoch) continue;
         if (stopping) {
             unsigned s = PARK_PARKED;
             if (atomic_compare_exchange_strong(&t->park, &s, PARK_HELD)) {
@@ -297,14 +307,19 @@ void mgc_start_the_world(void) {
  * caller holds the threads lock and is not t.  Returns false if t cannot
  * be signalled. */
 bool mgc_stop_thread(gc_thread *t) {
+    atomic_store(&stop_target, t);
     unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
     t->stopped = stop_one(t, "stack scan");
     if (t->stopped == STOP_NONE) {
         atomic_fetch_add(&stw_epoch, 1);
+        atomic_store(&stop_target, NULL);
         return false;
     }
     wait_acks(epoch, true, t);
     return true;
 }
 
-void mgc_start_thread(gc_thread *t) { restart(t); }
+void mgc_start_thread(gc_thread *t) {
+    restart(t);
+    atomic_store(&stop_target, NULL);
+}

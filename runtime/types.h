@@ -208,10 +208,12 @@ typedef struct gc_thread {
     /* Stop protocol (gc/stw.c).  park: RUNNING, PARKED (blocked in the
      * library or gc_do_blocking; set and cleared only by the thread, by CAS
      * on the way out) or HELD (a stopper counts it stopped; only the stopper
-     * stores PARKED back).  ack_epoch: the last stw_epoch the thread
-     * acknowledged, written by the thread (or its handler). */
+     * stores PARKED back).  ack_epoch / restart_epoch: the last (odd) stop
+     * and (even) restart the thread acknowledged, written by the thread or
+     * its handler. */
     _Atomic unsigned park;
     _Atomic unsigned ack_epoch;
+    _Atomic unsigned restart_epoch;
 
     /* Protected by the threads lock (gc/thread.c). */
     struct gc_thread *next, *prev;
