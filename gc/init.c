@@ -184,6 +184,13 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_roots_init();
     mgc_pacer_init(cfg.percent, cfg.memory_limit);
     if (rc == GC_OK) rc = mgc_gc_init();
+    /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
+     * works).  No gc_config field: an operator's switch, not a program's. */
+    int scavenge = 1;
+    env_int("MGC_SCAVENGE", &scavenge, 0, 1);
+    if (rc == GC_OK && scavenge && mgc_scavenger_start() != GC_OK)
+        mgc_warn("gc_init: could not start the scavenger thread; free memory is returned "
+                 "to the OS only by gc_free_os_memory()");
     if (rc != GC_OK) {
         mgc_warn("gc_init: failed: %s", gc_strerror(rc));
         pthread_mutex_unlock(&init_lock);

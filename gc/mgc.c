@@ -459,4 +459,5 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->next_trigger = atomic_load(&mgc_heap_trigger);
     out->last_heap_peak = atomic_load(&cstats.last_peak);
     out->last_heap_goal = atomic_load(&cstats.last_goal);
+    out->heap_released = atomic_load(&mgc_hstats.heap_released);
 }

@@ -54,6 +54,10 @@
  *   MGC_SIG_RESTART  signal number used to restart them (default SIGXCPU).
  *   MGC_VERBOSE=1    one line on stderr per collection (2: also the pacer's
  *                    view; 3: also each pause's parts).
+ *   MGC_SCAVENGE=0   no background scavenger: free heap pages are returned
+ *                    to the OS only by gc_free_os_memory() (default 1: a
+ *                    thread returns pages free for over ~0.5 s, twice a
+ *                    second).
  *
  * Debug modes (environment or gc_config; they cost time, not safety):
  *   MGC_STW=1        mark with the world stopped (the simple collector);
@@ -157,6 +161,8 @@ typedef struct gc_stats {
     uint64_t last_heap_peak; /* the heap (allocated bytes, counted as the
                                 pacer does) when the last mark ended */
     uint64_t last_heap_goal; /* the goal the last cycle aimed at */
+    uint64_t heap_released;  /* free heap bytes returned to the OS (part of
+                                heap_sys; resident again once reused) */
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */
@@ -242,6 +248,16 @@ MGC_API void gc_store_ptr(void **slot, void *value);
 
 /* Copy the collector's statistics into *out. */
 MGC_API void gc_get_stats(gc_stats *out);
+
+/* Return as much memory to the OS as possible: run a complete collection
+ * (as gc_collect()), then give every free heap page back (madvise
+ * MADV_DONTNEED; the address space stays reserved and is reused, zeroed, by
+ * later allocations).  Costs about a collection plus a system call per
+ * 2 MiB of free heap.  From an unregistered thread it cannot collect and
+ * only releases what is already free (no message: a monitoring thread may
+ * call it).  Without it, a background thread returns pages that stay free
+ * for more than about half a second (see MGC_SCAVENGE). */
+MGC_API void gc_free_os_memory(void);
 
 /* Out-of-memory handler: called with the requested size before an
  * allocation returns NULL.  It may free memory (drop references and call

@@ -37,6 +37,7 @@ typedef struct mgc_heap_stats {
     _Atomic uint64_t heap_sys;    /* arena bytes mapped */
     _Atomic uint64_t heap_inuse;  /* bytes in in-use spans */
     _Atomic uint64_t meta_sys;    /* metadata bytes mapped */
+    _Atomic uint64_t heap_released; /* bytes of free spans marked released (runtime/scavenge.c) */
     _Atomic uint64_t heap_live;   /* pacing: marked + allocated since (span granularity) */
     _Atomic uint64_t freed_bytes; /* cumulative, by sweeping */
     _Atomic uint64_t nfree;       /* cumulative objects freed */
@@ -81,6 +82,7 @@ static inline void mgc_unlock(gc_thread *t, pthread_mutex_t *m) {
 HIDDEN void *mgc_sys_alloc(size_t n, _Atomic uint64_t *stat);
 HIDDEN void *mgc_sys_reserve_arena(size_t n);
 HIDDEN void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat);
+HIDDEN bool mgc_sys_release(void *p, size_t n); /* drop the pages; they read as zero after */
 
 /* ---- fixed-size metadata (runtime/fixalloc.c) -------------------------- */
 
@@ -182,6 +184,14 @@ HIDDEN uint64_t mgc_span_unmark_free(mspan *s);
 HIDDEN int mgc_heap_init(void);
 HIDDEN mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass);
 HIDDEN void mgc_heap_free(gc_thread *t, mspan *s);
+/* Release one chunk of a free run to the OS (mheap lock held); all: any
+ * run, else only runs free since before the last scavenger pass.  Returns
+ * the bytes released, 0 if no run qualifies. */
+HIDDEN size_t mgc_heap_release_locked(bool all);
+
+/* ---- scavenger (runtime/scavenge.c) ---------------------------------------- */
+
+HIDDEN int mgc_scavenger_start(void);
 
 /* ---- central lists (runtime/mcentral.c) ----------------------------------- */
 

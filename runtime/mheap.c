@@ -2,8 +2,13 @@
  * mheap.c -- the page heap: runs of 8 KiB pages for spans.
  *
  * Free memory is kept as free spans (state SPAN_FREE), one per maximal run
- * of free pages: freeing a span merges it with free neighbours found through
- * the page table, so two free spans are never adjacent.  Runs shorter than
+ * of free pages in one release state: freeing a span merges it with free
+ * neighbours found through the page table, so two adjacent free spans always
+ * differ in released (pages given back to the OS by the scavenger,
+ * runtime/scavenge.c).  Keeping the two apart, as Go 1.13 did, makes
+ * heap_released exact and keeps released pages free of needless clearing;
+ * when a request fits only across such a boundary, the runs are merged as
+ * not released before the heap grows (free_merge_mixed).  Runs shorter than
  * 128 pages sit in exact-size lists, with a bitmask of non-empty lists
  * (best fit in O(1)); longer runs sit in one list in address order (first
  * fit, which keeps the heap low and compact, as Go's page allocator does).
@@ -11,8 +16,10 @@
  * by whole arenas.
  *
  * Each free span records needzero: whether its pages may hold old data.
- * Pages fresh from the OS are zero; a span freed after use is not.  The
- * allocator clears only what needzero says it must.
+ * Pages fresh from the OS are zero; a span freed after use is not; a
+ * released span is zero again (the kernel supplies zero pages on the next
+ * touch), so releasing clears needzero.  The allocator clears only what
+ * needzero says it must.
  *
  * All of it is protected by mgc_heap.lock.
  */
@@ -110,17 +117,21 @@ static mspan *free_span_starting_at(uintptr_t addr) {
     return NULL;
 }
 
-/* ** Return a run of pages to the free lists, merged with its neighbours. */
+/* ** Return a run of pages to the free lists, merged with its neighbours
+ * in the same release state.  A run that is not released counts as freed
+ * now: the scavenger leaves it alone for a whole period. */
 static void free_pages_locked(mspan *s) {
     mspan *n;
-    if ((n = free_span_ending_at(s->base)) != NULL) {
+    if (!s->released) s->scav_gen = mgc_heap.scav_gen;
+    if ((n = free_span_ending_at(s->base)) != NULL && n->released == s->released) {
         free_list_remove(n);
         s->base = n->base;
         s->npages += n->npages;
         s->needzero |= n->needzero;
         mgc_span_struct_free(n);
     }
-    if ((n = free_span_starting_at(s->base + s->npages * MGC_PAGE_SIZE)) != NULL) {
+    if ((n = free_span_starting_at(s->base + s->npages * MGC_PAGE_SIZE)) != NULL &&
+        n->released == s->released) {
         free_list_remove(n);
         s->npages += n->npages;
         s->needzero |= n->needzero;
@@ -145,6 +156,45 @@ static mspan *free_find(size_t npages) {
     return NULL;
 }
 
+/* ** No single run fits npages: merge a chain of adjacent free runs (which
+ * alternate released and not) that is long enough into one run, not
+ * released, rather than grow the heap.  Its released parts are zero, so
+ * needzero stays exact; heap_released gives up their bytes, though their
+ * pages stay unbacked until touched.  Walks every free span, but only on the
+ * way to mapping a new arena. */
+static bool free_merge_mixed(size_t npages) {
+    if (!atomic_load_explicit(&mgc_hstats.heap_released, memory_order_relaxed))
+        return false; /* nothing released: every run is already maximal */
+    for (size_t i = 1; i <= 128; i++) {
+        span_list *l = i < 128 ? &mgc_heap.free_small[i] : &mgc_heap.free_large;
+        for (mspan *s = l->first; s; s = s->next) {
+            if (free_span_ending_at(s->base)) continue; /* not the start of a chain */
+            size_t total = s->npages;
+            for (mspan *n = free_span_starting_at(s->base + s->npages * MGC_PAGE_SIZE); n;
+                 n = free_span_starting_at(n->base + n->npages * MGC_PAGE_SIZE))
+                total += n->npages;
+            if (total < npages) continue;
+            free_list_remove(s);
+            uint64_t rel = s->released ? s->npages * MGC_PAGE_SIZE : 0;
+            mspan *n;
+            while ((n = free_span_starting_at(s->base + s->npages * MGC_PAGE_SIZE)) != NULL) {
+                free_list_remove(n);
+                if (n->released) rel += n->npages * MGC_PAGE_SIZE;
+                s->npages += n->npages;
+                s->needzero |= n->needzero;
+                mgc_span_struct_free(n);
+            }
+            atomic_fetch_sub_explicit(&mgc_hstats.heap_released, rel, memory_order_relaxed);
+            s->released = 0;
+            s->scav_gen = mgc_heap.scav_gen;
+            free_span_publish(s);
+            free_list_insert(s);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ** Map new arenas big enough for npages and add them as one free run. */
 static bool heap_grow(size_t npages) {
     size_t bytes = npages * MGC_PAGE_SIZE;
@@ -161,6 +211,9 @@ static bool heap_grow(size_t npages) {
     s->base = (uintptr_t)base;
     s->npages = bytes / MGC_PAGE_SIZE;
     s->needzero = 0; /* fresh from the OS */
+    /* Not counted as released although unbacked: heap_released measures
+     * what the scavenger gave back, and the first touch is near anyway. */
+    s->released = 0;
     free_pages_locked(s);
     return true;
 }
@@ -187,6 +240,7 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         mgc_lock(t, &mgc_heap.lock);
         s = free_find(npages);
     }
+    if (!s && free_merge_mixed(npages)) s = free_find(npages);
     if (!s && heap_grow(npages)) s = free_find(npages);
     if (!s) {
         mgc_unlock(t, &mgc_heap.lock);
@@ -203,9 +257,18 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         rest->base = s->base + npages * MGC_PAGE_SIZE;
         rest->npages = s->npages - npages;
         rest->needzero = s->needzero;
+        rest->released = s->released;
+        rest->scav_gen = s->scav_gen; /* free as long as the whole run was */
         s->npages = npages;
         free_span_publish(rest);
         free_list_insert(rest);
+    }
+    if (s->released) {
+        /* The kernel backs the pages again on first touch, with zeros
+         * (needzero is 0 since the release, unless merged with used pages). */
+        atomic_fetch_sub_explicit(&mgc_hstats.heap_released, npages * MGC_PAGE_SIZE,
+                                  memory_order_relaxed);
+        s->released = 0;
     }
     mgc_span_init_objects(s, spanclass);
     if (!s->allocBits) { /* no memory for bitmaps: give the pages back */
@@ -236,6 +299,66 @@ void mgc_heap_free(gc_thread *t, mspan *s) {
     s->nelems = 0;
     s->limit = s->base; /* conservative lookups now fail the bounds check */
     s->needzero = 1;
+    s->released = 0;
     free_pages_locked(s);
     mgc_unlock(t, &mgc_heap.lock);
+}
+
+/* ---- releasing free pages (policy in runtime/scavenge.c) ----------------- */
+
+/* Pages madvised per call: one call under the heap lock takes tens of
+ * microseconds, so allocation never waits long behind the scavenger. */
+#define RELEASE_CHUNK_PAGES 256 /* 2 MiB */
+
+/* ** May the scavenger release s now?  A run freed since the last pass
+ * began (scav_gen within one of the current) may be reused at once. */
+static bool release_candidate(const mspan *s, bool all) {
+    return !s->released && (all || (uint16_t)(mgc_heap.scav_gen - s->scav_gen) >= 2);
+}
+
+/* ** The first candidate: long runs first (the most memory per call), then
+ * the exact-size lists from the longest down. */
+static mspan *release_find(bool all) {
+    for (mspan *s = mgc_heap.free_large.first; s; s = s->next)
+        if (release_candidate(s, all)) return s;
+    for (int n = 127; n > 0; n--) {
+        if (!(mgc_heap.free_mask[n / 64] & ((uint64_t)1 << (n % 64)))) continue;
+        for (mspan *s = mgc_heap.free_small[n].first; s; s = s->next)
+            if (release_candidate(s, all)) return s;
+    }
+    return NULL;
+}
+
+/* ** Release the front chunk of one candidate run, under the heap lock so no
+ * allocation can take those pages while the kernel drops them.  The rest of
+ * a long run stays a free run of its own, with its age, for the next call. */
+size_t mgc_heap_release_locked(bool all) {
+    mspan *s = release_find(all);
+    if (!s) return 0;
+    free_list_remove(s);
+    if (s->npages > RELEASE_CHUNK_PAGES) {
+        mspan *rest = mgc_span_struct_alloc();
+        if (!rest) {
+            free_list_insert(s);
+            return 0;
+        }
+        rest->base = s->base + RELEASE_CHUNK_PAGES * MGC_PAGE_SIZE;
+        rest->npages = s->npages - RELEASE_CHUNK_PAGES;
+        rest->needzero = s->needzero;
+        rest->released = 0;
+        rest->scav_gen = s->scav_gen;
+        s->npages = RELEASE_CHUNK_PAGES;
+        free_span_publish(rest);
+        free_list_insert(rest);
+    }
+    size_t bytes = s->npages * MGC_PAGE_SIZE;
+    if (!mgc_sys_release((void *)s->base, bytes)) {
+        free_pages_locked(s); /* merges back with the rest: nothing changed */
+        return 0;
+    }
+    s->released = 1;
+    s->needzero = 0;
+    atomic_fetch_add_explicit(&mgc_hstats.heap_released, bytes, memory_order_relaxed);
+    free_pages_locked(s); /* joins released neighbours */
+    return bytes;
 }

@@ -37,6 +37,15 @@ void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat) {
     if (stat) atomic_fetch_sub_explicit(stat, n, memory_order_relaxed);
 }
 
+/* ** Give n bytes of arena pages back to the OS, keeping the address range.
+ * MADV_DONTNEED, not MADV_FREE: the pages are gone at once (RSS falls now,
+ * which is what a caller of gc_free_os_memory wants to see) and read as
+ * zero on the next touch, so the allocator need not clear them.  False if
+ * the kernel refused: then nothing may be assumed about the pages. */
+bool mgc_sys_release(void *p, size_t n) {
+    return madvise(p, n, MADV_DONTNEED) == 0;
+}
+
 /* ** Try the hint first so arenas stay contiguous; otherwise take any
  * address and trim it to arena alignment. */
 void *mgc_sys_reserve_arena(size_t n) {

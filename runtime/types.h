@@ -105,6 +105,9 @@ typedef struct mspan {
     /* Written under the mheap lock; read racily by conservative pointer
      * lookups, which also check base/limit. */
     _Atomic uint8_t state;
+    /* Free spans only, mheap lock (runtime/scavenge.c): */
+    uint8_t released;  /* every page was madvised away (so reads as zero) */
+    uint16_t scav_gen; /* mheap.scav_gen when last freed: how long it has been free */
 } mspan;
 
 /* Per-arena metadata.  spans[i] is the span holding page i for every page of
@@ -134,6 +137,8 @@ typedef struct mheap {
     span_list free_small[128];
     uint64_t free_mask[2];
     span_list free_large;
+    /* Scavenger passes so far (runtime/scavenge.c), protected by lock. */
+    uint16_t scav_gen;
 
     /* Rises by 2 per cycle; changed only with the world stopped. */
     _Atomic uint32_t sweepgen;
