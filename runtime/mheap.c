@@ -264,8 +264,8 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         free_list_insert(rest);
     }
     if (s->released) {
-        /* The kernel backs the pages again on first touch, with zeros
-         * (needzero is 0 since the release, unless merged with used pages). */
+        /* The kernel backs the pages again on first touch, with zeros:
+         * needzero is 0, as released runs never merge with used pages. */
         atomic_fetch_sub_explicit(&mgc_hstats.heap_released, npages * MGC_PAGE_SIZE,
                                   memory_order_relaxed);
         s->released = 0;

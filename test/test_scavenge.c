@@ -23,6 +23,14 @@
 #define BIG_BYTES (1024 * TU_MIB)
 #endif
 #define OBJ_BYTES (64 * TU_KIB)
+/* ThreadSanitizer keeps shadow memory for every heap word the program
+ * touched, and madvising the heap does not drop it: under TSan the RSS
+ * falls by less than the heap released, so only heap_released is checked. */
+#if defined(__SANITIZE_THREAD__)
+#define CHECK_RSS 0
+#else
+#define CHECK_RSS 1
+#endif
 #define NOBJS (BIG_BYTES / OBJ_BYTES)
 
 /* The only references to the big objects: a registered root range, so
@@ -131,7 +139,7 @@ Test(scavenge, free_os_memory_returns_a_dropped_heap, .timeout = 60) {
     gc_stats st = m.st;
     cr_assert_geq(rss_peak - rss0, BIG_BYTES * 9 / 10, "the heap never became resident: %zu -> %zu",
                   rss0, rss_peak);
-    cr_assert_geq(rss_peak - rss_after, BIG_BYTES * 3 / 4,
+    cr_assert(!CHECK_RSS || rss_peak - rss_after >= BIG_BYTES * 3 / 4,
                   "RSS fell only from %zu MiB to %zu MiB after dropping %zu MiB", rss_peak >> 20,
                   rss_after >> 20, BIG_BYTES >> 20);
     cr_assert_geq(st.heap_released, BIG_BYTES * 3 / 4,
@@ -179,10 +187,11 @@ Test(scavenge, free_os_memory_returns_small_pointer_objects, .timeout = 60) {
     rss_points m = drop_and_free(rss0, 64, "gc_free_os_memory, small objects");
     size_t rss_peak = m.peak, rss_after = m.after;
     gc_stats st = m.st;
-    cr_assert_geq(rss_peak - rss_after, (rss_peak - rss0) * 3 / 4,
+    cr_assert(!CHECK_RSS || rss_peak - rss_after >= (rss_peak - rss0) * 3 / 4,
                   "RSS fell only from %zu MiB to %zu MiB (start %zu MiB)", rss_peak >> 20,
                   rss_after >> 20, rss0 >> 20);
-    cr_assert_geq(st.heap_released, (rss_peak - rss0) * 3 / 4);
+    cr_assert_geq(st.heap_released, bytes * 3 / 4, "released %llu MiB of %zu MiB dropped",
+                  (unsigned long long)(st.heap_released >> 20), bytes >> 20);
     /* The freed small spans come back zeroed too. */
     for (int i = 0; i < 100000; i++) {
         node *n = gc_alloc(sizeof *n);
@@ -216,7 +225,7 @@ Test(scavenge, background_scavenger_returns_memory, .timeout = 60) {
     report("background scavenger", rss0, rss_peak, rss_dropped, rss_after, r);
     cr_assert_geq(r, want, "the background scavenger released only %llu of %llu MiB in 10 s",
                   (unsigned long long)(r >> 20), (unsigned long long)(want >> 20));
-    cr_assert_geq(rss_peak - rss_after, want * 2 / 3, "RSS fell only from %zu to %zu MiB",
+    cr_assert(!CHECK_RSS || rss_peak - rss_after >= want * 2 / 3, "RSS fell only from %zu to %zu MiB",
                   rss_peak >> 20, rss_after >> 20);
 }
 
