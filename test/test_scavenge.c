@@ -252,6 +252,30 @@ Test(scavenge, mgc_scavenge_0_disables_only_the_background_thread, .timeout = 60
                   (unsigned long long)(r >> 10));
 }
 
+/* A released run and a used free run next to it stay two runs; a request
+ * that fits only across both merges them instead of growing the heap, and
+ * the merged memory still comes back zeroed (the used half is cleared). */
+Test(scavenge, a_request_spanning_released_and_used_runs_merges_them, .timeout = 60) {
+    size_t half = 256; /* 16 MiB of 64 KiB objects each: all in the first arena */
+    start_unscavenged_and_drop(0);
+    fill_big(2 * half);
+    drop_big(half); /* the first half */
+    gc_free_os_memory();
+    for (size_t i = half; i < 2 * half; i++) gc_store(&objs[i], NULL);
+    tu_collect_clean(); /* the second half: free, dirty, next to the released one */
+    gc_stats st = tu_stats();
+    cr_assert_geq(st.heap_released, half * OBJ_BYTES * 3 / 4);
+    size_t want = (size_t)(st.heap_sys - st.heap_inuse) - 4 * TU_MIB;
+    cr_assert_gt(want, (half + 1) * OBJ_BYTES * 2, "setup: free heap only %zu MiB", want >> 20);
+    uint64_t *p = gc_alloc_noscan(want);
+    cr_assert_not_null(p);
+    gc_stats st2 = tu_stats();
+    cr_assert_eq(st2.heap_sys, st.heap_sys, "the heap grew from %llu to %llu MiB instead of merging",
+                 (unsigned long long)(st.heap_sys >> 20), (unsigned long long)(st2.heap_sys >> 20));
+    for (size_t w = 0; w < want / sizeof *p; w += 512)
+        cr_assert_eq(p[w], 0, "word %zu of the merged run is not zero", w);
+}
+
 /* ** From an unregistered thread: no collection, but what is free goes. */
 static void *free_unregistered(void *arg) {
     (void)arg;
