@@ -153,7 +153,7 @@ Test(barrier, deletion_shades_the_overwritten_pointer)
               "B, held only by a scanned stack after its heap pointer was overwritten, "
               "is unmarked: the barrier did not shade the old value");
     atomic_store(&step, 4);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
 }
 
@@ -217,6 +217,6 @@ Test(barrier, insertion_shades_the_stored_pointer)
               "C, moved from an unscanned stack into a black object, is unmarked: the "
               "barrier did not shade the stored value");
     atomic_store(&step, 4);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
 }

@@ -191,7 +191,7 @@ static void run_mutators(uint64_t cycles) {
         gc_get_stats(&st);
     } while (st.num_gc < cycles && atomic_load(&corrupt) == 0);
     atomic_store(&stop_all, 1);
-    for (int i = 0; i < NMUT; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < NMUT; i++) tu_join(th[i]);
     cr_assert_eq(atomic_load(&corrupt), 0, "%ld corrupt graphs found by the mutators",
                  atomic_load(&corrupt));
     cr_assert_gt(atomic_load(&walked), 1000, "the mutators verified too little");

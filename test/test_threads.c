@@ -140,7 +140,7 @@ Test(threads, six_threads_build_verify_and_collect, .timeout = 120)
     for (int i = 0; i < NWORK; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, list_worker, (void *)(intptr_t)(i + 1)), 0);
     for (int i = 0; i < NWORK; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     pthread_barrier_destroy(&start_bar);
     tu_assert_no_thread_failures();
     gc_stats st = tu_stats();
@@ -241,7 +241,7 @@ Test(threads, gc_base_stable_during_concurrent_sweep, .timeout = 60)
         cycles++;
     }
     atomic_store(&race_stop, 1);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
     unsigned long bad = atomic_load(&race_bad);
     cr_assert_eq(bad, 0,
@@ -328,7 +328,7 @@ Test(threads, spinning_thread_does_not_block_collection, .timeout = 60)
         wait_progress_beyond(seen); /* it was restarted and runs again */
     }
     atomic_store(&spin_stop, 1);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
     gc_stats st = tu_stats();
     cr_assert_geq(st.num_forced_gc, 20);
@@ -386,7 +386,7 @@ Test(threads, register_unregister_while_collecting, .timeout = 120)
         verify_tlist(mine, 50, mysum, "main");
     }
     for (int i = 0; i < NCHURN; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     tu_assert_no_thread_failures();
     cr_assert_gt(collections, 0);
     cr_assert_eq(tu_warn_count(), 0, "unexpected message: %s", tu_warn_msg(0));
@@ -423,7 +423,7 @@ Test(threads, thread_exiting_without_unregister, .timeout = 60)
     for (int i = 0; i < NEXIT; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, exit_registered, (void *)(intptr_t)i), 0);
     for (int i = 0; i < NEXIT; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     tu_assert_no_thread_failures();
     cr_assert_eq(tu_stats().num_threads, 1, "exited threads are still registered");
 
@@ -447,7 +447,7 @@ Test(threads, thread_exiting_without_unregister, .timeout = 60)
         for (int k = 0; k < 3; k++)
             gc_collect();
         for (int i = 0; i < 4; i++)
-            pthread_join(t2[i], NULL);
+            tu_join(t2[i]);
     }
     gc_collect();
     tu_assert_no_thread_failures();
@@ -484,7 +484,7 @@ Test(threads, register_twice_is_ealready_with_a_message)
     int rc[6];
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, register_twice, rc), 0);
-    pthread_join(th, NULL);
+    tu_join(th);
     cr_assert_eq(rc[0], 0);
     cr_assert_eq(rc[1], GC_OK);
     cr_assert_eq(rc[2], 1);
@@ -535,7 +535,7 @@ Test(threads, unregistered_thread_gets_null_and_messages)
     memset(&r, 0, sizeof r);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, unregistered_thread, &r), 0);
-    pthread_join(th, NULL);
+    tu_join(th);
     cr_assert_eq(r.registered, 0);
     cr_assert_null(r.a, "gc_alloc from an unregistered thread returned memory");
     cr_assert_null(r.b, "gc_alloc_noscan from an unregistered thread returned memory");
@@ -574,7 +574,7 @@ Test(threads, gc_init_from_a_second_thread_registers_it)
     int rc[3] = {-1, -1, -1};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, late_init, rc), 0);
-    pthread_join(th, NULL);
+    tu_join(th);
     cr_assert_eq(rc[0], GC_OK);
     cr_assert_eq(rc[1], 1, "gc_init on a new thread did not register it");
     cr_assert_eq(rc[2], 1);
@@ -617,7 +617,7 @@ Test(threads, all_threads_call_gc_collect_at_once, .timeout = 120)
     for (int i = 0; i < NCOLL; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, collector_thread, (void *)(intptr_t)(i + 1)), 0);
     for (int i = 0; i < NCOLL; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     pthread_barrier_destroy(&start_bar);
     tu_assert_no_thread_failures();
     gc_stats s1 = tu_stats();
@@ -663,7 +663,7 @@ Test(threads, objects_outlive_their_unregistered_thread, .timeout = 60)
     for (int i = 0; i < NEXIT; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, leave_objects, (void *)(intptr_t)i), 0);
     for (int i = 0; i < NEXIT; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     tu_assert_no_thread_failures();
     for (int round = 0; round < 3; round++) {
         gc_collect();
@@ -766,7 +766,7 @@ Test(threads, large_alloc_interrupted_by_a_collection_returns_a_live_object, .ti
         atomic_store(&lbig_cycles, (unsigned long)cycles);
     }
     atomic_store(&lbig_stop, 1);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
     cr_assert_eq(atomic_load(&lbig_dead), 0,
                  "%lu of %lu large objects were not allocated when gc_alloc returned them "
@@ -847,7 +847,7 @@ Test(threads, do_blocking_thread_is_scanned_without_a_signal, .timeout = 60)
             memset(gc_alloc(SPIN_SIZE), 0xEE, SPIN_SIZE);
     }
     atomic_store(&blk_state, 2);
-    pthread_join(th, NULL);
+    tu_join(th);
     tu_assert_no_thread_failures();
 }
 

@@ -134,7 +134,7 @@ Test(trace, trace_file_holds_every_phase_of_a_known_workload)
     tu_init();
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, trace_mutator, NULL), 0);
-    pthread_join(th, NULL);
+    tu_join(th);
     churn_and_collect(4);
     gc_stats st = tu_stats();
     gc_trace_flush();

@@ -224,6 +224,25 @@ static inline void tu_oom_handler(size_t requested)
     atomic_store(&tu_ooms()->last, requested);
 }
 
+/* ---- joining threads ------------------------------------------------------------ */
+
+static void *tu_join_fn(void *arg)
+{
+    pthread_join(*(pthread_t *)arg, NULL);
+    return NULL;
+}
+
+/* pthread_join, parked if the caller is registered (gc_do_blocking): a
+ * collection then need not interrupt the join -- which ThreadSanitizer,
+ * holding signals back from a thread blocked in pthread_join, could not. */
+static inline __attribute__((unused)) void tu_join(pthread_t th)
+{
+    if (gc_thread_is_registered())
+        gc_do_blocking(tu_join_fn, &th);
+    else
+        pthread_join(th, NULL);
+}
+
 /* ---- failures in worker threads ------------------------------------------------ */
 
 /* Criterion asserts must run on the test's own thread: workers record the

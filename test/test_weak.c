@@ -179,7 +179,7 @@ Test(weak, a_dead_object_is_not_handed_out_before_its_sweep)
      * (the sweep waits for the callback).  Its handle is still set. */
     void *p = gc_weak_get(w);
     atomic_store(&win_state, 2);
-    pthread_join(th, NULL);
+    tu_join(th);
     gc_set_phase_callback(NULL, NULL);
     tu_assert_no_thread_failures();
     cr_assert_null(p, "gc_weak_get handed out an object that the mark found dead");
@@ -246,7 +246,7 @@ static void run_weak_mutators(void)
         gc_collect();
     atomic_store(&stop_all, 1);
     for (int i = 0; i < NMUT; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i]);
     tu_assert_no_thread_failures();
 }
 
