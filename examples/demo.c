@@ -67,16 +67,21 @@ int main(void) {
     printf("mgc demo\n");
 
     long c0 = 0, c1 = 0;
-    forest[0] = build(18, &c0);
-    forest[1] = build(18, &c1);
+    /* Root ranges are scanned while the program runs, so pointer stores
+     * into them go through gc_store (the write barrier), like stores into
+     * heap objects.  A plain store here loses the tree when a collection
+     * is marking: caught by MGC_CHECKMARK=1. */
+    gc_store(&forest[0], build(18, &c0));
+    gc_store(&forest[1], build(18, &c1));
     printf("1. built two trees of %ld nodes each, held by a registered global\n", c0);
 
     /* 1000 strings, referenced only from malloc'd memory: a root range. */
     char **table = calloc(1000, sizeof *table);
     gc_add_roots(table, table + 1000);
     for (int i = 0; i < 1000; i++) {
-        table[i] = gc_alloc_noscan(32);
-        snprintf(table[i], 32, "string %d", i);
+        char *str = gc_alloc_noscan(32);
+        snprintf(str, 32, "string %d", i);
+        gc_store(&table[i], str);
     }
     printf("2. 1000 strings held from malloc'd memory registered with gc_add_roots\n");
     print_stats("after building:");
@@ -89,7 +94,7 @@ int main(void) {
     printf("3. four threads made %ld short-lived nodes; collections ran by themselves\n", total);
     print_stats("after the churn:");
 
-    forest[1] = NULL;
+    gc_store(&forest[1], NULL);
     gc_collect();
     printf("4. dropped one tree and called gc_collect()\n");
     print_stats("after gc_collect():");

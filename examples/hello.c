@@ -20,7 +20,7 @@ int main(void) {
         snprintf(s, 16, "node %d", i);
         gc_store(&n->name, s);                      /* stores into the heap */
         gc_store(&n->next, i % 1000 ? list : NULL); /* keep the last 1000 */
-        list = n;
+        gc_store(&list, n);                         /* and into root ranges */
     }
     gc_collect();
 
