@@ -166,6 +166,7 @@ static void run_cycle(bool forced) {
 
         /* 2. concurrent mark, 3. termination attempts */
         t_mark0 = mgc_nanotime();
+        mgc_trace_mark_start(ci.cycle, t_mark0);
         mgc_workers_set_active(1);
         for (;;) {
             wait_mark_quiet();

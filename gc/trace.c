@@ -238,8 +238,10 @@ void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur) {
         emit_span("phase", sweep ? "sweep" : "mark", MGC_TID_COORDINATOR, start, dur, args);
     }
     if (sweep) call_phase(GC_PHASE_SWEEP_DONE, cycle, start, dur);
-    else call_phase(GC_PHASE_MARK_START, cycle, start, 0);
 }
+
+/* ** Concurrent marking begins (the world has just restarted). */
+void mgc_trace_mark_start(uint64_t cycle, uint64_t at) { call_phase(GC_PHASE_MARK_START, cycle, at, 0); }
 
 /* Workers and assists: dur is wall time (the timeline), cpu the thread's
  * CPU time over it (the accounting). */

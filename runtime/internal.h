@@ -300,6 +300,7 @@ HIDDEN void mgc_trace_thread_name(int tid, const char *name);
 HIDDEN void mgc_trace_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
                             uint64_t stop_ns, int retries);
 HIDDEN void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_mark_start(uint64_t cycle, uint64_t at);
 HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
 HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
 HIDDEN void mgc_trace_stack(int tid, uint64_t start, uint64_t dur);

@@ -248,6 +248,12 @@ static void on_phase(const gc_phase_event *e, void *arg)
         atomic_store(&phase_order_bad, 1);
         return;
     }
+    /* In order within a cycle: setup, mark start, termination(s), sweep,
+     * end; then the next cycle's setup. */
+    static int last = GC_PHASE_CYCLE_END;
+    if (e->phase == GC_PHASE_MARK_SETUP ? last != GC_PHASE_CYCLE_END : e->phase < last)
+        atomic_store(&phase_order_bad, 1);
+    last = e->phase;
     atomic_fetch_add(&phase_count[e->phase], 1);
     if (gc_thread_is_registered())
         atomic_store(&phase_registered, 1);
@@ -276,7 +282,7 @@ Test(trace, phase_callback_sees_each_phase_of_each_cycle)
     cr_assert_eq(atomic_load(&phase_count[GC_PHASE_SWEEP_DONE]), cycles);
     cr_assert_eq(atomic_load(&phase_count[GC_PHASE_CYCLE_END]), cycles);
     cr_assert_eq(atomic_load(&phase_registered), 0, "the callback ran on a registered thread");
-    cr_assert_eq(atomic_load(&phase_order_bad), 0, "cycle numbers out of order or wrong arg");
+    cr_assert_eq(atomic_load(&phase_order_bad), 0, "phases or cycle numbers out of order, or wrong arg");
     cr_assert_eq((uint64_t)atomic_load(&phase_last_cycle), st.num_gc);
 }
 
