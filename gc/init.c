@@ -91,6 +91,7 @@ MGC_API void gc_config_default(gc_config *cfg) {
     cfg->verbose = 0;
     cfg->mark_workers = 0;
     cfg->memory_limit = 0;
+    cfg->max_heap = 0;
 }
 
 /* ** Parse an integer environment variable; warn and keep *out on junk. */
@@ -136,6 +137,7 @@ static void apply_env(gc_config *cfg) {
     env_int("MGC_VERBOSE", &cfg->verbose, 0, 9);
     env_int("MGC_MARK_WORKERS", &cfg->mark_workers, 0, 1024);
     env_bytes("MGC_MEMLIMIT", &cfg->memory_limit);
+    env_bytes("MGC_MAXHEAP", &cfg->max_heap);
     env_int("MGC_STW", &cfg->stw, 0, 2);
     env_int("MGC_CHECKMARK", &cfg->checkmark, 0, 1);
     env_int("MGC_CLOBBER", &cfg->clobber, 0, 1);
@@ -183,6 +185,7 @@ MGC_API int gc_init(const gc_config *user) {
     if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);
     mgc_roots_init();
     mgc_pacer_init(cfg.percent, cfg.memory_limit);
+    atomic_store(&mgc_max_heap, cfg.max_heap);
     if (rc == GC_OK) rc = mgc_gc_init();
     /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
      * works).  No gc_config field: an operator's switch, not a program's. */

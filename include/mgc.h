@@ -131,6 +131,12 @@ typedef struct gc_config {
     int checkmark;    /* verify every concurrent mark with a STW re-mark */
     int clobber;      /* fill freed objects with 0xdeadbeef */
     unsigned long torture; /* a full collection every N allocations */
+    /* Hard heap limit in bytes (MGC_MAXHEAP; 0 = none): an allocation that
+     * would take the heap's in-use spans past it first runs a full
+     * collection; if it still does not fit, the out-of-memory handler is
+     * called and the allocation returns NULL.  The heap stays usable:
+     * allocation works again once memory is freed. */
+    size_t max_heap;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
@@ -277,6 +283,10 @@ MGC_API int gc_set_percent(int percent);
 /* Soft memory limit in bytes (MGC_MEMLIMIT); SIZE_MAX or 0 = none.
  * Returns the old limit (SIZE_MAX if none). */
 MGC_API size_t gc_set_memory_limit(size_t limit);
+
+/* Hard heap limit (gc_config.max_heap, MGC_MAXHEAP); 0 = none.  Returns the
+ * old limit. */
+MGC_API size_t gc_set_max_heap(size_t limit);
 
 /* Copy the durations of the most recent stop-the-world pauses (up to
  * max, oldest first, in nanoseconds) into out_ns and return how many were

@@ -77,6 +77,21 @@ static inline void mgc_unlock(gc_thread *t, pthread_mutex_t *m) {
     if (t) mgc_nopreempt_end(t);
 }
 
+/* ---- the hard heap limit (runtime/malloc.c) ----------------------------- */
+
+extern HIDDEN _Atomic size_t mgc_max_heap; /* 0: none */
+
+/* ** Would bytes more of in-use spans pass the hard limit?  Then the
+ * allocation fails softly: t->over_limit tells mallocgc to collect and
+ * retry before it gives up. */
+static inline bool mgc_over_max_heap(gc_thread *t, size_t bytes) {
+    size_t m = atomic_load_explicit(&mgc_max_heap, memory_order_relaxed);
+    if (likely(m == 0)) return false;
+    if (atomic_load_explicit(&mgc_hstats.heap_inuse, memory_order_relaxed) + bytes <= m) return false;
+    if (t) t->over_limit = 1;
+    return true;
+}
+
 /* ---- OS memory (runtime/os_linux.c) ------------------------------------ */
 
 HIDDEN void *mgc_sys_alloc(size_t n, _Atomic uint64_t *stat);

@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, si
         v = next_free_slow(t, spanclass, &s);
         if (!v) {
             mgc_nopreempt_end(t);
-            mgc_call_oom(size);
+            if (!t->over_limit) mgc_call_oom(size); /* else mallocgc collects and retries */
             return NULL;
         }
     }
@@ -142,6 +142,7 @@ static void *malloc_tiny(gc_thread *t, size_t size) {
 
 static void *malloc_large(gc_thread *t, size_t size, int noscan) {
     size_t npages = (size + MGC_PAGE_SIZE - 1) >> MGC_PAGE_SHIFT;
+    if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL; /* mallocgc retries */
     mgc_nopreempt_begin(t);
     mspan *s = mgc_heap_alloc(t, npages, noscan);
     if (!s) {
@@ -177,6 +178,26 @@ static __attribute__((noinline)) void *debug_hook(gc_thread *t, void *p) {
     return p;
 }
 
+static void *alloc_once(gc_thread *t, size_t size, int noscan) {
+    if (noscan && size < MGC_TINY_SIZE) return malloc_tiny(t, size);
+    if (size <= MGC_MAX_SMALL_SIZE) return malloc_small(t, size, noscan);
+    return malloc_large(t, size, noscan);
+}
+
+/* ** The allocation hit the hard heap limit: collect at once (the sweep
+ * frees what is dead), try again, and only then give up with the
+ * out-of-memory handler. */
+static __attribute__((noinline)) void *alloc_at_limit(gc_thread *t, size_t size, int noscan) {
+    t->over_limit = 0;
+    gc_collect();
+    void *p = alloc_once(t, size, noscan);
+    if (!p && t->over_limit) {
+        t->over_limit = 0;
+        mgc_call_oom(size);
+    }
+    return p;
+}
+
 static inline __attribute__((always_inline)) void *mallocgc(size_t size, int noscan,
                                                             const char *fn) {
     gc_thread *t = mgc_self;
@@ -192,8 +213,15 @@ static inline __attribute__((always_inline)) void *mallocgc(size_t size, int nos
     } else {
         p = malloc_large(t, size, noscan);
     }
+    if (unlikely(!p) && t->over_limit) p = alloc_at_limit(t, size == 0 ? 1 : size, noscan);
     if (unlikely(mgc_alloc_debug)) return debug_hook(t, p);
     return p;
+}
+
+_Atomic size_t mgc_max_heap;
+
+MGC_API size_t gc_set_max_heap(size_t limit) {
+    return atomic_exchange(&mgc_max_heap, limit);
 }
 
 MGC_API void *gc_alloc(size_t n) { return mallocgc(n, 0, "gc_alloc"); }

@@ -54,7 +54,9 @@ mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
 
 /* ** A fresh span for this class from the page heap. */
 static mspan *central_grow(gc_thread *t, mcentral *c) {
-    return mgc_heap_alloc(t, mgc_class_to_npages[c->spanclass >> 1], c->spanclass);
+    size_t npages = mgc_class_to_npages[c->spanclass >> 1];
+    if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL;
+    return mgc_heap_alloc(t, npages, c->spanclass);
 }
 
 /* ** A span with at least one free slot, owned by the caller; NULL when

@@ -189,6 +189,7 @@ typedef struct gc_thread {
     volatile sig_atomic_t want_gc;
     int in_gc; /* this thread is running a cycle: don't start another */
     volatile sig_atomic_t want_assist; /* owes mark work: pay at section end */
+    int over_limit; /* the last allocation failed at the hard heap limit */
 
     /* Marking state.  Owner: the thread; the collector reads and flushes
      * gcw only while the thread is stopped. */
