@@ -59,6 +59,27 @@ static int count_substr(const char *hay, const char *needle)
     return n;
 }
 
+/* Run build/mgc-trace on a trace file; assert it succeeds and whether it
+ * calls the file truncated.  Skipped if the analyzer is not built. */
+static void check_with_analyzer(const char *path, int expect_truncated)
+{
+    if (access("build/mgc-trace", X_OK) != 0)
+        return;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "build/mgc-trace %s -o %s.svg > %s.out 2>&1", path, path, path);
+    int rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s.out", path);
+    char *out = read_file(cmd, NULL);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mgc-trace failed on %s:\n%s", path, out);
+    cr_assert_eq(strstr(out, "truncated") != NULL, expect_truncated,
+                 "mgc-trace %s the trace truncated:\n%s", expect_truncated ? "did not call" : "called",
+                 out);
+    free(out);
+    unlink(cmd);
+    snprintf(cmd, sizeof cmd, "%s.svg", path);
+    unlink(cmd);
+}
+
 /* ---- MGC_TRACE=1 ---------------------------------------------------------------------- */
 
 #define NUM "[0-9]+(\\.[0-9]+)?"
@@ -175,20 +196,7 @@ Test(trace, trace_file_holds_every_phase_of_a_known_workload)
 
     /* The analyzer reads it; the program is still running, so the file has
      * no end yet and the analyzer must say it is truncated. */
-    if (access("build/mgc-trace", X_OK) == 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "build/mgc-trace %s -o %s.svg > %s.out 2>&1", path, path, path);
-        int rc = system(cmd);
-        snprintf(cmd, sizeof cmd, "%s.out", path);
-        char *out = read_file(cmd, NULL);
-        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mgc-trace failed on a live trace:\n%s",
-                  out);
-        cr_assert(strstr(out, "truncated") != NULL, "no truncation notice:\n%s", out);
-        free(out);
-        unlink(cmd);
-        snprintf(cmd, sizeof cmd, "%s.svg", path);
-        unlink(cmd);
-    }
+    check_with_analyzer(path, 1);
     unlink(path);
 }
 
@@ -316,18 +324,6 @@ Test(trace, a_finished_trace_is_strict_json_and_not_truncated)
               text + (n > 200 ? n - 200 : 0));
     cr_assert_geq(count_substr(text, "\"cat\":\"stw\""), 6, "3 cycles, 2 pauses each at least");
     free(text);
-    if (access("build/mgc-trace", X_OK) == 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "build/mgc-trace %s -o %s.svg > %s.out 2>&1", path, path, path);
-        int rc = system(cmd);
-        snprintf(cmd, sizeof cmd, "%s.out", path);
-        char *out = read_file(cmd, NULL);
-        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mgc-trace failed:\n%s", out);
-        cr_assert(strstr(out, "truncated") == NULL, "a finished trace called truncated:\n%s", out);
-        free(out);
-        unlink(cmd);
-        snprintf(cmd, sizeof cmd, "%s.svg", path);
-        unlink(cmd);
-    }
+    check_with_analyzer(path, 0);
     unlink(path);
 }
