@@ -60,13 +60,9 @@ static double worker_util(void) {
 
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg;
-    pthread_setname_np(pthread_self(), "mgc-mark");
     char name[32];
     snprintf(name, sizeof name, "mgc-mark %d", id + 1);
     mgc_trace_thread_name(MGC_TID_WORKER0 + id, name);
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     gcwork w;
     mgc_gcwork_init(&w);
     for (;;) {
@@ -121,17 +117,8 @@ static void *worker_main(void *arg) {
 }
 
 int mgc_workers_start(int n) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (int i = 0; i < n; i++) {
-        pthread_t th;
-        if (pthread_create(&th, &attr, worker_main, (void *)(intptr_t)i) != 0) {
-            pthread_attr_destroy(&attr);
-            return GC_ESYS;
-        }
-    }
-    pthread_attr_destroy(&attr);
+    for (int i = 0; i < n; i++)
+        if (mgc_start_daemon("mgc-mark", worker_main, (void *)(intptr_t)i) != GC_OK) return GC_ESYS;
     return GC_OK;
 }
 

@@ -276,10 +276,6 @@ static void run_cycle(bool forced) {
 
 static void *coordinator_main(void *arg) {
     (void)arg;
-    pthread_setname_np(pthread_self(), "mgc-gc");
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     for (;;) {
         pthread_mutex_lock(&cmu);
         while (want_cycles <= started_cycles) pthread_cond_wait(&c_request, &cmu);
@@ -299,13 +295,7 @@ static void *coordinator_main(void *arg) {
 }
 
 int mgc_gc_init(void) {
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&th, &attr, coordinator_main, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) return GC_ESYS;
+    if (mgc_start_daemon("mgc-gc", coordinator_main, NULL) != GC_OK) return GC_ESYS;
     return mgc_workers_start(mgc_cfg.mark_workers);
 }
 

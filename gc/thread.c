@@ -147,6 +147,27 @@ MGC_API void gc_unregister_thread(void) {
 
 MGC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }
 
+/* ** Start a library thread (coordinator, mark worker, scavenger, trace
+ * writer): detached, named for debuggers, and with every signal blocked --
+ * it is never registered, so it must not take the stop signals, nor the
+ * program's own.  The mask is set around pthread_create so the thread is
+ * born with it. */
+int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) return GC_ESYS;
+    pthread_setname_np(th, name);
+    return GC_OK;
+}
+
 MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
     gc_thread *t = mgc_self;
     if (!fn) {

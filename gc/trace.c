@@ -120,10 +120,6 @@ static void flush_buffer(void) {
 
 static void *writer_main(void *arg) {
     (void)arg;
-    pthread_setname_np(pthread_self(), "mgc-trace");
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     for (;;) {
         pthread_mutex_lock(&tlock);
         if (!closed && len < FLUSH_BYTES) {
@@ -195,13 +191,8 @@ void mgc_trace_init(void) {
          "\"version\":\"%s\",\"mark_workers\":%d}}",
          mgc_ncpu(), MGC_VERSION_STRING, mgc_cfg.mark_workers);
     mgc_trace_thread_name(MGC_TID_COORDINATOR, "mgc-gc");
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &attr, writer_main, NULL) != 0)
+    if (mgc_start_daemon("mgc-trace", writer_main, NULL) != GC_OK)
         mgc_warn("MGC_TRACE_FILE: cannot start the writer thread; events are written at exit");
-    pthread_attr_destroy(&attr);
     atexit(trace_finish);
 }
 

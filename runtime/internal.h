@@ -254,6 +254,7 @@ HIDDEN void mgc_start_thread(gc_thread *t);
 HIDDEN void mgc_suspend_self(gc_thread *t);
 HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg);
 HIDDEN void mgc_threads_lock_parked(gc_thread *t);
+HIDDEN int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg);
 HIDDEN uintptr_t mgc_current_sp(void);
 
 /* roots (gc/roots.c) */

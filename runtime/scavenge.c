@@ -48,10 +48,6 @@ static size_t scavenge(gc_thread *t, size_t max, bool all) {
  * touches no object, only free pages under the heap lock). */
 static void *scavenger_main(void *arg) {
     (void)arg;
-    pthread_setname_np(pthread_self(), "mgc-scavenge");
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     for (;;) {
         struct timespec ts = {0, SCAV_PERIOD_NS};
         while (nanosleep(&ts, &ts) != 0) {
@@ -72,15 +68,7 @@ static void *scavenger_main(void *arg) {
 }
 
 /* ** Start the background scavenger (gc_init, after the heap exists). */
-int mgc_scavenger_start(void) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, scavenger_main, NULL);
-    pthread_attr_destroy(&attr);
-    return rc == 0 ? GC_OK : GC_ESYS;
-}
+int mgc_scavenger_start(void) { return mgc_start_daemon("mgc-scavenge", scavenger_main, NULL); }
 
 /* ** Collect first so the garbage's pages are free too, then release every
  * free page.  From an unregistered thread (a watchdog reacting to memory
