@@ -32,22 +32,8 @@ static TU_NOINLINE void churn_and_collect(int cycles)
 
 static char *read_file(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += r;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    fclose(f);
-    buf[len] = 0;
-    if (n)
-        *n = len;
+    char *buf = tu_slurp(path, n);
+    cr_assert_not_null(buf, "cannot open %s", path);
     return buf;
 }
 

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test/test_util.h"
+
 #define FIXTURE "test/data/trace-small.json"
 #define FIXTURE_TRUNC "test/data/trace-truncated.json"
 
@@ -54,26 +56,6 @@ static const char *tool_path(void) {
         if (access(path, X_OK) == 0) return path;
     }
     return "build/mgc-trace";
-}
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap);
-    cr_assert_not_null(buf);
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            cr_assert_not_null(buf);
-        }
-    }
-    fclose(f);
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
 }
 
 static void spit(const char *path, const char *data, size_t len) {
@@ -112,8 +94,8 @@ static void run_tool(tool_run *r, const char *fmt, ...) {
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     free(r->out);
     free(r->err);
-    r->out = slurp(in_dir(r, "stdout"), NULL);
-    r->err = slurp(in_dir(r, "stderr"), NULL);
+    r->out = tu_slurp(in_dir(r, "stdout"), NULL);
+    r->err = tu_slurp(in_dir(r, "stderr"), NULL);
     cr_assert(r->out && r->err, "no output files from: %s", cmd);
 }
 
@@ -267,7 +249,7 @@ static const char *xml_error(const char *s) {
 
 static void assert_svg_ok(tool_run *r, const char *svg_path) {
     size_t n;
-    char *svg = slurp(svg_path, &n);
+    char *svg = tu_slurp(svg_path, &n);
     cr_assert_not_null(svg, "no SVG at %s", svg_path);
     cr_assert_gt(n, 1000);
     const char *why = xml_error(svg);
@@ -284,7 +266,7 @@ static void assert_svg_ok(tool_run *r, const char *svg_path) {
     snprintf(cmd, sizeof cmd, "rsvg-convert '%s' -o '%s' 2>&1", svg_path, png);
     cr_assert_eq(system(cmd), 0, "rsvg-convert failed on %s", svg_path);
     size_t pn;
-    char *data = slurp(png, &pn);
+    char *data = tu_slurp(png, &pn);
     cr_assert(data && pn > 1000 && !memcmp(data, "\x89PNG", 4), "rsvg-convert wrote no PNG");
     free(data);
 }
@@ -323,7 +305,7 @@ Test(trace_tool, default_output_beside_the_trace) {
     tool_run r;
     run_setup(&r);
     size_t n;
-    char *data = slurp(FIXTURE, &n);
+    char *data = tu_slurp(FIXTURE, &n);
     cr_assert_not_null(data);
     spit(in_dir(&r, "run.json"), data, n);
     free(data);
@@ -355,7 +337,7 @@ Test(trace_tool, trace_cut_at_a_line_end) {
     tool_run r;
     run_setup(&r);
     size_t n;
-    char *data = slurp(FIXTURE, &n);
+    char *data = tu_slurp(FIXTURE, &n);
     cr_assert_not_null(data);
     char *p = data;
     for (int lines = 0; lines < 11; lines++) p = strchr(p, '\n') + 1; /* "[" and 10 events */
@@ -372,7 +354,7 @@ Test(trace_tool, malformed_line_is_skipped) {
     tool_run r;
     run_setup(&r);
     size_t n;
-    char *data = slurp(FIXTURE, &n);
+    char *data = tu_slurp(FIXTURE, &n);
     cr_assert_not_null(data);
     char *line = strstr(data, "{\"name\":\"heap\"");
     cr_assert_not_null(line);
@@ -450,7 +432,7 @@ Test(trace_tool, long_trace_stays_readable) {
     char expect[64];
     snprintf(expect, sizeof expect, "STW pauses   %d (%d mark setup", 2 * cycles, cycles);
     assert_has(r.out, expect, "pauses");
-    char *text = slurp(svg, NULL);
+    char *text = tu_slurp(svg, NULL);
     cr_assert_not_null(text);
     size_t elements = 0;
     for (const char *p = text; (p = strchr(p, '<')); p++) elements += p[1] != '/' && p[1] != '?';

@@ -224,6 +224,33 @@ static inline void tu_oom_handler(size_t requested)
     atomic_store(&tu_ooms()->last, requested);
 }
 
+/* ---- files ---------------------------------------------------------------------- */
+
+/* The whole file at path, NUL-terminated (*len = its size if len), or NULL
+ * if it cannot be opened.  Free the result. */
+static inline __attribute__((unused)) char *tu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
 /* ---- joining threads ------------------------------------------------------------ */
 
 static void *tu_join_fn(void *arg)
