@@ -103,6 +103,7 @@ sizeclasses:
 
 -include bench/bench.mk
 -include scripts/trace.mk
+include examples/lox/lox.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -1,0 +1,36 @@
+# examples/lox/lox.mk -- the Lox VM on the mgc heap, included by the
+# top-level Makefile.
+#
+#   make lox          build/lox (the VM on mgc)
+#   make lox-test     the Lox test suite ($(LOX_TESTS)) and examples/lox/programs
+#   make lox-torture  the same with MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1
+#   make lox-boehm    build/lox-boehm: the same VM on Boehm GC (benchmark only)
+#
+# Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
+
+LOX_TESTS ?= ../shared/lox/test
+LOX_TORTURE ?= 1
+LOX_SRCS := $(wildcard examples/lox/*.c)
+LOX_HDRS := $(wildcard examples/lox/*.h)
+
+.PHONY: lox lox-test lox-torture lox-boehm
+
+lox: $(BUILD)/lox
+
+$(BUILD)/lox: $(LOX_SRCS) $(LOX_HDRS) $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LOX_SRCS) -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+# Boehm GC behind the same glue header (gcglue.h); libmgc is not linked.
+lox-boehm: $(BUILD)/lox-boehm
+
+$(BUILD)/lox-boehm: $(LOX_SRCS) $(LOX_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DLOX_BOEHM $(LOX_SRCS) -o $@ -lgc -pthread
+
+lox-test: $(BUILD)/lox
+	examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs
+
+lox-torture: $(BUILD)/lox
+	MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1 \
+	    examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs

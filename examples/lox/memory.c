@@ -1,0 +1,31 @@
+/*
+ * memory.c -- allocation on the collected heap and array growth.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory.h"
+
+void *lox_alloc(size_t n, bool scanned) {
+    void *p = scanned ? heap_alloc(n) : heap_alloc_noscan(n);
+    if (!p) {
+        fprintf(stderr, "lox: out of memory (%zu bytes)\n", n);
+        exit(70);
+    }
+    return p;
+}
+
+void *grow_data(const void *old, size_t old_bytes, size_t new_bytes) {
+    void *p = lox_alloc(new_bytes, false);
+    if (old_bytes) memcpy(p, old, old_bytes);
+    return p;
+}
+
+Value *grow_values(const Value *old, int count, int cap) {
+    Value *p = lox_alloc((size_t)cap * sizeof(Value), true);
+    /* Each copied word through the barrier, so a concurrent mark that has
+     * already scanned the new (black) block still sees what it holds. */
+    for (int i = 0; i < count; i++) value_set(&p[i], old[i]);
+    return p;
+}
