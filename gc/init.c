@@ -144,6 +144,11 @@ static void apply_env(gc_config *cfg) {
     int torture = (int)cfg->torture;
     env_int("MGC_TORTURE", &torture, 0, INT_MAX);
     cfg->torture = (unsigned long)torture;
+    const char *f = getenv("MGC_FINALIZERS");
+    if (f && strcmp(f, "manual") == 0) cfg->manual_finalizers = 1;
+    else if (f && strcmp(f, "thread") == 0) cfg->manual_finalizers = 0;
+    else if (f && *f)
+        mgc_warn("gc_init: ignoring MGC_FINALIZERS=\"%s\": expected manual or thread", f);
 }
 
 MGC_API int gc_init(const gc_config *user) {
@@ -172,6 +177,7 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_cfg.checkmark = cfg.checkmark;
     mgc_cfg.clobber = cfg.clobber;
     mgc_cfg.torture = cfg.torture;
+    mgc_cfg.manual_finalizers = cfg.manual_finalizers;
     mgc_alloc_debug = cfg.torture != 0;
     long ncpu = mgc_ncpu();
     mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);

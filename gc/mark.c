@@ -135,6 +135,13 @@ static void scan_object(gcwork *w, uintptr_t obj) {
     }
 }
 
+/* ** A finalizable object's words, without marking the object: what it
+ * reaches must survive for its finalizer, while it may itself die. */
+void mgc_scan_contents(gcwork *w, uintptr_t obj) {
+    mspan *s = mgc_span_of_heap(obj);
+    if (s && !s->noscan) scan_range(w, obj, obj + s->elemsize);
+}
+
 /* ** The thread's stack from where it stopped to its base, and its tiny
  * block (the cache is not scanned memory). */
 static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
@@ -233,6 +240,7 @@ void mgc_mark_setup(void) {
     atomic_store(&stack_bytes, 0);
     atomic_fetch_add(&mark_cycle, 1);
     mgc_roots_mark_begin();
+    mgc_fin_mark_begin();
     gcwork w;
     mgc_gcwork_init(&w);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
@@ -253,6 +261,7 @@ void mgc_mark_setup(void) {
 void mgc_mark_everything_stw(gcwork *w) {
     uint64_t cycle = atomic_load(&mark_cycle);
     while (mgc_roots_scan_chunk(scan_root_cb, w)) {}
+    while (mgc_fin_mark_some(w)) {}
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
         if (t->stack_scanned == cycle) continue;
         scan_stack(w, t, t->suspended_sp);
@@ -267,6 +276,7 @@ void mgc_mark_everything_stw(gcwork *w) {
 bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks) {
     bool found = false;
     if (mgc_roots_scan_chunk(scan_root_cb, w)) found = true;
+    else if (stacks && mgc_fin_mark_some(w)) found = true;
     else if (stacks && scan_one_stack(w)) found = true;
     uint64_t before = w->scan_bytes;
     drain(w, budget);
@@ -275,7 +285,8 @@ bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks) {
 
 /* ** Is any marking left that the markers can see? */
 bool mgc_mark_work_left(void) {
-    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() || stacks_pending();
+    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() || mgc_fin_pending() ||
+           stacks_pending();
 }
 
 /* ** Move a stopped (or the calling) thread's barrier/assist work to the
@@ -395,6 +406,10 @@ void mgc_checkmark(void) {
     w.check = true;
     check_where = "a root range";
     mgc_roots_each(scan_root_cb, &w);
+    check_where = "an object";
+    drain(&w, -1);
+    check_where = "a finalizer or cleanup record";
+    mgc_fin_scan_all(&w);
     check_where = "an object";
     drain(&w, -1);
     check_unverified = 0;

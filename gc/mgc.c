@@ -125,7 +125,7 @@ static void wait_mark_quiet(void) {
  * barrier buffer, and say whether any work is left anywhere. */
 static bool flush_and_check(void) {
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
-    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() ||
+    return atomic_load(&mgc_wbuf_nfull) > 0 || mgc_roots_pending() || mgc_fin_pending() ||
            mgc_mark_stacks_pending_locked();
 }
 
@@ -252,6 +252,7 @@ static void run_cycle(bool forced) {
         if (k % 256 == 255 && !cycle_pending()) sched_yield();
     atomic_store(&mgc_sweep_done, 1);
     uint64_t t_swept = mgc_nanotime();
+    mgc_fin_cycle_end();
     mgc_trace_phase(1, ci.cycle, t_restarted, t_swept - t_restarted);
 
     atomic_store(&cstats.last_mark_ns, t_marked - t_start);

@@ -323,3 +323,11 @@ void mgc_start_thread(gc_thread *t) {
     restart(t);
     atomic_store(&stop_target, NULL);
 }
+
+void mgc_unblock_stop_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig_suspend);
+    sigaddset(&set, sig_restart);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -56,9 +56,15 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
         mgc_throw("sweep: span %#lx (class %u) has %u marked slots but only %u allocated",
                   (unsigned long)s->base, s->spanclass >> 1, nalloc, before);
     unsigned nfreed = before - nalloc;
-    /* Weak references to the dead: cleared before their slots are free. */
-    if (unlikely(atomic_load_explicit(&s->specials, memory_order_acquire) != NULL) && nfreed)
-        mgc_weak_sweep(s);
+    /* Weak references to the dead are cleared before their slots are
+     * free; finalizers resurrect their objects (marking them). */
+    if (unlikely(atomic_load_explicit(&s->specials, memory_order_acquire) != NULL) && nfreed) {
+        unsigned revived = mgc_specials_sweep(s);
+        nalloc += revived;
+        nfreed -= revived;
+        atomic_fetch_add_explicit(&mgc_hstats.heap_live, (uint64_t)revived * s->elemsize,
+                                  memory_order_relaxed);
+    }
     if (unlikely(mgc_cfg.clobber) && nfreed) clobber_freed(s);
 
     uint64_t *old = s->allocBits;

@@ -24,126 +24,40 @@
  * no-preempt section, like the write barrier, so the marking flag cannot
  * change under it.
  *
- * All specials lists are protected by one lock (registrations and sweeps of
- * spans that have weak references are rare next to allocation).  Handles
+ * The records and their lock are gc/special.c's, which also holds the
+ * sweep's side (clearing comes before finalizers resurrect).  Handles
  * live in malloc'd memory, never scanned, so they never keep their target;
  * the program frees them with gc_weak_free.
  */
 #include <stdlib.h>
 
+#include "gc/special.h"
 #include "gc/workbuf.h"
-
-enum { SPECIAL_HANDLE = 1, SPECIAL_SLOT = 2 };
-
-typedef struct mgc_special {
-    struct mgc_special *next;
-    uintptr_t obj; /* the target object's base */
-    int kind;
-    union {
-        struct gc_weak *handle;
-        void **slot;
-    } u;
-} mgc_special;
-
-struct gc_weak {
-    _Atomic uintptr_t target; /* 0 once the object died or the handle was freed */
-};
-
-static pthread_mutex_t weak_lock = PTHREAD_MUTEX_INITIALIZER; /* every specials list, free_specials */
-
-/* Special records come from chunks of OS memory, not malloc: they are
- * freed inside no-preempt sections (a sweep), where calling free() could
- * wait for malloc's lock held by a thread the collector has stopped. */
-static mgc_special *free_specials; /* weak_lock */
-#define SPECIAL_CHUNK (64 * 1024)
-
-/* ** A zeroed special record, or NULL; weak_lock held. */
-static mgc_special *special_alloc_locked(void) {
-    if (!free_specials) {
-        char *chunk = mgc_sys_alloc(SPECIAL_CHUNK, &mgc_hstats.meta_sys);
-        if (!chunk) return NULL;
-        for (size_t off = 0; off + sizeof(mgc_special) <= SPECIAL_CHUNK; off += sizeof(mgc_special)) {
-            mgc_special *sp = (mgc_special *)(chunk + off);
-            sp->next = free_specials;
-            free_specials = sp;
-        }
-    }
-    mgc_special *sp = free_specials;
-    free_specials = sp->next;
-    memset(sp, 0, sizeof *sp);
-    return sp;
-}
-
-static void special_free_locked(mgc_special *sp) {
-    sp->next = free_specials;
-    free_specials = sp;
-}
-
-/* ** The span and base of a live heap object p points into, or NULL. */
-static mspan *object_span(const void *p, uintptr_t *base) {
-    void *b = gc_base(p);
-    if (!b) return NULL;
-    *base = (uintptr_t)b;
-    return mgc_span_of_heap(*base);
-}
 
 /* ** Record a weak reference of kind to the object at obj on span s. */
 static bool add_special(gc_thread *t, mspan *s, uintptr_t obj, int kind, void *key) {
-    mgc_lock(t, &weak_lock);
-    mgc_special *sp = special_alloc_locked();
+    mgc_lock(t, &mgc_special_lock);
+    mgc_special *sp = mgc_special_alloc_locked();
     if (sp) {
         sp->obj = obj;
         sp->kind = kind;
         if (kind == SPECIAL_HANDLE) sp->u.handle = key;
         else sp->u.slot = key;
-        sp->next = atomic_load_explicit(&s->specials, memory_order_relaxed);
-        atomic_store_explicit(&s->specials, sp, memory_order_release);
+        mgc_special_link_locked(s, sp);
     }
-    mgc_unlock(t, &weak_lock);
+    mgc_unlock(t, &mgc_special_lock);
     return sp != NULL;
 }
 
-/* ** Unlink the special of kind for handle/slot on the span of obj; false
- * if there is none (already cleared by a sweep). */
-static bool remove_special(gc_thread *t, uintptr_t obj, int kind, const void *key) {
+/* ** Remove the special of kind for handle/slot on the span of obj (none
+ * if a sweep already cleared it). */
+static void remove_special(gc_thread *t, uintptr_t obj, int kind, const void *key) {
     mspan *s = mgc_span_of_heap(obj);
-    if (!s) return false;
-    bool found = false;
-    mgc_lock(t, &weak_lock);
-    _Atomic(mgc_special *) *link = &s->specials;
-    for (mgc_special *sp = atomic_load_explicit(link, memory_order_relaxed); sp;
-         sp = atomic_load_explicit(link, memory_order_relaxed)) {
-        const void *k = sp->kind == SPECIAL_HANDLE ? (const void *)sp->u.handle : (const void *)sp->u.slot;
-        if (sp->kind == kind && k == key && sp->obj == obj) {
-            atomic_store_explicit(link, sp->next, memory_order_relaxed);
-            special_free_locked(sp);
-            found = true;
-            break;
-        }
-        link = (_Atomic(mgc_special *) *)&sp->next;
-    }
-    mgc_unlock(t, &weak_lock);
-    return found;
-}
-
-/* ** Called by the sweep of s (which owns s) before the mark bits become
- * the allocation bits: clear the weak references to unmarked objects. */
-void mgc_weak_sweep(mspan *s) {
-    pthread_mutex_lock(&weak_lock);
-    _Atomic(mgc_special *) *link = &s->specials;
-    mgc_special *sp;
-    while ((sp = atomic_load_explicit(link, memory_order_relaxed)) != NULL) {
-        unsigned i = mgc_span_obj_index(s, sp->obj);
-        if (mgc_bit_get(s->gcmarkBits, i)) {
-            link = (_Atomic(mgc_special *) *)&sp->next;
-            continue;
-        }
-        if (sp->kind == SPECIAL_HANDLE) atomic_store_explicit(&sp->u.handle->target, 0, memory_order_release);
-        else __atomic_store_n(sp->u.slot, NULL, __ATOMIC_RELEASE);
-        atomic_store_explicit(link, sp->next, memory_order_relaxed);
-        special_free_locked(sp);
-    }
-    pthread_mutex_unlock(&weak_lock);
+    if (!s) return;
+    mgc_lock(t, &mgc_special_lock);
+    mgc_special *sp = mgc_special_unlink_locked(s, obj, kind, key);
+    if (sp) mgc_special_free_locked(sp);
+    mgc_unlock(t, &mgc_special_lock);
 }
 
 /* ** The mark bit of p's slot, read while a sweep may be swapping the
@@ -198,7 +112,7 @@ MGC_API gc_weak *gc_weak_new(void *obj) {
     gc_thread *t = reader("gc_weak_new");
     if (!t) return NULL;
     uintptr_t base;
-    mspan *s = obj ? object_span(obj, &base) : NULL;
+    mspan *s = obj ? mgc_object_span(obj, &base) : NULL;
     if (!s) {
         mgc_warn("gc_weak_new(%p): not a pointer into a live heap object; pass what "
                  "gc_alloc returned", obj);
@@ -248,7 +162,7 @@ MGC_API int gc_weak_slot_set(void **slot, void *obj) {
     gc_weak_slot_clear(slot);
     if (!obj) return GC_OK;
     uintptr_t base;
-    mspan *s = object_span(obj, &base);
+    mspan *s = mgc_object_span(obj, &base);
     if (!s) {
         mgc_warn("gc_weak_slot_set(%p, %p): not a pointer into a live heap object", (void *)slot, obj);
         return GC_EINVAL;

@@ -54,6 +54,9 @@
  *   MGC_SIG_RESTART  signal number used to restart them (default SIGXCPU).
  *   MGC_VERBOSE=1    one line on stderr per collection (2: also the pacer's
  *                    view; 3: also each pause's parts).
+ *   MGC_FINALIZERS   "manual": finalizers and cleanups wait for
+ *                    gc_run_finalizers(); "thread" (default): a finalizer
+ *                    thread runs them.
  *   MGC_SCAVENGE=0   no background scavenger: free heap pages are returned
  *                    to the OS only by gc_free_os_memory() (default 1: a
  *                    thread returns pages free for over ~0.5 s, twice a
@@ -137,6 +140,10 @@ typedef struct gc_config {
      * called and the allocation returns NULL.  The heap stays usable:
      * allocation works again once memory is freed. */
     size_t max_heap;
+    /* Finalizers and cleanups (MGC_FINALIZERS=manual|thread): 0 runs them
+     * on the library's finalizer thread; 1 only queues them for the program
+     * to run with gc_run_finalizers(). */
+    int manual_finalizers;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
@@ -348,6 +355,81 @@ MGC_API void gc_weak_free(gc_weak *w);
 MGC_API int gc_weak_slot_set(void **slot, void *obj);
 MGC_API void *gc_weak_slot_get(void **slot);
 MGC_API void gc_weak_slot_clear(void **slot);
+
+/* ---- finalizers and cleanups ---------------------------------------------
+ *
+ * A finalizer is a function the collector calls with an object after the
+ * object has become unreachable; a cleanup is a function called with an
+ * argument (not the object) after the object has died, and cannot bring it
+ * back (Go's runtime.SetFinalizer and runtime.AddCleanup).
+ *
+ * When they run: never with the world stopped and never inside an
+ * allocation.  An object found unreachable by a collection is queued when
+ * its memory is swept (gc_collect() returns after the sweep, so its
+ * finalizers are queued by then).  Queued functions run one at a time, in
+ * queue order, either on the library's finalizer thread (the default; a
+ * registered thread named "mgc-finalizer", started by the first
+ * gc_set_finalizer or gc_add_cleanup), or, with gc_config.manual_finalizers
+ * (or MGC_FINALIZERS=manual), only when the program calls
+ * gc_run_finalizers() -- as a VM does to run user code at safe points.
+ * A finalizer may allocate, take locks and call any mgc function.
+ * Nothing is run at exit.
+ *
+ * Finalizers, precisely:
+ *   - Everything a finalizable object points to stays alive until its
+ *     finalizer has run (the collector marks through the object without
+ *     marking the object), so the finalizer may use it.
+ *   - Ordering: if unreachable A points to B and both have finalizers, A's
+ *     runs first; B's runs at a later collection, once A is gone (Boehm's
+ *     topological order).  Consequently a cycle of objects with finalizers
+ *     is never finalized nor freed: break cycles, or use cleanups.
+ *   - Resurrection: when its finalizer is queued the object is kept (the
+ *     queue holds it), and the finalizer is forgotten.  If the finalizer
+ *     stores the object where the program can reach it, the object lives
+ *     on as an ordinary object; its finalizer runs again only if
+ *     gc_set_finalizer is called again (inside the finalizer is fine).
+ *     Otherwise it is freed by the next collection after the finalizer ran.
+ *   - Weak references to the object are cleared when it is first found
+ *     unreachable, before its finalizer runs, and stay cleared even if it
+ *     is resurrected.
+ *
+ * Cleanups: fn(arg) runs after obj died; obj itself is freed in the same
+ * sweep.  arg is kept alive by the collector until the cleanup has run; if
+ * arg (or anything it reaches) points to obj, obj never dies -- pass what
+ * the cleanup needs (a file descriptor, a malloc'd block), not the object.
+ * An object may have several cleanups; they run in no set order.  If the
+ * object also has a finalizer, its cleanups run only after the finalizer
+ * ran and the object died again.
+ *
+ * obj must be what gc_alloc (or a sibling) returned, not an interior
+ * pointer.  gc_alloc_noscan objects under 16 bytes share 16-byte blocks
+ * (the tiny allocator): a finalizer or cleanup on one runs when the whole
+ * block dies, maybe much later, or never if a neighbour stays alive. */
+typedef void (*gc_finalizer_fn)(void *obj, void *arg);
+typedef void (*gc_cleanup_fn)(void *arg);
+
+/* Set obj's finalizer (replacing any) to fn(obj, arg); fn NULL removes it.
+ * Returns GC_OK, GC_EINVAL (obj not the start of a live heap object),
+ * GC_ENOTREG or GC_ENOMEM. */
+MGC_API int gc_set_finalizer(void *obj, gc_finalizer_fn fn, void *arg);
+/* Run fn(arg) after obj dies.  Returns an id (never 0) for
+ * gc_cancel_cleanup, or 0 on error (with a message). */
+MGC_API uint64_t gc_add_cleanup(void *obj, gc_cleanup_fn fn, void *arg);
+/* Cancel the cleanup id of obj.  GC_OK, or GC_EINVAL if obj has no such
+ * cleanup (wrong id, or already queued or run). */
+MGC_API int gc_cancel_cleanup(void *obj, uint64_t id);
+/* Run the queued finalizers and cleanups on the calling (registered)
+ * thread, including those queued while they run; returns how many ran.
+ * Works in both modes (with the finalizer thread, both drain one queue). */
+MGC_API size_t gc_run_finalizers(void);
+/* How many finalizers and cleanups are queued and not yet started. */
+MGC_API size_t gc_finalizers_pending(void);
+/* Called (on a collector thread, world running) at the end of a
+ * collection that queued finalizers or cleanups, e.g. to wake the thread
+ * that calls gc_run_finalizers.  It must not call mgc functions other than
+ * gc_finalizers_pending.  Returns the previous notifier. */
+typedef void (*gc_finalizer_notifier)(void *arg);
+MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn, void *arg);
 
 /* ---- pause statistics, MMU, phase callback, trace ------------------------
  *

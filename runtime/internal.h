@@ -266,6 +266,7 @@ HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg);
 HIDDEN void mgc_threads_lock_parked(gc_thread *t);
 HIDDEN int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg);
 HIDDEN uintptr_t mgc_current_sp(void);
+HIDDEN void mgc_unblock_stop_signals(void); /* a library thread about to register */
 
 /* roots (gc/roots.c) */
 HIDDEN void mgc_roots_init(void);
@@ -276,6 +277,13 @@ HIDDEN bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg); /* false: none lef
 HIDDEN bool mgc_roots_pending(void);
 HIDDEN uint64_t mgc_roots_bytes(void);
 
+/* finalizers and cleanups (gc/finalizer.c): a mark job like the roots */
+HIDDEN void mgc_fin_mark_begin(void);         /* STW */
+HIDDEN bool mgc_fin_mark_some(gcwork *w);     /* false: nothing left */
+HIDDEN bool mgc_fin_pending(void);
+HIDDEN void mgc_fin_scan_all(gcwork *w);      /* STW, checkmark */
+HIDDEN void mgc_fin_cycle_end(void);          /* coordinator, after the sweep */
+
 /* marking (gc/mark.c) */
 /* Nonzero from mark setup to mark termination: the write barrier shades
  * and allocation marks new objects.  Changed only with the world stopped;
@@ -283,6 +291,7 @@ HIDDEN uint64_t mgc_roots_bytes(void);
  * one side of a change. */
 extern HIDDEN _Atomic int mgc_marking;
 HIDDEN void mgc_grey(gcwork *w, uintptr_t p);
+HIDDEN void mgc_scan_contents(gcwork *w, uintptr_t obj); /* obj's words, obj not marked */
 HIDDEN void mgc_mark_setup(void);          /* STW */
 HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */
 HIDDEN bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks); /* one slice; false if no work found */
@@ -307,7 +316,9 @@ HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
 HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 HIDDEN void mgc_sweep_all(gc_thread *t);
 HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
-HIDDEN void mgc_weak_sweep(mspan *s); /* gc/weak.c: clear weak refs to unmarked objects */
+/* gc/special.c: weak refs, finalizers, cleanups of unmarked objects;
+ * returns the objects finalizers resurrect. */
+HIDDEN unsigned mgc_specials_sweep(mspan *s);
 extern HIDDEN _Atomic int mgc_sweep_done;
 
 /* tracing and pause statistics (gc/trace.c) */
@@ -364,6 +375,7 @@ typedef struct mgc_settings {
     uint64_t torture; /* MGC_TORTURE: a cycle every N allocations (0 = off) */
     int mark_workers; /* background mark worker threads */
     double worker_util; /* share of one CPU each worker may use while marking */
+    int manual_finalizers; /* finalizers wait for gc_run_finalizers() */
 } mgc_settings;
 /* Nonzero when any allocation-path debug mode is on (one load on the fast
  * path). */
