@@ -1,8 +1,7 @@
 /*
  * alloc_bench.c -- small-object allocation cost with a small live heap.
  *
- *   alloc_bench MODE SIZE ITERS
- *   alloc_bench --header
+ *   alloc_bench MODE SIZE ITERS [THREADS]
  *
  * MODE is one of
  *   mgc           gc_alloc(SIZE)              (scanned objects)
@@ -11,49 +10,28 @@
  *   boehm-atomic  GC_MALLOC_ATOMIC(SIZE)      (Boehm GC, pointer-free)
  *   malloc        malloc(SIZE) + free() of the object leaving the ring;
  *                 the allocator is whatever malloc the process runs with
- *                 (LD_PRELOAD selects jemalloc, mimalloc, tcmalloc; none
- *                 is glibc).  The program detects which one it got and
- *                 reports it in the mode column: glibc, jemalloc,
- *                 mimalloc or tcmalloc.
+ *                 (LD_PRELOAD selects jemalloc, mimalloc, tcmalloc); the
+ *                 system column names the one detected.
  *
- * Each mode allocates ITERS objects of SIZE bytes, writes one word into
- * each, and keeps the RING most recent ones live in a global array (a
- * registered root for mgc; a data-segment global that Boehm scans by
- * itself).  The garbage collectors therefore run with a live heap of about
- * RING * SIZE bytes and their collections are part of the measured time.
- * A warm-up of WARMUP allocations (same loop) runs first and is not timed.
+ * Each of THREADS threads (default 1) allocates ITERS objects of SIZE
+ * bytes, writes one word into each, and keeps its RING most recent ones
+ * live in a global array (a registered root for mgc; the data segment,
+ * which Boehm scans by itself).  The collectors run with a live heap of
+ * about THREADS * RING * SIZE bytes and their collections are part of the
+ * measured time.  A warm-up (same loop, ITERS/10 capped) runs first and is
+ * not timed.
  *
- * Output: one CSV line (the columns --header prints):
- *   mode,size,iters,ns_per_alloc,cpu_ns_per_alloc,num_gc,peak_rss_kb,
- *   heap_sys,heap_inuse,meta_sys
- * num_gc counts collections during the timed loop (empty for malloc);
- * heap_sys, heap_inuse and meta_sys come from gc_get_stats() after the
- * timed loop (mgc modes only, empty otherwise).
- *
- * The benchmark reports; it never judges the numbers.
+ * Output: one CSV line of bench_util.h, bench "alloc", case "SIZEB/Tt",
+ * metric ns per allocation per thread: wall time of the timed loop divided
+ * by ITERS (so perfect scaling with threads keeps it constant).
  */
-#include <dlfcn.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+#include "bench_util.h"
 
-/* mgc (gc_*, MGC_*) and Boehm GC (GC_*) live side by side in one binary. */
-#include "mgc.h"
-#include <gc.h>
-
-#define RING 1024 /* live objects; a power of two */
+#define RING 1024 /* live objects per thread; a power of two */
+#define MAXT 8
 #define WARMUP_MAX 2000000
 
-static void *ring[RING];
-
-#define CSV_HEADER                                                                        \
-    "mode,size,iters,ns_per_alloc,cpu_ns_per_alloc,num_gc,peak_rss_kb,heap_sys,heap_inuse," \
-    "meta_sys"
+static void *ring[MAXT][RING];
 
 static void die(const char *what, size_t size) {
     fprintf(stderr, "alloc_bench: %s(%zu) returned NULL\n", what, size);
@@ -64,176 +42,130 @@ static void die(const char *what, size_t size) {
  * One loop per allocator, each a separate non-inlined function calling the
  * allocator directly (no function pointer on the measured path).  `start`
  * continues the index sequence across warm-up and timed run so the ring
- * keeps rotating.
+ * keeps rotating.  mgc stores into its root ring through gc_store.
  */
-#define GC_LOOP(name, ALLOC, WHAT)                                          \
-    static __attribute__((noinline)) void name(size_t size, uint64_t start, \
-                                               uint64_t n) {                \
-        for (uint64_t i = start; i < start + n; i++) {                      \
-            uintptr_t *p = (uintptr_t *)ALLOC(size);                        \
-            if (__builtin_expect(p == NULL, 0)) die(WHAT, size);            \
-            p[0] = (uintptr_t)i;                                            \
-            ring[i & (RING - 1)] = p;                                       \
-        }                                                                   \
+#define GC_LOOP(name, ALLOC, STORE, WHAT)                                                    \
+    static __attribute__((noinline)) void name(void **r, size_t size, uint64_t start,      \
+                                               uint64_t n) {                                \
+        for (uint64_t i = start; i < start + n; i++) {                                     \
+            uintptr_t *p = (uintptr_t *)ALLOC(size);                                       \
+            if (__builtin_expect(p == NULL, 0)) die(WHAT, size);                           \
+            p[0] = (uintptr_t)i;                                                           \
+            STORE(&r[i & (RING - 1)], (void *)p);                                          \
+        }                                                                                  \
     }
+#define PLAIN_STORE(slot, v) (*(slot) = (v))
 
-GC_LOOP(loop_mgc, gc_alloc, "gc_alloc")
-GC_LOOP(loop_mgc_noscan, gc_alloc_noscan, "gc_alloc_noscan")
-GC_LOOP(loop_boehm, GC_MALLOC, "GC_MALLOC")
-GC_LOOP(loop_boehm_atomic, GC_MALLOC_ATOMIC, "GC_MALLOC_ATOMIC")
+GC_LOOP(loop_mgc, gc_alloc, gc_store, "gc_alloc")
+GC_LOOP(loop_mgc_noscan, gc_alloc_noscan, gc_store, "gc_alloc_noscan")
+GC_LOOP(loop_boehm, GC_MALLOC, PLAIN_STORE, "GC_MALLOC")
+GC_LOOP(loop_boehm_atomic, GC_MALLOC_ATOMIC, PLAIN_STORE, "GC_MALLOC_ATOMIC")
 
-static __attribute__((noinline)) void loop_malloc(size_t size, uint64_t start, uint64_t n) {
+static __attribute__((noinline)) void loop_malloc(void **r, size_t size, uint64_t start,
+                                                  uint64_t n) {
     for (uint64_t i = start; i < start + n; i++) {
         uintptr_t *p = malloc(size);
         if (__builtin_expect(p == NULL, 0)) die("malloc", size);
         p[0] = (uintptr_t)i;
         size_t slot = i & (RING - 1);
-        free(ring[slot]); /* free(NULL) while the ring fills */
-        ring[slot] = p;
+        free(r[slot]); /* free(NULL) while the ring fills */
+        r[slot] = p;
     }
 }
 
-static void free_ring(void) {
-    for (size_t i = 0; i < RING; i++) {
-        free(ring[i]);
-        ring[i] = NULL;
-    }
+typedef void (*loop_fn)(void **, size_t, uint64_t, uint64_t);
+
+static loop_fn loop;
+static size_t size;
+static uint64_t iters, warm;
+static int nthreads;
+static pthread_barrier_t go, done;
+
+/* ** Threads 1.. : warm up, meet the others, run the timed loop, meet
+ * again.  The main thread is worker 0 and takes the times. */
+static void bwait(pthread_barrier_t *b);
+static void *worker(void *arg) {
+    int id = (int)(intptr_t)arg;
+    loop(ring[id], size, 0, warm);
+    bwait(&go);
+    loop(ring[id], size, warm, iters);
+    bwait(&done);
+    return NULL;
 }
 
-/* Which malloc this process runs with: each preloadable allocator exports a
- * symbol glibc does not have. */
-static const char *malloc_impl(void) {
-    if (dlsym(RTLD_DEFAULT, "mi_version")) return "mimalloc";
-    if (dlsym(RTLD_DEFAULT, "mallctl")) return "jemalloc";
-    if (dlsym(RTLD_DEFAULT, "tc_version")) return "tcmalloc";
-    return "glibc";
-}
+static int system_;
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+/* Barrier waits are parked under mgc (gc_do_blocking): a thread that only
+ * waits need not be stopped by collections. */
+static void *wait_barrier(void *b) {
+    pthread_barrier_wait(b);
+    return NULL;
 }
-
-static uint64_t cpu_ns(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
-           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
-}
-
-static long peak_rss_kb(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    /* Accept a k/M/G suffix for convenience: 20M, 500k. */
-    if (end != s && *end) {
-        if ((*end == 'k' || *end == 'K') && !end[1]) v *= 1000ull, end++;
-        else if (*end == 'M' && !end[1]) v *= 1000000ull, end++;
-        else if (*end == 'G' && !end[1]) v *= 1000000000ull, end++;
-    }
-    if (errno || end == s || *end || s[0] == '-') return -1;
-    *out = v;
-    return 0;
+static void bwait(pthread_barrier_t *b) {
+    if (system_ == BU_MGC) gc_do_blocking(wait_barrier, b);
+    else pthread_barrier_wait(b);
 }
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: alloc_bench mgc|mgc-noscan|boehm|boehm-atomic|malloc SIZE ITERS\n"
-            "       alloc_bench --header\n");
+    fprintf(stderr, "usage: alloc_bench mgc|mgc-noscan|boehm|boehm-atomic|malloc SIZE ITERS "
+                    "[THREADS]\n");
     exit(1);
 }
 
-enum mode { M_MGC, M_MGC_NOSCAN, M_BOEHM, M_BOEHM_ATOMIC, M_MALLOC };
-
 int main(int argc, char **argv) {
-    if (argc == 2 && strcmp(argv[1], "--header") == 0) {
-        puts(CSV_HEADER);
-        return 0;
-    }
-    if (argc != 4) usage();
-
-    enum mode mode;
+    if (argc != 4 && argc != 5) usage();
     const char *m = argv[1];
-    if (strcmp(m, "mgc") == 0) mode = M_MGC;
-    else if (strcmp(m, "mgc-noscan") == 0) mode = M_MGC_NOSCAN;
-    else if (strcmp(m, "boehm") == 0) mode = M_BOEHM;
-    else if (strcmp(m, "boehm-atomic") == 0) mode = M_BOEHM_ATOMIC;
-    else if (strcmp(m, "malloc") == 0) mode = M_MALLOC;
+    int system;
+    if (!strcmp(m, "mgc")) system = BU_MGC, loop = loop_mgc;
+    else if (!strcmp(m, "mgc-noscan")) system = BU_MGC, loop = loop_mgc_noscan;
+    else if (!strcmp(m, "boehm")) system = BU_BOEHM, loop = loop_boehm;
+    else if (!strcmp(m, "boehm-atomic")) system = BU_BOEHM, loop = loop_boehm_atomic;
+    else if (!strcmp(m, "malloc")) system = BU_MALLOC, loop = loop_malloc;
     else usage();
 
-    uint64_t size64, iters;
-    if (parse_u64(argv[2], &size64) || parse_u64(argv[3], &iters) || size64 < sizeof(uintptr_t) ||
-        size64 > (1u << 20) || iters == 0) {
-        fprintf(stderr, "alloc_bench: SIZE must be %zu..1048576 and ITERS > 0\n",
-                sizeof(uintptr_t));
+    uint64_t size64, t64 = 1;
+    if (bu_parse_u64(argv[2], &size64) || bu_parse_u64(argv[3], &iters) ||
+        (argc == 5 && bu_parse_u64(argv[4], &t64)) || size64 < sizeof(uintptr_t) ||
+        size64 > (1u << 20) || iters == 0 || t64 < 1 || t64 > MAXT) {
+        fprintf(stderr, "alloc_bench: SIZE must be %zu..1048576, ITERS > 0, THREADS 1..%d\n",
+                sizeof(uintptr_t), MAXT);
         return 1;
     }
-    size_t size = (size_t)size64;
-    uint64_t warm = iters / 10 < WARMUP_MAX ? iters / 10 : WARMUP_MAX;
+    size = (size_t)size64;
+    nthreads = (int)t64;
+    warm = iters / 10 < WARMUP_MAX ? iters / 10 : WARMUP_MAX;
     if (warm < 4 * RING) warm = 4 * RING;
 
-    void (*loop)(size_t, uint64_t, uint64_t) = NULL;
-    const char *label = m;
-    switch (mode) {
-    case M_MGC:
-    case M_MGC_NOSCAN: {
-        int rc = gc_init(NULL);
-        if (rc != GC_OK) {
-            fprintf(stderr, "alloc_bench: gc_init: %s\n", gc_strerror(rc));
-            return 2;
-        }
-        gc_add_roots(ring, ring + RING);
-        loop = mode == M_MGC ? loop_mgc : loop_mgc_noscan;
-        break;
-    }
-    case M_BOEHM:
-    case M_BOEHM_ATOMIC:
-        GC_INIT();
-        loop = mode == M_BOEHM ? loop_boehm : loop_boehm_atomic;
-        break;
-    case M_MALLOC:
-        label = malloc_impl();
-        loop = loop_malloc;
-        break;
-    }
+    system_ = system;
+    bu_init(system);
+    if (system == BU_MGC) gc_add_roots(ring, ring + MAXT);
+    const char *label = system == BU_MALLOC ? bu_malloc_name() : m;
 
-    loop(size, 0, warm);
+    pthread_barrier_init(&go, NULL, (unsigned)nthreads);
+    pthread_barrier_init(&done, NULL, (unsigned)nthreads);
+    bu_thread th[MAXT];
+    for (int i = 1; i < nthreads; i++) bu_thread_start(&th[i], system, worker, (void *)(intptr_t)i);
 
-    uint64_t gc0 = 0;
-    if (mode == M_MGC || mode == M_MGC_NOSCAN) {
-        gc_stats st;
-        gc_get_stats(&st);
-        gc0 = st.num_gc;
-    } else if (mode == M_BOEHM || mode == M_BOEHM_ATOMIC) {
-        gc0 = GC_get_gc_no();
-    }
+    loop(ring[0], size, 0, warm); /* the main thread is worker 0 */
+    bwait(&go);
+    long gc0 = bu_num_gc(system);
+    double c0 = bu_cpu_s();
+    uint64_t t_start = bu_now_ns();
+    loop(ring[0], size, warm, iters);
+    bwait(&done);
+    uint64_t t_end = bu_now_ns();
+    double c1 = bu_cpu_s();
+    long gc1 = bu_num_gc(system);
+    for (int i = 1; i < nthreads; i++) bu_thread_join(&th[i]);
+    if (system == BU_MALLOC)
+        for (int t = 0; t < nthreads; t++)
+            for (int i = 0; i < RING; i++) free(ring[t][i]);
 
-    uint64_t c0 = cpu_ns(), t0 = now_ns();
-    loop(size, warm, iters);
-    uint64_t t1 = now_ns(), c1 = cpu_ns();
-
-    char gcs[32] = "", extra[96] = ",,";
-    if (mode == M_MGC || mode == M_MGC_NOSCAN) {
-        gc_stats st;
-        gc_get_stats(&st);
-        snprintf(gcs, sizeof gcs, "%" PRIu64, st.num_gc - gc0);
-        snprintf(extra, sizeof extra, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, st.heap_sys,
-                 st.heap_inuse, st.meta_sys);
-    } else if (mode == M_BOEHM || mode == M_BOEHM_ATOMIC) {
-        snprintf(gcs, sizeof gcs, "%" PRIu64, (uint64_t)GC_get_gc_no() - gc0);
-    } else {
-        free_ring();
-    }
-
-    printf("%s,%zu,%" PRIu64 ",%.3f,%.3f,%s,%ld,%s\n", label, size, iters,
-           (double)(t1 - t0) / (double)iters, (double)(c1 - c0) / (double)iters, gcs,
-           peak_rss_kb(), extra);
+    char bcase[32];
+    snprintf(bcase, sizeof bcase, "%zuB/%dt", size, nthreads);
+    bu_result r = {"alloc", bcase, label, (double)(t_end - t_start) / (double)iters, "ns/alloc",
+                   t_start, t_end, c1 - c0, system == BU_MALLOC ? -1 : gc1 - gc0, -1, NULL};
+    r.mmu10_all = bu_mmu10_all(system);
+    bu_print(&r);
     return 0;
 }

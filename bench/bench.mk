@@ -1,22 +1,56 @@
 # bench/bench.mk -- benchmarks, included by the top-level Makefile.
 #
-#   make bench          every benchmark
-#   make bench-alloc    allocation cost against Boehm GC and the mallocs
-#                       (ITERS=5000000 REPEAT=3 make bench-alloc for a short run)
+#   make bench          the full side-by-side suite (bench/run.sh; about 15
+#                       minutes on 2 cores): mgc against Boehm GC, glibc,
+#                       jemalloc, mimalloc, tcmalloc and Go; report and
+#                       plots in bench/results/
+#   make bench-quick    the same suite at small sizes (under 2 minutes)
+#   make bench-alloc    only the allocation microbenchmarks (full sizes)
+#   make bench-gc       only binary-trees and the pause benchmark
 #   make bench-meta     allocator metadata as a share of the heap
-#   make bench-gc       binary-trees (DEPTH, default 21) and the pause
-#                       benchmark (100 MB and 1 GB live) on mgc and Boehm GC
 #
+# REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench-alloc bench-meta bench-gc
+.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins
 
-$(BUILD)/bench/alloc_bench: bench/alloc_bench.c $(BUILD)/libmgc.a include/mgc.h
+BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate
+BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees)
+
+$(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
+		$(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
 
-bench-alloc: deps-bench $(BUILD)/bench/alloc_bench
-	BUILD='$(BUILD)' bench/run_alloc.sh '$(BUILD)/bench/alloc_bench'
+$(BUILD)/bench/gcstat: bench/gcstat.c bench/bench_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm -pthread
+
+# The Go twins, built offline with Debian's golang-go: GOPATH mode (no
+# module, nothing to download), caches under $(BUILD).  Without a go
+# command nothing is built and bench/run.sh reports Go as skipped.
+GO_ENV = GO111MODULE=off GOPROXY=off GOFLAGS= GOCACHE=$(abspath $(BUILD))/go/cache \
+	 GOPATH=$(abspath $(BUILD))/go/path
+$(BUILD)/bench/go-%: bench/go/%/main.go
+	@mkdir -p $(dir $@)
+	@if command -v go >/dev/null; then echo "go build -o $@ ./bench/go/$*"; \
+		$(GO_ENV) go build -o $@ ./bench/go/$*; \
+	else echo "bench: no go command, the Go benchmarks will be skipped"; fi
+
+bench-bins: deps-bench
+	@$(MAKE) --no-print-directory $(BENCH_BINS)
+
+bench: bench-bins
+	BUILD='$(BUILD)' bench/run.sh
+
+bench-quick: bench-bins
+	QUICK=1 BUILD='$(BUILD)' bench/run.sh
+
+bench-alloc: bench-bins
+	ONLY=alloc BUILD='$(BUILD)' bench/run.sh
+
+bench-gc: bench-bins
+	ONLY='binarytrees pause' BUILD='$(BUILD)' bench/run.sh
 
 $(BUILD)/bench/meta_bench: bench/meta_bench.c $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
@@ -28,22 +62,3 @@ bench-meta: deps-build $(BUILD)/bench/meta_bench
 	@echo "live_mb,min,max,heap_inuse,heap_sys,meta_sys,meta_per_inuse_pct,meta_per_sys_pct"
 	@for mb in 16 100 1000; do for r in "16 64" "16 16" "64 64"; do \
 		$(BUILD)/bench/meta_bench $$mb $$r || exit 1; done; done
-
-$(BUILD)/bench/binarytrees: bench/binarytrees.c $(BUILD)/libmgc.a include/mgc.h
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
-
-$(BUILD)/bench/pause_bench: bench/pause_bench.c $(BUILD)/libmgc.a include/mgc.h
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
-
-DEPTH ?= 21
-bench-gc: deps-bench $(BUILD)/bench/binarytrees $(BUILD)/bench/pause_bench
-	@echo "mode,depth,wall_s,cpu_s,peak_rss_kb,num_gc,pauses,p50_us,p99_us,max_us,mmu_1ms,mmu_10ms,mmu_100ms,check"
-	@$(BUILD)/bench/binarytrees mgc $(DEPTH)
-	@$(BUILD)/bench/binarytrees boehm $(DEPTH)
-	@echo "mode,live_mb,cycles,pauses,p50_us,p99_us,max_us,wall_s,peak_rss_kb"
-	@for mb in 100 1000; do $(BUILD)/bench/pause_bench mgc $$mb 4 || exit 1; \
-		$(BUILD)/bench/pause_bench boehm $$mb 4 || exit 1; done
-
-bench: bench-alloc bench-meta bench-gc

@@ -13,7 +13,7 @@ pkgs=(gcc make libatomic-ops-dev)
 case "$what" in
   build) ;;
   test) pkgs+=(libcriterion-dev librsvg2-bin) ;;
-  bench) pkgs+=(libcriterion-dev libgc-dev libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev) ;;
+  bench) pkgs+=(libcriterion-dev libgc-dev libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev golang-go time) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
