@@ -49,7 +49,10 @@ static int frame_count;
 
 /* ---- the value stack ---- */
 
+static void drop_to(Value *new_top);
+
 static void reset_stack(void) {
+    if (stack_top) drop_to(stack);
     stack_top = stack;
     frame_count = 0;
     heap_store(&roots.open_upvalues, NULL);
@@ -72,7 +75,20 @@ static inline void push(Value v) {
     stack_top++;
 }
 
-static inline Value pop(void) { return *--stack_top; }
+/* A popped slot is cleared: the root range covers the whole used prefix of
+ * the stack, and a stale pointer above the top would keep its object (and
+ * all it reaches, e.g. a whole dropped list) alive until the slot is
+ * reused.  Clearing is a barriered store like any other. */
+static inline Value pop(void) {
+    Value v = *--stack_top;
+    heap_store(&stack_top->as.raw, NULL);
+    return v;
+}
+/* Pop down to new_top, clearing each slot as pop does. */
+static void drop_to(Value *new_top) {
+    while (stack_top > new_top) pop();
+}
+
 static inline Value peek(int distance) { return stack_top[-1 - distance]; }
 
 /* ---- errors ---- */
@@ -162,7 +178,7 @@ static bool call_value(Value callee, int argc) {
         case OBJ_CLOSURE: return call(AS_CLOSURE(callee), argc);
         case OBJ_NATIVE: {
             Value result = AS_NATIVE(callee)(argc, stack_top - argc);
-            stack_top -= argc + 1;
+            drop_to(stack_top - argc - 1);
             push(result);
             return true;
         }
@@ -422,11 +438,12 @@ static InterpretResult run(void) {
             Value result = pop();
             close_upvalues(frame->slots);
             frame_count--;
+            heap_store(&frame->closure, NULL); /* a stale frame would keep it alive */
             if (frame_count == 0) {
                 pop();
                 return INTERPRET_OK;
             }
-            stack_top = frame->slots;
+            drop_to(frame->slots);
             push(result);
             LOAD_FRAME();
             break;
