@@ -74,7 +74,7 @@ static int summary(const char *path) {
 
 /* ---- SVG ---------------------------------------------------------------------- */
 
-enum { W = 980, H = 400, PW = 400, PH = 270, PY = 60, LEGEND_Y = 372 };
+enum { W = 980, H = 420, PW = 400, PH = 270, PY = 60, LEGEND_Y = 404 };
 static const int px[2] = {70, 550};
 static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
 
@@ -170,7 +170,7 @@ static int svg(const char *out, const char *title, int ns, char **specs) {
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
             "<text x=\"%d\" y=\"22\" class=\"t\" text-anchor=\"middle\">%s</text>\n",
             W, H, W, H, W / 2, title);
-    axes(f, 0, plo, phi, "pause duration", "share of pauses <= x",
+    axes(f, 0, plo, phi, "pause duration", "share of pauses &lt;= x",
          "stop-the-world pause distribution");
     axes(f, 1, mlo, mhi, "window", "minimum mutator utilisation", "MMU (stop-the-world pauses)");
 

@@ -85,7 +85,7 @@ END {
         if (h == "-") continue
         bo = mg == "mgc-noscan" ? "boehm-atomic" : "boehm"
         go = mg == "mgc-noscan" ? "go-noscan" : "go"
-        row = sprintf("| %s | %s | %s | %s %s | %s |", b, c, mg, isnum(h) ? metricfmt(h) : h, unitof[b], ratio(b, c, mg, bo))
+        row = sprintf("| %s | %s | %s | %s | %s |", b, c, mg, isnum(h) ? metricfmt(h) " " unitof[b] : h, ratio(b, c, mg, bo))
         for (m = 1; m <= 4; m++) row = row " " ratio(b, c, mg, mallocs[m]) " |"
         row = row " " ratio(b, c, mg, go) " |"
         print row

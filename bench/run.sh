@@ -186,7 +186,9 @@ g_markrate() { # rep
 # VM exists: its programs are examples/lox/bench/*.lox (else
 # examples/lox/programs/*.lox, else examples/lox/*.lox).  A program that
 # fails is reported as an error but does not fail the suite (the VM is
-# another piece of work in progress).  Wall, CPU and peak RSS from /usr/bin/time; mgc's
+# another piece of work in progress).  Wall time from the shell's clock (the
+# process with its start-up), CPU (10 ms resolution) and peak RSS from
+# /usr/bin/time; mgc's
 # pauses from its gctrace (MGC_TRACE=1, the same format as Go's); Boehm's
 # pauses are not visible from outside and are left empty.
 lox_ready=
@@ -218,13 +220,17 @@ g_lox() { # rep
     c=$(basename "$p" .lox)
     for m in mgc boehm; do
       exe="$root/$BUILD/lox"; [ "$m" = boehm ] && exe="$root/$BUILD/lox-boehm"
+      local n0 n1
+      n0=$(date +%s%N)
       MGC_TRACE=1 /usr/bin/time -f 'TIME %e %U %S %M' -o "$tmp/time" "$exe" "$p" > /dev/null 2> "$tmp/trace"
       rc=$?
+      n1=$(date +%s%N)
       if [ $rc -ne 0 ]; then
         echo "run.sh: lox $m $c: exit $rc: $(grep -v '^gc ' "$tmp/trace" | head -c 300)" >&2
         echo "lox,$c,$m,error,,,,,,,,,,,,,,exit $rc,$rep" >> "$csv"; continue
       fi
-      read -r _ e u s kb < <(grep '^TIME' "$tmp/time")
+      read -r _ _ u s kb < <(grep "^TIME" "$tmp/time")
+      e=$(awk -v a="$n0" -v b="$n1" "BEGIN { printf \"%.4f\", (b - a) / 1e9 }")
       local ivf="$RESULTS/intervals/$(iname lox "$c")-$m-r$rep.txt" pz=",,,,,," ngc=""
       if [ "$m" = mgc ]; then
         "$bin/gcstat" gotrace "$e" < "$tmp/trace" > "$ivf"
@@ -236,6 +242,17 @@ g_lox() { # rep
 }
 
 # ** Run everything, repeat by repeat.
+# What was measured: the commit, and whether the library sources had
+# uncommitted changes (BENCH_COMMIT names it where there is no git, e.g. in
+# a snapshot made with git archive).
+if [ -n "${BENCH_COMMIT:-}" ]; then
+  lib_version=$BENCH_COMMIT
+elif lib_version=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
+  git -C "$root" diff --quiet HEAD -- gc runtime include 2>/dev/null || lib_version+=" with uncommitted changes in gc/, runtime/ or include/"
+  lib_version="commit $lib_version"
+else
+  lib_version="unknown version"
+fi
 t_start=$(date +%s)
 echo "run.sh: $( [ "$QUICK" = 1 ] && echo quick || echo full ) suite, REPEAT=$REPEAT, groups: $ONLY ($(nproc) CPUs, $(uname -r))" >&2
 for k in "${!skip[@]}"; do echo "run.sh: $k skipped: ${skip[$k]}" >&2; done
@@ -289,6 +306,7 @@ fi
   echo "# mgc benchmarks: $( [ "$QUICK" = 1 ] && echo "quick suite (make bench-quick)" || echo "full suite (make bench)" )"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r); REPEAT=$REPEAT; the suite took ${elapsed} s (${group_times%, })."
+  echo "Library: $lib_version."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   awk -F, -f "$here/report.awk" "$csv"
