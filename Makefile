@@ -3,7 +3,8 @@
 #   make            build/libmgc.a, build/libmgc.so, build/mgc.pc
 #   make test       build and run the Criterion test suite
 #   make demo       build and run examples/demo.c
-#   make bench      allocation benchmark against Boehm GC and the mallocs
+#   make bench      benchmarks side by side with Boehm GC, the mallocs and Go
+#                   (make bench-quick: the same in under 2 minutes; bench/bench.mk)
 #   make install PREFIX=/usr/local
 #   make clean
 #
