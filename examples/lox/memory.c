@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "memory.h"
+#include "vm.h"
 
 void *lox_alloc(size_t n, bool scanned) {
+    vm_clear_stale_stack(); /* a collection may start here */
     void *p = scanned ? heap_alloc(n) : heap_alloc_noscan(n);
     if (!p) {
         fprintf(stderr, "lox: out of memory (%zu bytes)\n", n);

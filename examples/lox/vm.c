@@ -45,14 +45,12 @@ static struct {
 static Value stack[STACK_MAX];
 static Value *stack_top;
 static Value *stack_roots_end; /* stack[0 .. here) is registered */
+static Value *stack_high;      /* [stack_top .. here) may hold stale values */
 static int frame_count;
 
 /* ---- the value stack ---- */
 
-static void drop_to(Value *new_top);
-
 static void reset_stack(void) {
-    if (stack_top) drop_to(stack);
     stack_top = stack;
     frame_count = 0;
     heap_store(&roots.open_upvalues, NULL);
@@ -73,20 +71,23 @@ static inline void push(Value v) {
     if (__builtin_expect(stack_top == stack_roots_end, 0)) extend_stack_roots();
     value_set(stack_top, v);
     stack_top++;
+    if (stack_top > stack_high) stack_high = stack_top;
 }
 
-/* A popped slot is cleared: the root range covers the whole used prefix of
- * the stack, and a stale pointer above the top would keep its object (and
- * all it reaches, e.g. a whole dropped list) alive until the slot is
- * reused.  Clearing is a barriered store like any other. */
-static inline Value pop(void) {
-    Value v = *--stack_top;
-    heap_store(&stack_top->as.raw, NULL);
-    return v;
-}
-/* Pop down to new_top, clearing each slot as pop does. */
-static void drop_to(Value *new_top) {
-    while (stack_top > new_top) pop();
+static inline Value pop(void) { return *--stack_top; }
+static void drop_to(Value *new_top) { stack_top = new_top; }
+
+/* Popping leaves the old values in their slots, and the root range covers
+ * the whole used prefix of the stack: a stale pointer above the top would
+ * keep its object (and all it reaches, e.g. a whole dropped list) alive.
+ * Clearing at every pop would double the barriered stores of the hottest
+ * path; instead the slots popped since the last call are cleared here,
+ * before each allocation (where a collection can start) and before an
+ * explicit collection.  A cycle already marking may still see a stale
+ * slot, which costs one cycle of retention, never safety. */
+void vm_clear_stale_stack(void) {
+    for (Value *v = stack_top; v < stack_high; v++) heap_store(&v->as.raw, NULL);
+    stack_high = stack_top;
 }
 
 static inline Value peek(int distance) { return stack_top[-1 - distance]; }
@@ -123,6 +124,7 @@ static Value clock_native(int argc, Value *args) {
 static Value gc_collect_native(int argc, Value *args) {
     (void)argc;
     (void)args;
+    vm_clear_stale_stack();
     heap_collect();
     return NIL_VAL;
 }

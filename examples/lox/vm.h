@@ -15,5 +15,7 @@ typedef enum { INTERPRET_OK, INTERPRET_COMPILE_ERROR, INTERPRET_RUNTIME_ERROR } 
 void vm_init(bool gc_natives);
 void vm_free(void);
 InterpretResult interpret(const char *source);
+/* Clear the value-stack slots above the top (called before allocating). */
+void vm_clear_stale_stack(void);
 
 #endif
