@@ -1,8 +1,8 @@
 # mgc -- build, test, demo, install.
 #
 #   make            build/libmgc.a, build/libmgc.so, build/mgc.pc
-#   make test       build and run the Criterion test suite
-#   make demo       build and run examples/demo.c
+#   make test       build and run the Criterion test suite and the Lox tests
+#   make demo       build and run examples/demo.c and a GC-heavy Lox program
 #   make bench      benchmarks side by side with Boehm GC, the mallocs and Go
 #                   (make bench-quick: the same in under 2 minutes; bench/bench.mk)
 #   make install PREFIX=/usr/local
@@ -68,10 +68,12 @@ deps-bench:
 test: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/test/mgc-tests
 	$(BUILD)/test/mgc-tests --jobs 2 $(TEST_ARGS)
+	@$(MAKE) --no-print-directory lox-test
 
 demo: deps-build
-	@$(MAKE) --no-print-directory $(BUILD)/examples/demo
+	@$(MAKE) --no-print-directory $(BUILD)/examples/demo $(BUILD)/lox
 	$(BUILD)/examples/demo
+	MGC_TRACE=1 $(BUILD)/lox --gc-summary examples/lox/demo.lox
 
 # Sanitizer builds: the library and the tests rebuilt in their own tree.
 # Criterion's runner cannot start under ThreadSanitizer, so `make tsan`
