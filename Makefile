@@ -79,7 +79,7 @@ demo: deps-build
 # Criterion's runner cannot start under ThreadSanitizer, so `make tsan`
 # builds the same test files against a small stand-in (test/shim) that
 # forks a process per test.  TSAN_TESTS selects them ('|'-separated globs).
-TSAN_TESTS ?= concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|scavenge/*|maxheap/*
+TSAN_TESTS ?= concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*
 TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 build-tsan/test/mgc-tests-tsan: $(TEST_SRCS) test/shim/runner.c test/shim/criterion/criterion.h $(HDRS) FORCE
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a

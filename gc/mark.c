@@ -124,14 +124,59 @@ __attribute__((no_sanitize("address", "thread"))) static void scan_range(gcwork 
 
 static void scan_root_cb(uintptr_t lo, uintptr_t hi, void *arg) { scan_range(arg, lo, hi); }
 
+/* ** One pointer word of a typed object. */
+__attribute__((no_sanitize("address", "thread"))) static inline void scan_ptr_word(gcwork *w,
+                                                                                 uintptr_t p) {
+    if (unlikely(w->check)) check_at = p;
+    grey_word(w, *(volatile const uintptr_t *)p);
+}
+
+/* ** The pointer words of [lo, hi) inside a typed span, as its map says
+ * (runtime/typed.c): a bitmap word per 64 words, then only the pointers.
+ * Racy reads, as in scan_range. */
+__attribute__((no_sanitize("address", "thread"))) static void scan_typed(gcwork *w, mspan *s,
+                                                                           uintptr_t lo, uintptr_t hi) {
+    if (unlikely(w->check)) check_lo = lo, check_hi = hi;
+    else w->scan_bytes += hi - lo;
+    if (s->ptrbits) {
+        size_t k = (lo - s->base) / 8, end = (hi - s->base) / 8;
+        while (k < end) {
+            uint64_t bits = __atomic_load_n(&s->ptrbits[k / 64], __ATOMIC_RELAXED) >> (k % 64);
+            size_t n = 64 - k % 64;
+            if (n > end - k) {
+                n = end - k;
+                bits &= ((uint64_t)1 << n) - 1;
+            }
+            while (bits) {
+                scan_ptr_word(w, s->base + (k + (size_t)__builtin_ctzll(bits)) * 8);
+                bits &= bits - 1;
+            }
+            k += n;
+        }
+        return;
+    }
+    const gc_type *t = s->large_type; /* one object: its type, repeated */
+    size_t k = (lo - s->base) / 8 % t->nwords;
+    for (uintptr_t p = lo; p + 8 <= hi; p += 8) {
+        if ((t->mask[k / 64] >> (k % 64)) & 1) scan_ptr_word(w, p);
+        if (++k == t->nwords) k = 0;
+    }
+}
+
+/* ** [lo, hi) of an object of span s, as its kind says. */
+static inline void scan_words(gcwork *w, mspan *s, uintptr_t lo, uintptr_t hi) {
+    if (s->typed && (s->ptrbits || s->large_type)) scan_typed(w, s, lo, hi);
+    else scan_range(w, lo, hi);
+}
+
 /* ** A grey object's slot, or one oblet of a large object. */
 static void scan_object(gcwork *w, uintptr_t obj) {
     mspan *s = mgc_span_of_heap(obj);
     if (s->elemsize <= OBLET_SIZE) {
-        scan_range(w, obj, obj + s->elemsize);
+        scan_words(w, s, obj, obj + s->elemsize);
     } else {
         uintptr_t end = s->base + s->elemsize;
-        scan_range(w, obj, end - obj > OBLET_SIZE ? obj + OBLET_SIZE : end);
+        scan_words(w, s, obj, end - obj > OBLET_SIZE ? obj + OBLET_SIZE : end);
     }
 }
 
@@ -139,7 +184,7 @@ static void scan_object(gcwork *w, uintptr_t obj) {
  * reaches must survive for its finalizer, while it may itself die. */
 void mgc_scan_contents(gcwork *w, uintptr_t obj) {
     mspan *s = mgc_span_of_heap(obj);
-    if (s && !s->noscan) scan_range(w, obj, obj + s->elemsize);
+    if (s && !s->noscan) scan_words(w, s, obj, obj + s->elemsize);
 }
 
 /* ** The thread's stack from where it stopped to its base, and its tiny
@@ -388,8 +433,8 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
             "  object %#lx (reached through the word %#lx), size %zu, slot %u\n"
             "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u\n",
             (unsigned long)obj, (unsigned long)p, s->elemsize, i, (unsigned long)s->base,
-            (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), s->spanclass >> 1,
-            s->noscan ? "noscan" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
+            (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), MGC_SPANCLASS_SIZECLASS(s->spanclass),
+            s->noscan ? "noscan" : s->typed ? "typed" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
     fprintf(stderr, "  found in %s [%#lx, %#lx) at %#lx (offset %lu)\n", check_where,
             (unsigned long)check_lo, (unsigned long)check_hi, (unsigned long)check_at,
             (unsigned long)(check_at - check_lo));

@@ -54,7 +54,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     unsigned before = s->allocCount;
     if (nalloc > before)
         mgc_throw("sweep: span %#lx (class %u) has %u marked slots but only %u allocated",
-                  (unsigned long)s->base, s->spanclass >> 1, nalloc, before);
+                  (unsigned long)s->base, MGC_SPANCLASS_SIZECLASS(s->spanclass), nalloc, before);
     unsigned nfreed = before - nalloc;
     /* Weak references to the dead are cleared before their slots are
      * free; finalizers resurrect their objects (marking them). */

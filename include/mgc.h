@@ -205,6 +205,45 @@ MGC_API void *gc_alloc_noscan(size_t n) MGC_MALLOC_ATTR;
  * (NULL and the out-of-memory handler if it overflows). */
 MGC_API void *gc_alloc_array(size_t count, size_t size) MGC_MALLOC_ATTR;
 
+/* ---- precise (typed) objects ---------------------------------------------
+ *
+ * gc_alloc scans every word of an object conservatively, so a number that
+ * happens to look like a heap address keeps garbage alive, and marking
+ * reads words that can never be pointers.  A typed object says which words
+ * are pointers; the collector reads only those (Go's heap bitmaps):
+ *
+ *     typedef struct node { struct node *left, *right; double w[6]; } node;
+ *     static const size_t node_ptrs[] = {offsetof(node, left),
+ *                                        offsetof(node, right)};
+ *     const gc_type *node_t = gc_type_new("node", sizeof(node), node_ptrs, 2);
+ *     node *n = gc_alloc_typed(node_t);          // zeroed, like gc_alloc
+ *     node *v = gc_alloc_typed_array(node_t, 100); // 100 nodes in a row
+ *
+ * Rules: pointer fields are whole, 8-byte aligned words at the offsets
+ * given; store heap pointers only in them (a pointer in a non-pointer word
+ * is hidden from the collector, as in a gc_alloc_noscan object), and
+ * through gc_store as always.  Interior pointers, gc_base, gc_size, weak
+ * references and finalizers work as for any object.  Types are made once
+ * (they are never freed) and may be shared by all threads.  A type with no
+ * pointers allocates like gc_alloc_noscan, one with only pointers like
+ * gc_alloc. */
+typedef struct gc_type gc_type;
+/* A type of size-byte objects whose pointer fields are at the n byte
+ * offsets given (offsetof).  NULL, with a message, if an offset is not
+ * 8-aligned or lies past the end, or if a type with pointers has a size
+ * that is not a multiple of 8.  name is for messages (31 bytes kept). */
+MGC_API const gc_type *gc_type_new(const char *name, size_t size, const size_t *ptr_offsets,
+                                   size_t n);
+/* The same from a bitmap: bit i (bitmap[i / 64] >> (i % 64)) set means the
+ * 8-byte word i of the object holds a pointer. */
+MGC_API const gc_type *gc_type_new_bitmap(const char *name, size_t size, const uint64_t *bitmap);
+MGC_API const char *gc_type_name(const gc_type *t);
+/* A zeroed object of type t, or NULL (out of memory: the OOM handler ran). */
+MGC_API void *gc_alloc_typed(const gc_type *t) MGC_MALLOC_ATTR;
+/* count objects of type t back to back (count * t's size bytes, checked
+ * for overflow), zeroed. */
+MGC_API void *gc_alloc_typed_array(const gc_type *t, size_t count) MGC_MALLOC_ATTR;
+
 /* Start of the object that p points into (its first byte or any interior
  * byte), or NULL if p points into no allocated heap object. */
 MGC_API void *gc_base(const void *p);

@@ -36,6 +36,14 @@ static fixalloc bitmap_fa[MGC_BITMAP_WORDS + 1] = {
     BM(9), BM(10), BM(11), BM(12), BM(13), BM(14), BM(15), BM(16),
 };
 _Static_assert(MGC_BITMAP_WORDS == 16, "bitmap_fa initialiser covers 16 sizes");
+/* Pointer maps of small typed spans: one bit per word, 16 words a page;
+ * one allocator per span size in pages. */
+#define PB(n) [n] = {(n) * MGC_PTRBITS_WORDS_PER_PAGE * sizeof(uint64_t), NULL, NULL, 0}
+static fixalloc ptrbits_fa[MGC_MAX_SMALL_NPAGES + 1] = {
+    PB(1), PB(2), PB(3), PB(4), PB(5), PB(6), PB(7), PB(8),
+    PB(9), PB(10), PB(11), PB(12), PB(13), PB(14), PB(15), PB(16),
+};
+_Static_assert(MGC_MAX_SMALL_NPAGES == 16, "ptrbits_fa initialiser covers 16 sizes");
 
 /* ** Take a zeroed block from f; NULL when the OS refuses memory. */
 static void *fix_get(fixalloc *f) {
@@ -83,3 +91,10 @@ uint64_t *mgc_bitmap_alloc(unsigned words) {
     return fix_get(&bitmap_fa[words]);
 }
 void mgc_bitmap_free(uint64_t *b, unsigned words) { fix_put(&bitmap_fa[words], b); }
+
+/* ** A zeroed pointer map for a small span of npages. */
+uint64_t *mgc_ptrbits_alloc(size_t npages) {
+    if (npages > MGC_MAX_SMALL_NPAGES) mgc_throw("ptrbits: a small span of %zu pages", npages);
+    return fix_get(&ptrbits_fa[npages]);
+}
+void mgc_ptrbits_free(uint64_t *b, size_t npages) { fix_put(&ptrbits_fa[npages], b); }

@@ -105,6 +105,15 @@ HIDDEN mspan *mgc_span_struct_alloc(void);
 HIDDEN void mgc_span_struct_free(mspan *s);
 HIDDEN uint64_t *mgc_bitmap_alloc(unsigned words);
 HIDDEN void mgc_bitmap_free(uint64_t *b, unsigned words);
+#define MGC_PTRBITS_WORDS_PER_PAGE (MGC_PAGE_SIZE / 8 / 64) /* 16: a bit per 8-byte word */
+#define MGC_MAX_SMALL_NPAGES 16 /* checked against the size classes at init */
+HIDDEN uint64_t *mgc_ptrbits_alloc(size_t npages);
+HIDDEN void mgc_ptrbits_free(uint64_t *b, size_t npages);
+
+/* ---- typed objects (runtime/typed.c, runtime/malloc.c) ------------------ */
+
+HIDDEN void mgc_typed_write_bits(mspan *s, uintptr_t v, const gc_type *type, size_t count);
+HIDDEN void *mgc_alloc_typed(const gc_type *type, size_t size, const char *fn);
 HIDDEN gc_thread *mgc_thread_struct_alloc(void);
 HIDDEN void mgc_thread_struct_free(gc_thread *t);
 

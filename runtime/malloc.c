@@ -96,9 +96,12 @@ static inline void zero_slot(uintptr_t v, size_t n) {
     }
 }
 
-static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, size_t size,
-                                                                int noscan) {
-    int spanclass = (mgc_size_to_class(size) << 1) | noscan;
+/* ** A slot of size's class.  Typed objects (type not NULL, kind typed)
+ * get their pointer map written inside the no-preempt section: once it
+ * ends a stop may come and the object may be scanned. */
+static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, size_t size, int kind,
+                                                                const gc_type *type) {
+    int spanclass = MGC_SPANCLASS(mgc_size_to_class(size), kind);
     mgc_nopreempt_begin(t);
     mspan *s = t->cache.alloc[spanclass];
     uintptr_t v = next_free_fast(s);
@@ -111,6 +114,7 @@ static inline __attribute__((always_inline)) void *malloc_small(gc_thread *t, si
         }
     }
     if (s->needzero) zero_slot(v, s->elemsize);
+    if (type) mgc_typed_write_bits(s, v, type, size / type->size);
     count_alloc(&t->cache, 1, s->elemsize);
     mgc_nopreempt_end(t);
     return (void *)v;
@@ -130,7 +134,7 @@ static void *malloc_tiny(gc_thread *t, size_t size) {
                               memory_order_relaxed);
         return (void *)(c->tiny + off);
     }
-    void *v = malloc_small(t, MGC_TINY_SIZE, 1);
+    void *v = malloc_small(t, MGC_TINY_SIZE, MGC_KIND_NOSCAN, NULL);
     if (!v) return NULL;
     /* Keep whichever block has more room left. */
     if (!c->tiny || size < c->tinyoffset) {
@@ -140,17 +144,18 @@ static void *malloc_tiny(gc_thread *t, size_t size) {
     return v;
 }
 
-static void *malloc_large(gc_thread *t, size_t size, int noscan) {
+static void *malloc_large(gc_thread *t, size_t size, int kind, const gc_type *type) {
     size_t npages = (size + MGC_PAGE_SIZE - 1) >> MGC_PAGE_SHIFT;
     if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL; /* mallocgc retries */
     mgc_nopreempt_begin(t);
-    mspan *s = mgc_heap_alloc(t, npages, noscan);
+    mspan *s = mgc_heap_alloc(t, npages, MGC_SPANCLASS(0, kind));
     if (!s) {
         mgc_nopreempt_end(t);
         mgc_call_oom(size);
         return NULL;
     }
     if (s->needzero) memset((void *)s->base, 0, s->elemsize);
+    s->large_type = type; /* before anything can scan the object */
     mgc_span_set_freeindex(s, 1);
     s->allocCount = 1;
     s->allocCache = 0;
@@ -162,7 +167,7 @@ static void *malloc_large(gc_thread *t, size_t size, int noscan) {
         if (t->assist_debt > 0) t->want_assist = 1;
     }
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, s->elemsize, memory_order_relaxed);
-    mgc_central_push(t, &mgc_heap.central[noscan], s, true);
+    mgc_central_push(t, &mgc_heap.central[MGC_SPANCLASS(0, kind)], s, true);
     count_alloc(&t->cache, 1, s->elemsize);
     if (mgc_pacer_should_trigger()) t->want_gc = 1;
     /* Into a local before the section ends: a collection run (or a stop
@@ -178,19 +183,20 @@ static __attribute__((noinline)) void *debug_hook(gc_thread *t, void *p) {
     return p;
 }
 
-static void *alloc_once(gc_thread *t, size_t size, int noscan) {
-    if (noscan && size < MGC_TINY_SIZE) return malloc_tiny(t, size);
-    if (size <= MGC_MAX_SMALL_SIZE) return malloc_small(t, size, noscan);
-    return malloc_large(t, size, noscan);
+static void *alloc_once(gc_thread *t, size_t size, int kind, const gc_type *type) {
+    if (kind == MGC_KIND_NOSCAN && size < MGC_TINY_SIZE) return malloc_tiny(t, size);
+    if (size <= MGC_MAX_SMALL_SIZE) return malloc_small(t, size, kind, type);
+    return malloc_large(t, size, kind, type);
 }
 
 /* ** The allocation hit the hard heap limit: collect at once (the sweep
  * frees what is dead), try again, and only then give up with the
  * out-of-memory handler. */
-static __attribute__((noinline)) void *alloc_at_limit(gc_thread *t, size_t size, int noscan) {
+static __attribute__((noinline)) void *alloc_at_limit(gc_thread *t, size_t size, int kind,
+                                                      const gc_type *type) {
     t->over_limit = 0;
     gc_collect();
-    void *p = alloc_once(t, size, noscan);
+    void *p = alloc_once(t, size, kind, type);
     if (!p && t->over_limit) {
         t->over_limit = 0;
         mgc_call_oom(size);
@@ -198,22 +204,25 @@ static __attribute__((noinline)) void *alloc_at_limit(gc_thread *t, size_t size,
     return p;
 }
 
-static inline __attribute__((always_inline)) void *mallocgc(size_t size, int noscan,
-                                                            const char *fn) {
+/* ** Every allocation: kind is MGC_KIND_*, type the typed objects' type
+ * (NULL otherwise; a constant in the untyped callers, so it costs them
+ * nothing). */
+static inline __attribute__((always_inline)) void *mallocgc(size_t size, int kind,
+                                                            const gc_type *type, const char *fn) {
     gc_thread *t = mgc_self;
     void *p;
     if (unlikely(!t)) return alloc_misuse(fn);
     if (likely(size <= MGC_MAX_SMALL_SIZE)) {
         if (size == 0) size = 1; /* distinct pointers, as malloc(0) gives */
-        if (noscan && size < MGC_TINY_SIZE) p = malloc_tiny(t, size);
-        else p = malloc_small(t, size, noscan);
+        if (kind == MGC_KIND_NOSCAN && size < MGC_TINY_SIZE) p = malloc_tiny(t, size);
+        else p = malloc_small(t, size, kind, type);
     } else if (unlikely(size > MGC_MAX_ALLOC)) {
         mgc_call_oom(size);
         return NULL;
     } else {
-        p = malloc_large(t, size, noscan);
+        p = malloc_large(t, size, kind, type);
     }
-    if (unlikely(!p) && t->over_limit) p = alloc_at_limit(t, size == 0 ? 1 : size, noscan);
+    if (unlikely(!p) && t->over_limit) p = alloc_at_limit(t, size == 0 ? 1 : size, kind, type);
     if (unlikely(mgc_alloc_debug)) return debug_hook(t, p);
     return p;
 }
@@ -224,8 +233,19 @@ MGC_API size_t gc_set_max_heap(size_t limit) {
     return atomic_exchange(&mgc_max_heap, limit);
 }
 
-MGC_API void *gc_alloc(size_t n) { return mallocgc(n, 0, "gc_alloc"); }
-MGC_API void *gc_alloc_noscan(size_t n) { return mallocgc(n, 1, "gc_alloc_noscan"); }
+MGC_API void *gc_alloc(size_t n) { return mallocgc(n, MGC_KIND_SCAN, NULL, "gc_alloc"); }
+MGC_API void *gc_alloc_noscan(size_t n) {
+    return mallocgc(n, MGC_KIND_NOSCAN, NULL, "gc_alloc_noscan");
+}
+
+/* ** gc_alloc_typed and gc_alloc_typed_array (runtime/typed.c checks the
+ * arguments): a type with no pointers is noscan, one with nothing but
+ * pointers is a scan object (the same marking, without the map). */
+void *mgc_alloc_typed(const gc_type *type, size_t size, const char *fn) {
+    if (type->nptrs == 0) return mallocgc(size, MGC_KIND_NOSCAN, NULL, fn);
+    if (type->nptrs == type->nwords) return mallocgc(size, MGC_KIND_SCAN, NULL, fn);
+    return mallocgc(size, MGC_KIND_TYPED, type, fn);
+}
 
 MGC_API void *gc_alloc_array(size_t count, size_t size) {
     size_t n;
@@ -233,7 +253,7 @@ MGC_API void *gc_alloc_array(size_t count, size_t size) {
         mgc_call_oom(SIZE_MAX);
         return NULL;
     }
-    return mallocgc(n, 0, "gc_alloc_array");
+    return mallocgc(n, MGC_KIND_SCAN, NULL, "gc_alloc_array");
 }
 
 /* ** The slot of s that p points into and whether it is allocated.  Racy by

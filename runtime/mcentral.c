@@ -31,7 +31,7 @@ static inline span_list *full_unswept(mcentral *c, uint32_t sg) { return &c->ful
 void mgc_central_init(mcentral *c, int spanclass) {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
-    c->spanclass = (uint8_t)spanclass;
+    c->spanclass = (uint16_t)spanclass;
 }
 
 /* ** File a swept span under the current sweepgen. */
@@ -54,7 +54,7 @@ mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
 
 /* ** A fresh span for this class from the page heap. */
 static mspan *central_grow(gc_thread *t, mcentral *c) {
-    size_t npages = mgc_class_to_npages[c->spanclass >> 1];
+    size_t npages = mgc_class_to_npages[MGC_SPANCLASS_SIZECLASS(c->spanclass)];
     if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL;
     return mgc_heap_alloc(t, npages, c->spanclass);
 }

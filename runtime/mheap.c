@@ -271,8 +271,10 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         s->released = 0;
     }
     mgc_span_init_objects(s, spanclass);
-    if (!s->allocBits) { /* no memory for bitmaps: give the pages back */
-        s->gcmarkBits = NULL;
+    if (!s->allocBits || (s->typed && s->nelems > 1 && !s->ptrbits)) {
+        /* no memory for bitmaps: give the pages back */
+        if (s->allocBits) mgc_bitmap_free(s->allocBits, mgc_span_bitmap_words(s));
+        s->allocBits = s->gcmarkBits = NULL;
         free_pages_locked(s);
         mgc_unlock(t, &mgc_heap.lock);
         return NULL;
@@ -295,6 +297,9 @@ void mgc_heap_free(gc_thread *t, mspan *s) {
     mgc_bitmap_free(s->allocBits < s->gcmarkBits ? s->allocBits : s->gcmarkBits,
                     mgc_span_bitmap_words(s));
     s->allocBits = s->gcmarkBits = NULL;
+    if (s->ptrbits) mgc_ptrbits_free(s->ptrbits, s->npages);
+    s->ptrbits = NULL;
+    s->large_type = NULL;
     s->elemsize = 0;
     s->nelems = 0;
     s->limit = s->base; /* conservative lookups now fail the bounds check */

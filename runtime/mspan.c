@@ -17,9 +17,14 @@
 
 /* ** Set up slot geometry and fresh bitmaps for a span about to be used. */
 void mgc_span_init_objects(mspan *s, int spanclass) {
-    int sizeclass = spanclass >> 1;
-    s->spanclass = (uint8_t)spanclass;
-    s->noscan = spanclass & 1;
+    int sizeclass = MGC_SPANCLASS_SIZECLASS(spanclass);
+    int kind = MGC_SPANCLASS_KIND(spanclass);
+    s->spanclass = (uint16_t)spanclass;
+    s->noscan = kind == MGC_KIND_NOSCAN;
+    s->typed = kind == MGC_KIND_TYPED;
+    s->large_type = NULL;
+    /* Small typed spans map their words; a large one keeps its type. */
+    s->ptrbits = s->typed && sizeclass != 0 ? mgc_ptrbits_alloc(s->npages) : NULL;
     if (sizeclass == 0) {
         s->elemsize = s->npages * MGC_PAGE_SIZE;
         s->nelems = 1;

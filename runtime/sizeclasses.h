@@ -80,8 +80,8 @@
 #define MGC_PAGE_SHIFT 13
 #define MGC_PAGE_SIZE 8192
 #define MGC_NUM_SIZE_CLASSES 68
-/* spanclass = sizeclass << 1 | noscan */
-#define MGC_NUM_SPAN_CLASSES 136
+/* spanclass = sizeclass << 2 | kind (scan, noscan, typed; 3 unused) */
+#define MGC_NUM_SPAN_CLASSES 272
 #define MGC_MAX_SMALL_SIZE 32768
 #define MGC_SMALL_SIZE_DIV 8
 #define MGC_SMALL_SIZE_MAX 1024

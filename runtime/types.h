@@ -44,7 +44,25 @@
 #define MGC_MAX_ALLOC ((size_t)1 << 40)
 
 #define MGC_TINY_SIZE 16
-#define MGC_TINY_SPANCLASS ((2 << 1) | 1) /* 16-byte noscan */
+/* Span classes: a size class and what its objects hold.  Scan objects
+ * are scanned word by word (conservatively), noscan ones never, typed ones
+ * only at the words their type's pointer map names (runtime/typed.c). */
+enum { MGC_KIND_SCAN = 0, MGC_KIND_NOSCAN = 1, MGC_KIND_TYPED = 2 };
+#define MGC_SPANCLASS(sizeclass, kind) (((sizeclass) << 2) | (kind))
+#define MGC_SPANCLASS_SIZECLASS(sc) ((sc) >> 2)
+#define MGC_SPANCLASS_KIND(sc) ((sc) & 3)
+#define MGC_TINY_SPANCLASS MGC_SPANCLASS(2, MGC_KIND_NOSCAN) /* 16-byte noscan */
+
+/* A type descriptor (gc_type_new): objects of `size` bytes, repeated for
+ * arrays, whose word i holds a pointer iff bit i of mask is set.
+ * Immutable once made; never freed. */
+struct gc_type {
+    size_t size;   /* bytes per element */
+    size_t nwords; /* words per element: size / 8 */
+    size_t nptrs;  /* pointer words per element */
+    char name[32];
+    uint64_t mask[]; /* nwords bits */
+};
 #define MGC_BITMAP_WORDS ((MGC_MAX_OBJS_PER_SPAN + 63) / 64)
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -76,8 +94,9 @@ typedef struct mspan {
     size_t elemsize;    /* slot size; npages * 8 KiB for a large span */
     uint32_t divmagic;  /* slot index = (offset * divmagic) >> 32 */
     uint16_t nelems;
-    uint8_t spanclass;  /* sizeclass << 1 | noscan */
+    uint16_t spanclass; /* sizeclass << 2 | kind (MGC_KIND_*) */
     uint8_t noscan;
+    uint8_t typed;      /* objects carry a pointer map: ptrbits or large_type */
 
     /* Allocation state.  Owner: the mcache that caches the span, else the
      * thread that holds it exclusively (popped from an mcentral list under
@@ -94,6 +113,14 @@ typedef struct mspan {
      * the sweeper after mark termination. */
     uint64_t *gcmarkBits;
     uint64_t *checkBits; /* MGC_CHECKMARK's second mark, STW only; else NULL */
+    /* Typed spans (runtime/typed.c): which words of the span hold pointers.
+     * Small spans: one bit per word of the span, written by the owner of
+     * the span when it hands out a slot (before the slot can be scanned),
+     * read by markers; a large span: the type of its one object, periodic
+     * over it.  Set before the object is published; constant while the
+     * object lives. */
+    uint64_t *ptrbits;
+    const struct gc_type *large_type;
     /* Weak references to objects of this span (gc/weak.c): a list under
      * that file's lock; read without it only to see whether it is empty. */
     _Atomic(struct mgc_special *) specials;
@@ -119,7 +146,7 @@ typedef struct heap_arena {
 
 typedef struct mcentral {
     pthread_mutex_t lock;
-    uint8_t spanclass;
+    uint16_t spanclass;
     /* Index sweepgen/2 % 2 is the swept set of the current cycle, the other
      * one the unswept set; advancing sweepgen by 2 makes every swept span
      * unswept without touching it.  Protected by lock. */

@@ -284,7 +284,7 @@ static void write_header(const char *path)
         "#define MGC_PAGE_SHIFT %d\n"
         "#define MGC_PAGE_SIZE %u\n"
         "#define MGC_NUM_SIZE_CLASSES %d\n"
-        "/* spanclass = sizeclass << 1 | noscan */\n"
+        "/* spanclass = sizeclass << 2 | kind (scan, noscan, typed; 3 unused) */\n"
         "#define MGC_NUM_SPAN_CLASSES %d\n"
         "#define MGC_MAX_SMALL_SIZE %u\n"
         "#define MGC_SMALL_SIZE_DIV %u\n"
@@ -323,7 +323,7 @@ static void write_header(const char *path)
         "}\n"
         "\n"
         "#endif /* MGC_RUNTIME_SIZECLASSES_H */\n",
-        PAGE_SHIFT, PAGE_SIZE, nclasses, 2 * nclasses, MAX_SMALL_SIZE,
+        PAGE_SHIFT, PAGE_SIZE, nclasses, 4 * nclasses, MAX_SMALL_SIZE,
         SMALL_SIZE_DIV, SMALL_SIZE_MAX, LARGE_SIZE_DIV, max_nobjs());
     close_out(f, path);
 }

@@ -29,8 +29,8 @@ static int linear_class(uint32_t n)
 Test(sizeclass, constants)
 {
     cr_assert_eq(MGC_NUM_SIZE_CLASSES, 68);
-    cr_assert_eq(MGC_NUM_SPAN_CLASSES, 2 * MGC_NUM_SIZE_CLASSES,
-                 "spanclass = sizeclass << 1 | noscan");
+    cr_assert_eq(MGC_NUM_SPAN_CLASSES, 4 * MGC_NUM_SIZE_CLASSES,
+                 "spanclass = sizeclass << 2 | kind");
     cr_assert_eq(MGC_PAGE_SIZE, 1 << MGC_PAGE_SHIFT);
     cr_assert_eq(MGC_PAGE_SIZE, 8192);
     cr_assert_eq(MGC_MAX_SMALL_SIZE, 32768);
