@@ -8,13 +8,14 @@
 #   make bench-alloc    only the allocation microbenchmarks (full sizes)
 #   make bench-gc       only binary-trees and the pause benchmark
 #   make bench-meta     allocator metadata as a share of the heap
+#   make bench-typed    mark time of precise (typed) vs conservative objects
 #
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins
+.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed
 
-BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate
+BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees)
 
 $(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
@@ -62,3 +63,12 @@ bench-meta: deps-build $(BUILD)/bench/meta_bench
 	@echo "live_mb,min,max,heap_inuse,heap_sys,meta_sys,meta_per_inuse_pct,meta_per_sys_pct"
 	@for mb in 16 100 1000; do for r in "16 64" "16 16" "64 64"; do \
 		$(BUILD)/bench/meta_bench $$mb $$r || exit 1; done; done
+
+# Mark time and retention of the same tree of nodes allocated with gc_alloc
+# (conservative) and gc_alloc_typed (precise), 128-byte and 1 KiB nodes, the
+# mark stop-the-world and no scavenger, so nothing else is timed
+# (bench/typed_bench.c).
+bench-typed: deps-build $(BUILD)/bench/typed_bench
+	@echo "bench,mode,depth,data_words,nodes,mark_ms_median,mark_ms_min,cpu_ms_per_gc,heap_marked_mb,retained_aliased_mb"
+	@for r in "20 14" "17 126"; do for m in untyped typed; do \
+		MGC_STW=1 MGC_SCAVENGE=0 $(BUILD)/bench/typed_bench $$m $${r% *} 9 $${r#* } || exit 1; done; done
