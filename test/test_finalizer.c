@@ -519,3 +519,56 @@ Test(finalizers, manual_queue_under_torture, .timeout = 240)
     run_fin_mutators();
     cr_assert_gt(tu_stats().num_gc, 100);
 }
+
+/* ---- MGC_TORTURE=1: a complete collection at every allocation ---------------------- */
+
+static TU_NOINLINE void torture_round(int i, gc_weak **w, void **slots)
+{
+    fobj *o = make((uint64_t)i);
+    gc_store(&o->child, make(100000 + (uint64_t)i));
+    cr_assert_eq(gc_set_finalizer(o, record_fin, (void *)(uintptr_t)(o->seed + 1)), GC_OK);
+    cr_assert_neq(gc_add_cleanup(o, cleanup_fn, make(200000 + (uint64_t)i)), 0);
+    w[i] = gc_weak_new(o);
+    cr_assert_not_null(w[i]);
+    cr_assert_eq(gc_weak_slot_set(&slots[i], o), GC_OK);
+    if (i % 2 == 0)
+        gc_store(&live[i], o);
+}
+
+/* Weak handles, weak slots, finalizers and cleanups on the same objects,
+ * with a collection at every allocation. */
+Test(finalizers, with_weak_refs_and_cleanups_at_every_allocation, .timeout = 240)
+{
+    setenv("MGC_TORTURE", "1", 1);
+    init_manual();
+    enum { N = 200 };
+    static gc_weak *w[N];
+    void **slots = gc_alloc_noscan(N * sizeof(void *)); /* a weak table */
+    cr_assert_not_null(slots);
+    for (int i = 0; i < N; i++) {
+        torture_round(i, w, slots);
+        gc_run_finalizers();
+    }
+    for (int c = 0; c < 4; c++) {
+        tu_collect_clean();
+        gc_run_finalizers();
+    }
+    cr_assert_eq(atomic_load(&nbroken), 0, "a finalizer saw a freed object or child");
+    cr_assert_eq(atomic_load(&ncleanup_broken), 0, "a cleanup's argument was freed");
+    int dead = 0;
+    for (int i = 0; i < N; i++) {
+        fobj *o = gc_weak_get(w[i]);
+        cr_assert_eq(gc_weak_slot_get(&slots[i]), (void *)o, "weak slot and handle %d disagree", i);
+        if (i % 2 == 0) {
+            cr_assert_eq(o, live[i], "the weak handle of live object %d reads %p", i, (void *)o);
+            cr_assert(intact(o) && intact(o->child));
+            cr_assert(!ran((uint64_t)i), "the finalizer of live object %d ran", i);
+        } else if (!o) {
+            dead++;
+            cr_assert(ran((uint64_t)i), "object %d died without its finalizer", i);
+        }
+    }
+    cr_assert_geq(dead, N / 2 - 6, "only %d of %d dropped objects died", dead, N / 2);
+    cr_assert_geq(atomic_load(&ncleaned), dead - 6);
+    cr_assert_geq(tu_stats().num_gc, (uint64_t)N * 3, "%llu collections", (unsigned long long)tu_stats().num_gc);
+}
