@@ -43,7 +43,17 @@ void mgc_span_list_push(span_list *l, mspan *s) {
     s->prev = NULL;
     s->next = l->first;
     if (l->first) l->first->prev = s;
+    else l->last = s;
     l->first = s;
+    l->count++;
+}
+
+static void span_list_append(span_list *l, mspan *s) {
+    s->next = NULL;
+    s->prev = l->last;
+    if (l->last) l->last->next = s;
+    else l->first = s;
+    l->last = s;
     l->count++;
 }
 
@@ -51,6 +61,7 @@ void mgc_span_list_remove(span_list *l, mspan *s) {
     if (s->prev) s->prev->next = s->next;
     else l->first = s->next;
     if (s->next) s->next->prev = s->prev;
+    else l->last = s->prev;
     s->next = s->prev = NULL;
     l->count--;
 }
@@ -63,9 +74,15 @@ mspan *mgc_span_list_pop(span_list *l) {
 
 /* ---- free runs ---------------------------------------------------------- */
 
+/* ** File a free run.  Exact-size lists keep runs still backed by memory
+ * in front, released ones behind: allocation takes the front (no page
+ * faults), and the scavenger stops at the first released run instead of
+ * walking every one it released before (which made a big release
+ * quadratic under the heap lock). */
 static void free_list_insert(mspan *s) {
     if (s->npages < 128) {
-        mgc_span_list_push(&mgc_heap.free_small[s->npages], s);
+        if (s->released) span_list_append(&mgc_heap.free_small[s->npages], s);
+        else mgc_span_list_push(&mgc_heap.free_small[s->npages], s);
         mgc_heap.free_mask[s->npages / 64] |= (uint64_t)1 << (s->npages % 64);
         return;
     }
@@ -81,6 +98,7 @@ static void free_list_insert(mspan *s) {
     if (prev) prev->next = s;
     else l->first = s;
     if (cur) cur->prev = s;
+    else l->last = s;
     l->count++;
 }
 
@@ -328,7 +346,7 @@ static mspan *release_find(bool all) {
         if (release_candidate(s, all)) return s;
     for (int n = 127; n > 0; n--) {
         if (!(mgc_heap.free_mask[n / 64] & ((uint64_t)1 << (n % 64)))) continue;
-        for (mspan *s = mgc_heap.free_small[n].first; s; s = s->next)
+        for (mspan *s = mgc_heap.free_small[n].first; s && !s->released; s = s->next)
             if (release_candidate(s, all)) return s;
     }
     return NULL;

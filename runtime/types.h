@@ -77,7 +77,7 @@ enum span_state {
 
 /* A doubly linked list of spans; its owner lock protects it. */
 typedef struct span_list {
-    struct mspan *first;
+    struct mspan *first, *last;
     size_t count;
 } span_list;
 
