@@ -9,6 +9,9 @@
 # Environment:
 #   QUICK=1      small sizes everywhere
 #   REPEAT=N     runs of each (benchmark, case, system); default 3
+#   BT_REPEAT=N  runs of the two binary-trees groups (default: REPEAT in the
+#                quick suite, at most 2 in the full one, where one run of
+#                every system takes 3-4 minutes here)
 #   ONLY="..."   groups to run (default all): alloc gcbench gcbench-mt
 #                binarytrees binarytrees-par pause markrate lox
 #   BUILD        build directory (default build); binaries in $BUILD/bench
@@ -44,6 +47,7 @@ else
   ALLOC_SIZES="8 16 32 64 128 256"; ALLOC_ITERS=3000000; BT_DEPTH=21
   PAUSE_CASES="100:4 1000:4"; MARK_MB=256; MT_THREADS=2
 fi
+if [ "$QUICK" = 1 ]; then BT_REPEAT=${BT_REPEAT:-$REPEAT}; else BT_REPEAT=${BT_REPEAT:-$(( REPEAT < 2 ? REPEAT : 2 ))}; fi
 
 # ** Baselines: which mallocs can be preloaded, whether Go was built.
 find_lib() { # soname package
@@ -254,7 +258,7 @@ else
   lib_version="unknown version"
 fi
 t_start=$(date +%s)
-echo "run.sh: $( [ "$QUICK" = 1 ] && echo quick || echo full ) suite, REPEAT=$REPEAT, groups: $ONLY ($(nproc) CPUs, $(uname -r))" >&2
+echo "run.sh: $( [ "$QUICK" = 1 ] && echo quick || echo full ) suite, REPEAT=$REPEAT (binary-trees $BT_REPEAT), groups: $ONLY ($(nproc) CPUs, $(uname -r))" >&2
 for k in "${!skip[@]}"; do echo "run.sh: $k skipped: ${skip[$k]}" >&2; done
 in_only lox && lox_prep
 declare -A GROUP_T
@@ -269,8 +273,10 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
   timed alloc g_alloc "$rep"
   timed gcbench g_gcbench "$rep" 1
   timed gcbench-mt g_gcbench "$rep" "$MT_THREADS"
-  timed binarytrees g_binarytrees "$rep"
-  timed binarytrees-par g_binarytrees "$rep" par
+  if [ "$rep" -le "$BT_REPEAT" ]; then
+    timed binarytrees g_binarytrees "$rep"
+    timed binarytrees-par g_binarytrees "$rep" par
+  fi
   timed pause g_pause "$rep"
   timed markrate g_markrate "$rep"
   timed lox g_lox "$rep"
@@ -305,7 +311,7 @@ fi
 {
   echo "# mgc benchmarks: $( [ "$QUICK" = 1 ] && echo "quick suite (make bench-quick)" || echo "full suite (make bench)" )"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r); REPEAT=$REPEAT; the suite took ${elapsed} s (${group_times%, })."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r); REPEAT=$REPEAT (binary-trees: $BT_REPEAT); the suite took ${elapsed} s (${group_times%, })."
   echo "Library: $lib_version."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
