@@ -107,6 +107,7 @@ sizeclasses:
 -include bench/bench.mk
 -include scripts/trace.mk
 include examples/lox/lox.mk
+include test/soak/soak.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
