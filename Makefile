@@ -29,7 +29,7 @@ HDRS     := $(wildcard include/*.h runtime/*.h gc/*.h)
 TEST_SRCS := $(wildcard test/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test demo bench install clean deps-build deps-test deps-bench sizeclasses tsan asan FORCE
+.PHONY: all test demo bench install clean deps-build deps-test deps-bench sizeclasses tsan asan ubsan debug FORCE
 
 all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so $(BUILD)/mgc.pc
 
@@ -97,6 +97,21 @@ asan: deps-test
 	    CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined' build-asan/test/mgc-tests
 	ASAN_OPTIONS='detect_leaks=0' build-asan/test/mgc-tests --jobs 2 $(TEST_ARGS)
+
+# UndefinedBehaviorSanitizer alone, at the default -O2 (make asan runs it
+# with ASan at -O1): overflow, misaligned access, bad shifts abort the test.
+ubsan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build-ubsan \
+	    CFLAGS='-fsanitize=undefined -fno-sanitize-recover=undefined' \
+	    LDFLAGS='-fsanitize=undefined' build-ubsan/test/mgc-tests
+	build-ubsan/test/mgc-tests --jobs 2 $(TEST_ARGS)
+
+# Debug build: -O0 and MGC_DEBUG, which turns on the heap verifier after
+# every collection (MGC_VERIFY=1); the whole suite.
+debug: deps-test
+	@$(MAKE) --no-print-directory BUILD=build-debug OPT='-O0' CFLAGS='-DMGC_DEBUG' \
+	    build-debug/test/mgc-tests
+	build-debug/test/mgc-tests --jobs 2 $(TEST_ARGS)
 
 # Regenerate the size-class tables (committed; the build does not need this).
 sizeclasses:

@@ -178,6 +178,12 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_cfg.clobber = cfg.clobber;
     mgc_cfg.torture = cfg.torture;
     mgc_cfg.manual_finalizers = cfg.manual_finalizers;
+    /* MGC_VERIFY=1 (default in MGC_DEBUG builds): the heap verifier after
+     * every cycle.  An operator's switch, like MGC_SCAVENGE. */
+#ifdef MGC_DEBUG
+    mgc_cfg.verify = 1;
+#endif
+    env_int("MGC_VERIFY", &mgc_cfg.verify, 0, 1);
     mgc_alloc_debug = cfg.torture != 0;
     long ncpu = mgc_ncpu();
     mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);

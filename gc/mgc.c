@@ -50,6 +50,9 @@ static pthread_cond_t c_done = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t c_marked = PTHREAD_COND_INITIALIZER; /* a mark terminated */
 static uint64_t want_cycles, started_cycles, done_cycles;
 static int forced_next;
+/* Heap verifications asked for and done (gc_verify_heap), and the problems
+ * the last one found; cmu. */
+static uint64_t want_verify, done_verify, verify_problems;
 static _Atomic int marking_cycle; /* from a cycle's start to its mark termination */
 
 /* ** Is another cycle already asked for?  Then sweep flat out. */
@@ -275,17 +278,43 @@ static void run_cycle(bool forced) {
     }
 }
 
+/* ** Verify the heap's metadata (runtime/verify.c), world stopped, between
+ * cycles: the sweep is done and nothing marks.  Returns the problems. */
+static uint64_t verify_stw(void) {
+    mgc_stop_the_world();
+    pthread_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
+    uint64_t n = mgc_verify_heap_stw();
+    pthread_mutex_unlock(&mgc_heap.lock);
+    mgc_start_the_world();
+    return n;
+}
+
 static void *coordinator_main(void *arg) {
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&cmu);
-        while (want_cycles <= started_cycles) pthread_cond_wait(&c_request, &cmu);
+        while (want_cycles <= started_cycles && want_verify <= done_verify)
+            pthread_cond_wait(&c_request, &cmu);
+        if (want_verify > done_verify) {
+            uint64_t target = want_verify;
+            pthread_mutex_unlock(&cmu);
+            uint64_t n = verify_stw();
+            pthread_mutex_lock(&cmu);
+            verify_problems = n;
+            done_verify = target;
+            pthread_cond_broadcast(&c_done);
+            pthread_mutex_unlock(&cmu);
+            continue;
+        }
         started_cycles++;
         bool forced = forced_next;
         forced_next = 0;
         pthread_mutex_unlock(&cmu);
 
         run_cycle(forced);
+        if (mgc_cfg.verify && verify_stw() != 0)
+            mgc_throw("verify: the heap is inconsistent after collection %llu (MGC_VERIFY=1)",
+                      (unsigned long long)atomic_load(&mgc_num_gc));
 
         pthread_mutex_lock(&cmu);
         done_cycles++;
@@ -395,6 +424,29 @@ MGC_API void gc_collect(void) {
         return;
     }
     mgc_gc_start(t, true);
+}
+
+static void *verify_fn(void *arg) {
+    uint64_t *problems = arg;
+    pthread_mutex_lock(&cmu);
+    uint64_t target = ++want_verify;
+    pthread_cond_signal(&c_request);
+    while (done_verify < target) pthread_cond_wait(&c_done, &cmu);
+    *problems = verify_problems;
+    pthread_mutex_unlock(&cmu);
+    return NULL;
+}
+
+MGC_API size_t gc_verify_heap(void) {
+    if (!atomic_load(&mgc_initialized)) {
+        mgc_warn("gc_verify_heap: called before gc_init(); call gc_init(NULL) first");
+        return 0;
+    }
+    uint64_t problems = 0;
+    gc_thread *t = mgc_self;
+    if (t) mgc_parked(t, verify_fn, &problems); /* the verification stops us */
+    else verify_fn(&problems);
+    return (size_t)problems;
 }
 
 MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max) {

@@ -72,6 +72,9 @@
  *   MGC_TORTURE=N    a complete collection every N allocations (1 = every).
  *   MGC_CLOBBER=1    fill freed objects with 0xdeadbeef, so a use of a freed
  *                    object shows at once.
+ *   MGC_VERIFY=1     run gc_verify_heap() after every cycle and abort on a
+ *                    problem (the default in builds with -DMGC_DEBUG, such
+ *                    as `make debug`).
  *
  * Thread safety: every function may be called from any registered thread
  * at any time.  gc_init() may be called from an unregistered thread only
@@ -289,6 +292,15 @@ MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg);
 
 /* Run a complete collection (mark and sweep) before returning. */
 MGC_API void gc_collect(void);
+
+/* Check every invariant of the heap's metadata (spans, slot counts and
+ * bitmaps, size classes, sweep states, central lists and caches, free page
+ * runs, byte totals), with the world stopped briefly between collections.
+ * Prints one line per problem on stderr (the first 20) and returns the
+ * number of problems: 0 for a sound heap.  The world stays stopped for a
+ * pass over the metadata (not the objects): 25-45 ms per GB of 64-byte
+ * objects on a 2-core test machine, so this is a debugging tool. */
+MGC_API size_t gc_verify_heap(void);
 
 /* Store value into the pointer field *slot of a heap object, through the
  * write barrier.  slot is &obj->field for any pointer type; the sizeof below

@@ -109,6 +109,8 @@ HIDDEN void mgc_bitmap_free(uint64_t *b, unsigned words);
 #define MGC_MAX_SMALL_NPAGES 16 /* checked against the size classes at init */
 HIDDEN uint64_t *mgc_ptrbits_alloc(size_t npages);
 HIDDEN void mgc_ptrbits_free(uint64_t *b, size_t npages);
+/* runtime/verify.c: world stopped, heap lock held, between cycles */
+HIDDEN uint64_t mgc_verify_heap_stw(void);
 
 /* ---- typed objects (runtime/typed.c, runtime/malloc.c) ------------------ */
 
@@ -385,6 +387,7 @@ typedef struct mgc_settings {
     int mark_workers; /* background mark worker threads */
     double worker_util; /* share of one CPU each worker may use while marking */
     int manual_finalizers; /* finalizers wait for gc_run_finalizers() */
+    int verify;            /* MGC_VERIFY: verify the heap after every cycle */
 } mgc_settings;
 /* Nonzero when any allocation-path debug mode is on (one load on the fast
  * path). */
