@@ -48,6 +48,8 @@ static inline void heap_weak_set(void **slot, void *obj) {
     if (obj) GC_general_register_disappearing_link(slot, obj);
 }
 static inline void *heap_weak_get(void **slot) { return *slot; }
+/* Boehm stops threads by signal; single-threaded here, nothing to park. */
+static inline void *heap_blocking(void *(*fn)(void *), void *arg) { return fn(arg); }
 static inline void heap_print_summary(FILE *out) {
     fprintf(out, "[Boehm GC] %lu collections, %lu ms total in full collections, heap %zu KB\n",
             (unsigned long)GC_get_gc_no(), GC_get_full_gc_total_time(),
@@ -76,6 +78,9 @@ static inline void heap_collect(void) { gc_collect(); }
 static inline void heap_weak_set(void **slot, void *obj) { gc_weak_slot_set(slot, obj); }
 static inline void *heap_weak_get(void **slot) { return gc_weak_slot_get(slot); }
 static inline void heap_weak_clear(void **slot) { gc_weak_slot_clear(slot); }
+/* A blocking call (the REPL's read) runs parked: a cycle that is marking
+ * scans this thread's stack as it was, without interrupting the read. */
+static inline void *heap_blocking(void *(*fn)(void *), void *arg) { return gc_do_blocking(fn, arg); }
 static inline void heap_print_summary(FILE *out) {
     gc_pause_summary s;
     gc_stats st;

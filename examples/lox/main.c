@@ -23,12 +23,27 @@ static int finish(int code) {
     return code;
 }
 
+typedef struct {
+    char *buf;
+    int size;
+    char *got;
+} LineRead;
+
+/* Runs parked (heap_blocking): touches only the C buffer, not the heap. */
+static void *read_line(void *arg) {
+    LineRead *r = arg;
+    r->got = fgets(r->buf, r->size, stdin);
+    return NULL;
+}
+
 static void repl(void) {
     char line[4096];
     for (;;) {
         printf("> ");
         fflush(stdout);
-        if (!fgets(line, sizeof line, stdin)) {
+        LineRead r = {line, (int)sizeof line, NULL};
+        heap_blocking(read_line, &r);
+        if (!r.got) {
             printf("\n");
             break;
         }

@@ -18,7 +18,8 @@
 #   // lox-flags: FLAGS             command-line flags for the VM
 # A test passes when stdout, the error lines on stderr and the exit code
 # are exactly the expected ones.  Prints the failures and a count; exits 1
-# if any test failed.  LOX_JOBS (default 1) runs that many tests at once.
+# if any test failed.  LOX_JOBS (default 1) runs that many tests at once;
+# LOX_TIMEOUT (default 300) is the seconds one test may take.
 set -uo pipefail
 
 if [ $# -lt 2 ]; then
@@ -64,9 +65,11 @@ check() {
     [ -s "$dir/cerr" ] && want_code=65
     [ -s "$dir/rt" ] && want_code=70
     # shellcheck disable=SC2046
-    "$lox" $(cat "$dir/flags") "$test" > "$dir/got_out" 2> "$dir/got_err"
+    timeout "${LOX_TIMEOUT:-300}" "$lox" $(cat "$dir/flags") "$test" > "$dir/got_out" 2> "$dir/got_err"
     local code=$? why=""
-    if [ "$code" != "$want_code" ]; then
+    if [ "$code" = 124 ]; then
+        why="timed out after ${LOX_TIMEOUT:-300} s"
+    elif [ "$code" != "$want_code" ]; then
         why="exit code $code, expected $want_code"
     elif ! cmp -s "$dir/out" "$dir/got_out"; then
         why="stdout differs:"$'\n'"$(diff "$dir/out" "$dir/got_out" | head -10)"
