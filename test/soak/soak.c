@@ -83,6 +83,7 @@ typedef struct node {
     uint64_t id, owner;
     uint32_t kind, flags;
     uint64_t nwords, blob_len;
+    uint64_t level; /* edges go to lower levels only (but see link_cycle) */
     rec *frec, *crec;
     uint64_t sum; /* over the fields above except edges and edge ids */
     _Atomic uint64_t finalized;
@@ -106,6 +107,7 @@ static uint64_t header_sum(const node *n)
     h = mix(h ^ ((uint64_t)n->kind << 32 | n->flags));
     h = mix(h ^ n->nwords);
     h = mix(h ^ n->blob_len);
+    h = mix(h ^ n->level);
     h = mix(h ^ (uint64_t)(uintptr_t)n->frec);
     return mix(h ^ (uint64_t)(uintptr_t)n->crec);
 }
@@ -305,11 +307,22 @@ static void *must(void *p, const char *what, size_t n)
     return p;
 }
 
-static void set_edge(mut *m, node *n, int k, node *to)
+static void set_edge(node *n, int k, node *to)
 {
-    (void)m;
     gc_store(&n->edge[k], to);
     n->edge_id[k] = to ? to->id : 0;
+}
+
+/* Edges point to lower levels: random rewiring of a graph with more than
+ * one edge per node would otherwise make almost every node ever linked
+ * reachable, and the heap would grow for as long as the soak runs.  Cycles
+ * are made on purpose instead (link_cycle), and broken by rewiring. */
+static int link_to(node *n, int k, node *to)
+{
+    if (to && to->level >= n->level)
+        return 0;
+    set_edge(n, k, to);
+    return 1;
 }
 
 /* A new node of a random kind and size, with a blob and maybe a finalizer
@@ -341,6 +354,7 @@ static node *new_node(mut *m, int frozen)
     n->kind = kind;
     n->flags = frozen ? F_FROZEN : 0;
     n->nwords = nwords;
+    n->level = frozen ? 0 : below(m, 6);
     for (uint64_t i = 0; i < nwords; i++)
         n->payload[i] = payload_word(n->id, i);
     uint64_t b = below(m, 1000);
@@ -366,7 +380,7 @@ static node *new_node(mut *m, int frozen)
     }
     n->sum = header_sum(n);
     if (n->frec) {
-        set_edge(m, n, 0, new_node(m, 1));
+        set_edge(n, 0, new_node(m, 1)); /* a frozen leaf: no cycle */
         if (gc_set_finalizer(n, on_finalize, n->frec) != GC_OK)
             fail(&C.fin_bad, "gc_set_finalizer failed");
         atomic_fetch_add(&C.fin_set, 1);
@@ -538,24 +552,37 @@ static void full_check(mut *m)
     check_weaks(m);
 }
 
+/* n -> a -> b -> n through the last edge, all on n's level. */
+static void link_cycle(mut *m, node *n)
+{
+    node *a = new_node(m, 0), *b = new_node(m, 0);
+    if ((a->flags | b->flags) & F_FROZEN)
+        return; /* one got a finalizer: no cycle through it */
+    set_edge(b, NEDGE - 1, n);
+    set_edge(a, NEDGE - 1, b);
+    set_edge(n, NEDGE - 1, a);
+}
+
 static void step(mut *m)
 {
     uint64_t r = below(m, 1000);
     if (r < 300) { /* allocate and link in */
         node *n = new_node(m, 0);
-        for (int k = 0; k < NEDGE; k++)
-            if (!(n->flags & F_FROZEN) && below(m, 3) == 0)
-                set_edge(m, n, k, random_node(m));
+        if (!(n->flags & F_FROZEN)) {
+            for (int k = 0; k < NEDGE; k++)
+                if (below(m, 2) == 0)
+                    link_to(n, k, random_node(m));
+            if (below(m, 16) == 0)
+                link_cycle(m, n);
+        }
         node *parent = below(m, 3) == 0 ? random_own_node(m) : NULL;
-        if (parent)
-            set_edge(m, parent, (int)below(m, NEDGE), n);
-        else
+        if (!parent || !link_to(parent, (int)below(m, NEDGE), n))
             gc_store(random_slot(m), n);
     } else if (r < 500) { /* rewire */
         node *n = random_own_node(m);
         if (n) {
-            set_edge(m, n, (int)below(m, NEDGE), below(m, 3) ? random_node(m) : NULL);
-            atomic_fetch_add_explicit(&C.rewired, 1, memory_order_relaxed);
+            if (link_to(n, (int)below(m, NEDGE), below(m, 4) ? random_node(m) : NULL))
+                atomic_fetch_add_explicit(&C.rewired, 1, memory_order_relaxed);
         }
     } else if (r < 750) { /* verify what one root reaches */
         int budget = 64;
