@@ -22,7 +22,8 @@
 
 #define HEAP_NAME "Boehm GC"
 
-static inline void heap_init(void) { GC_INIT(); }
+/* Starts Boehm GC and times its collections (gcglue.c). */
+void heap_init(void);
 /* Boehm collects only inside its allocation calls on the one mutator
  * thread, so nothing marks concurrently and a pointer store is a plain
  * store. */
@@ -50,11 +51,8 @@ static inline void heap_weak_set(void **slot, void *obj) {
 static inline void *heap_weak_get(void **slot) { return *slot; }
 /* Boehm stops threads by signal; single-threaded here, nothing to park. */
 static inline void *heap_blocking(void *(*fn)(void *), void *arg) { return fn(arg); }
-static inline void heap_print_summary(FILE *out) {
-    fprintf(out, "[Boehm GC] %lu collections, %lu ms total in full collections, heap %zu KB\n",
-            (unsigned long)GC_get_gc_no(), GC_get_full_gc_total_time(),
-            GC_get_heap_size() / 1024);
-}
+/* Pause counts and times (gcglue.c). */
+void heap_print_summary(FILE *out);
 
 #else /* mgc */
 #include <mgc.h>
@@ -81,30 +79,8 @@ static inline void heap_weak_clear(void **slot) { gc_weak_slot_clear(slot); }
 /* A blocking call (the REPL's read) runs parked: a cycle that is marking
  * scans this thread's stack as it was, without interrupting the read. */
 static inline void *heap_blocking(void *(*fn)(void *), void *arg) { return gc_do_blocking(fn, arg); }
-static inline void heap_print_summary(FILE *out) {
-    gc_pause_summary s;
-    gc_stats st;
-    gc_get_pause_summary(&s);
-    gc_get_stats(&st);
-    fprintf(out,
-            "[mgc] %llu collections, %llu pauses: total %.3f ms, max %.1f us; "
-            "p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us (of the last %llu)\n",
-            (unsigned long long)st.num_gc, (unsigned long long)s.count, s.total_ns / 1e6,
-            s.max_ns / 1e3, s.p50_ns / 1e3, s.p90_ns / 1e3, s.p99_ns / 1e3, s.p999_ns / 1e3,
-            (unsigned long long)s.recent);
-    fprintf(out, "[mgc] pause histogram:");
-    for (int i = 0; i < GC_PAUSE_BUCKETS; i++) {
-        if (!s.hist[i]) continue;
-        uint64_t lim = gc_pause_bucket_limit(i);
-        if (lim == UINT64_MAX)
-            fprintf(out, " [rest]=%llu", (unsigned long long)s.hist[i]);
-        else
-            fprintf(out, " <%gus=%llu", lim / 1e3, (unsigned long long)s.hist[i]);
-    }
-    fprintf(out, "\n[mgc] allocated %.1f MB in %llu objects, freed %llu; MMU(10 ms) %.3f\n",
-            st.total_alloc / 1e6, (unsigned long long)st.num_alloc,
-            (unsigned long long)st.num_free, gc_mmu(10 * 1000 * 1000, 0));
-}
+/* The collector's pause summary (gcglue.c). */
+void heap_print_summary(FILE *out);
 #endif
 
 #endif /* LOX_GCGLUE_H */

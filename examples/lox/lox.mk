@@ -5,6 +5,8 @@
 #   make lox-test     the Lox test suite ($(LOX_TESTS)) and examples/lox/programs
 #   make lox-torture  the same with MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1
 #   make lox-boehm    build/lox-boehm: the same VM on Boehm GC (benchmark only)
+#   make lox-bench    examples/lox/demo.lox on both, side by side: run time
+#                     and pauses (--gc-summary)
 #
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
@@ -13,7 +15,7 @@ LOX_TORTURE ?= 1
 LOX_SRCS := $(wildcard examples/lox/*.c)
 LOX_HDRS := $(wildcard examples/lox/*.h)
 
-.PHONY: lox lox-test lox-torture lox-boehm
+.PHONY: lox lox-test lox-torture lox-boehm lox-bench
 
 lox: $(BUILD)/lox
 
@@ -34,3 +36,9 @@ lox-test: $(BUILD)/lox
 lox-torture: $(BUILD)/lox
 	MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1 \
 	    examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs
+
+lox-bench: $(BUILD)/lox $(BUILD)/lox-boehm
+	@for vm in lox lox-boehm; do \
+		bash -c 'TIMEFORMAT="$$0: %R s wall, %U s user, %S s sys"; time "$$1" --gc-summary examples/lox/demo.lox > /dev/null' \
+		    $$vm $(BUILD)/$$vm || exit 1; \
+	done
