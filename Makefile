@@ -5,6 +5,8 @@
 #   make demo       build and run examples/demo.c and a GC-heavy Lox program
 #   make bench      benchmarks side by side with Boehm GC, the mallocs and Go
 #                   (make bench-quick: the same in under 2 minutes; bench/bench.mk)
+#   make soak       build/soak: the randomized soak test (make soak-run SOAK_SECONDS=8h)
+#   make fuzz-run   the libFuzzer API harness, bounded (FUZZ_SECONDS=60; clang)
 #   make install PREFIX=/usr/local
 #   make clean
 #
@@ -123,6 +125,7 @@ sizeclasses:
 -include scripts/trace.mk
 include examples/lox/lox.mk
 include test/soak/soak.mk
+include test/fuzz/fuzz.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -133,4 +136,4 @@ install: all
 	install -m 644 $(BUILD)/mgc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:
-	rm -rf $(BUILD) build-tsan build-asan
+	rm -rf $(BUILD) build-tsan build-asan build-fuzz

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh -- make sure the Debian packages a make target needs are present.
 #
-#   scripts/deps.sh build|test|bench
+#   scripts/deps.sh build|test|bench|fuzz
 #
 # Missing packages are installed with apt-get when running as root;
 # otherwise the exact command to run is printed and the script fails, so
@@ -13,8 +13,9 @@ pkgs=(gcc make libatomic-ops-dev)
 case "$what" in
   build) ;;
   test) pkgs+=(libcriterion-dev librsvg2-bin) ;;
+  fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   bench) pkgs+=(libcriterion-dev libgc-dev libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev golang-go time) ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()
