@@ -36,7 +36,7 @@ lox-test: $(BUILD)/lox
 
 # A torture collection runs while the allocating thread waits for it, so
 # with one mutator thread it cannot catch a missing barrier; the demo (with
-# its rewiring phase) under concurrent cycles, each one verified, can.
+# its rewiring phase) under concurrent cycles, each one verified, may.
 lox-torture: $(BUILD)/lox
 	MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1 \
 	    examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs
