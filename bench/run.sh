@@ -18,6 +18,8 @@
 #   RESULTS      output directory (default bench/results): all.csv (raw,
 #                one line per run), report.md, *.svg, intervals/ (pauses)
 #   JEMALLOC_SO, MIMALLOC_SO, TCMALLOC_SO   override the preloaded mallocs
+#   REPORT_ONLY=1  run nothing: rebuild report.md and the plots from the
+#                results already in RESULTS (give the same QUICK)
 #
 # Systems: mgc; Boehm GC (GC_MALLOC, GC_MALLOC_ATOMIC for noscan); malloc +
 # free under glibc, jemalloc, mimalloc and tcmalloc (LD_PRELOAD; the
@@ -38,6 +40,7 @@ QUICK=${QUICK:-0}
 REPEAT=${REPEAT:-3}
 ONLY=${ONLY:-"alloc gcbench gcbench-mt binarytrees binarytrees-par pause markrate lox"}
 RESULTS=${RESULTS:-$root/bench/results}
+REPORT_ONLY=${REPORT_ONLY:-0}
 case "$REPEAT" in '' | *[!0-9]* | 0) echo "run.sh: REPEAT must be a positive integer" >&2; exit 2 ;; esac
 
 if [ "$QUICK" = 1 ]; then
@@ -64,7 +67,7 @@ preload[jemalloc]=${JEMALLOC_SO:-$(find_lib libjemalloc.so.2 libjemalloc2)}
 preload[mimalloc]=${MIMALLOC_SO:-$(find_lib libmimalloc.so.2 libmimalloc2.0)}
 preload[tcmalloc]=${TCMALLOC_SO:-$(find_lib libtcmalloc_minimal.so.4 libtcmalloc-minimal4)}
 mallocs=(glibc)
-declare -A skip
+declare -A skip=()
 for m in jemalloc mimalloc tcmalloc; do
   if [ -n "${preload[$m]}" ] && [ -e "${preload[$m]}" ]; then mallocs+=("$m")
   else skip[$m]="library not found"; fi
@@ -79,8 +82,10 @@ done
 
 mkdir -p "$RESULTS/intervals"
 csv=$RESULTS/all.csv
-rm -f "$RESULTS"/intervals/*.txt "$RESULTS"/*.svg
-echo "bench,case,system,metric,unit,wall_s,cpu_s,peak_rss_kb,num_gc,pauses,p50_us,p99_us,max_us,mmu_1ms,mmu_10ms,mmu_100ms,mmu_10ms_all,check,rep" > "$csv"
+if [ "$REPORT_ONLY" != 1 ]; then
+  rm -f "$RESULTS"/intervals/*.txt "$RESULTS"/*.svg
+  echo "bench,case,system,metric,unit,wall_s,cpu_s,peak_rss_kb,num_gc,pauses,p50_us,p99_us,max_us,mmu_1ms,mmu_10ms,mmu_100ms,mmu_10ms_all,check,rep" > "$csv"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -260,7 +265,7 @@ fi
 t_start=$(date +%s)
 echo "run.sh: $( [ "$QUICK" = 1 ] && echo quick || echo full ) suite, REPEAT=$REPEAT (binary-trees $BT_REPEAT), groups: $ONLY ($(nproc) CPUs, $(uname -r))" >&2
 for k in "${!skip[@]}"; do echo "run.sh: $k skipped: ${skip[$k]}" >&2; done
-in_only lox && lox_prep
+[ "$REPORT_ONLY" != 1 ] && in_only lox && lox_prep
 declare -A GROUP_T
 timed() { # group command...
   local g=$1 t0; shift
@@ -270,6 +275,7 @@ timed() { # group command...
   GROUP_T[$g]=$(( ${GROUP_T[$g]:-0} + ($(date +%s%N) - t0) / 1000000 ))
 }
 for ((rep = 1; rep <= REPEAT; rep++)); do
+  [ "$REPORT_ONLY" = 1 ] && break
   timed alloc g_alloc "$rep"
   timed gcbench g_gcbench "$rep" 1
   timed gcbench-mt g_gcbench "$rep" "$MT_THREADS"
@@ -285,6 +291,8 @@ done
 elapsed=$(( $(date +%s) - t_start ))
 group_times=""
 for g in $ONLY; do [ -n "${GROUP_T[$g]:-}" ] && group_times+="$g $(( GROUP_T[$g] / 1000 )) s, "; done
+if [ "$REPORT_ONLY" = 1 ]; then elapsed_text="report rebuilt from earlier results (REPORT_ONLY=1)${BENCH_ELAPSED:+; the suite took $BENCH_ELAPSED}"
+else elapsed_text="the suite took $elapsed s (${group_times%, })"; fi
 
 # ** Plots: pause distributions and MMU curves from the first repeat.
 plot() { # out title bench-case-name systems...
@@ -311,9 +319,9 @@ fi
 {
   echo "# mgc benchmarks: $( [ "$QUICK" = 1 ] && echo "quick suite (make bench-quick)" || echo "full suite (make bench)" )"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r); REPEAT=$REPEAT (binary-trees: $BT_REPEAT); the suite took ${elapsed} s (${group_times%, })."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r); REPEAT=$REPEAT (binary-trees: $BT_REPEAT); $elapsed_text."
   echo "Library: $lib_version."
-  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Load average $( [ "$REPORT_ONLY" = 1 ] && echo "when the report was rebuilt" || echo "at the end"): $(cut -d" " -f1-3 /proc/loadavg)."
   echo
   awk -F, -f "$here/report.awk" "$csv"
   if [ ${#skip[@]} -gt 0 ]; then
