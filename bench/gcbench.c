@@ -2,7 +2,7 @@
  * gcbench.c -- GCBench, the Ellis/Kovac/Boehm collector benchmark, written
  * anew after the published program, on mgc, Boehm GC and malloc/free.
  *
- *   gcbench mgc|boehm|malloc [THREADS]
+ *   gcbench mgc|boehm|malloc [THREADS [SHRINK]]
  *
  * The program: a stretch tree of depth 18 (built, dropped); a long-lived
  * tree of depth 16 and an array of 500,000 doubles kept for the whole run;
@@ -15,6 +15,9 @@
  *
  * With THREADS > 1 every thread runs the whole program at once on the one
  * shared heap (the multi-threaded GCBench); the main thread waits.
+ * SHRINK (default 0) takes that many levels off the stretch, long-lived
+ * and largest trees, for a short run (each level halves the work); the
+ * case name then says "-sN".
  *
  * Output: one CSV line of bench_util.h, bench "gcbench", case "1t" or
  * "Nt", metric the wall time in seconds; check "ok" if every thread's
@@ -22,14 +25,9 @@
  */
 #include "bench_util.h"
 
-enum {
-    STRETCH_DEPTH = 18,
-    LONG_LIVED_DEPTH = 16,
-    ARRAY_SIZE = 500000,
-    MIN_DEPTH = 4,
-    MAX_DEPTH = 16,
-    MAXT = 16
-};
+enum { ARRAY_SIZE = 500000, MIN_DEPTH = 4, MAXT = 16 };
+/* The published depths; SHRINK lowers all three (the quick suite). */
+static int STRETCH_DEPTH = 18, LONG_LIVED_DEPTH = 16, MAX_DEPTH = 16;
 
 typedef struct node {
     struct node *left, *right;
@@ -136,11 +134,16 @@ static void *runner(void *arg) {
 
 int main(int argc, char **argv) {
     if (argc < 2 || (sys = bu_parse_system(argv[1])) < 0) {
-        fprintf(stderr, "usage: gcbench mgc|boehm|malloc [THREADS]\n");
+        fprintf(stderr, "usage: gcbench mgc|boehm|malloc [THREADS [SHRINK]]\n");
         return 2;
     }
     int nthreads = argc > 2 ? atoi(argv[2]) : 1;
     if (nthreads < 1 || nthreads > MAXT) nthreads = 1;
+    int shrink = argc > 3 ? atoi(argv[3]) : 0;
+    if (shrink < 0 || shrink > 8) shrink = 0;
+    STRETCH_DEPTH -= shrink;
+    LONG_LIVED_DEPTH -= shrink;
+    MAX_DEPTH -= shrink;
     bu_init(sys);
 
     long gc0 = bu_num_gc(sys);
@@ -155,7 +158,8 @@ int main(int argc, char **argv) {
     }
     uint64_t t1 = bu_now_ns();
     char bcase[16];
-    snprintf(bcase, sizeof bcase, "%dt", nthreads);
+    if (shrink) snprintf(bcase, sizeof bcase, "%dt-s%d", nthreads, shrink);
+    else snprintf(bcase, sizeof bcase, "%dt", nthreads);
     bu_result r = {"gcbench", bcase, bu_system_label(sys), (t1 - t0) / 1e9, "s", t0, t1,
                    bu_cpu_s() - c0, sys == BU_MALLOC ? -1 : bu_num_gc(sys) - gc0,
                    bu_mmu10_all(sys), ok_all ? "ok" : "FAILED"};

@@ -62,7 +62,7 @@ END {
   title["alloc"] = "Allocation microbenchmark (ns per allocation per thread; collections included; malloc = malloc+free pairs)"
   title["gcbench"] = "GCBench (Ellis/Kovac/Boehm), s; Nt = N threads each running the whole program on one heap"
   title["binarytrees"] = "binary-trees, s; /par = one thread per depth"
-  title["pause"] = "Pause benchmark: large live heap, 4 GB (quick: 0.5 GB) of garbage, s"
+  title["pause"] = "Pause benchmark: large live heap, 4 GB (quick: 0.25 GB) of garbage, s"
   title["markrate"] = "Mark rate, MB/s per mark worker (ordered and shuffled heap)"
   title["lox"] = "Lox VM programs, s"
 

@@ -44,11 +44,11 @@ REPORT_ONLY=${REPORT_ONLY:-0}
 case "$REPEAT" in '' | *[!0-9]* | 0) echo "run.sh: REPEAT must be a positive integer" >&2; exit 2 ;; esac
 
 if [ "$QUICK" = 1 ]; then
-  ALLOC_SIZES="16 64 256"; ALLOC_ITERS=500000; BT_DEPTH=14
-  PAUSE_CASES="100:0.25"; MARK_MB=32; MT_THREADS=2
+  ALLOC_SIZES="16 256"; ALLOC_ITERS=500000; BT_DEPTH=14
+  PAUSE_CASES="100:0.25"; MARK_MB=16; MT_THREADS=2; GCB_SHRINK=2
 else
   ALLOC_SIZES="8 16 32 64 128 256"; ALLOC_ITERS=3000000; BT_DEPTH=21
-  PAUSE_CASES="100:4 1000:4"; MARK_MB=256; MT_THREADS=2
+  PAUSE_CASES="100:4 1000:4"; MARK_MB=256; MT_THREADS=2; GCB_SHRINK=0
 fi
 if [ "$QUICK" = 1 ]; then BT_REPEAT=${BT_REPEAT:-$REPEAT}; else BT_REPEAT=${BT_REPEAT:-$(( REPEAT < 2 ? REPEAT : 2 ))}; fi
 
@@ -156,10 +156,13 @@ g_alloc() { # rep
   done; done
 }
 
+# The case name gcbench prints: Nt, or Nt-sK when shrunk by K levels.
+gcb_case() { if [ "$GCB_SHRINK" = 0 ]; then echo "${1}t"; else echo "${1}t-s$GCB_SHRINK"; fi; }
 g_gcbench() { # rep threads
-  local rep=$1 t=$2 m c="${2}t" n; n=$(iname gcbench "$c")
-  for m in mgc boehm; do run_c "$rep" "$m" "$n" "$bin/gcbench" "$m" "$t"; done
-  for m in "${mallocs[@]}"; do run_c "$rep" "$m" "$n" "$bin/gcbench" malloc "$t"; done
+  local rep=$1 t=$2 m c n
+  c=$(gcb_case "$t"); n=$(iname gcbench "$c")
+  for m in mgc boehm; do run_c "$rep" "$m" "$n" "$bin/gcbench" "$m" "$t" "$GCB_SHRINK"; done
+  for m in "${mallocs[@]}"; do run_c "$rep" "$m" "$n" "$bin/gcbench" malloc "$t" "$GCB_SHRINK"; done
   if [ "$rep" = 1 ]; then for m in jemalloc mimalloc tcmalloc; do [ -n "${skip[$m]:-}" ] && skip_line gcbench "$c" "$m" "${skip[$m]}"; done; fi
 }
 
@@ -312,7 +315,7 @@ if in_only pause; then
   done
 fi
 if in_only gcbench-mt; then
-  plot gcbench-mt.svg "GCBench, $MT_THREADS threads on one heap" "$(iname gcbench "${MT_THREADS}t")" mgc boehm
+  plot gcbench-mt.svg "GCBench, $MT_THREADS threads on one heap" "$(iname gcbench "$(gcb_case "$MT_THREADS")")" mgc boehm
 fi
 
 # ** The report.
