@@ -23,6 +23,7 @@
  *   - gc_base / gc_size of any address (stack, static, bogus, a random
  *     64-bit value from the input) are consistent: NULL/0, or a base at or
  *     below it with the address inside gc_size bytes;
+ *   - gc_verify_heap finds the heap's metadata sound after each collection;
  *   - misuse (reversed or NULL root ranges, weak references to non-heap
  *     memory, finalizers on interior pointers, sizes near SIZE_MAX) gets the
  *     documented result and changes nothing.
@@ -773,7 +774,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4: op_range(&s); break;
         case 5: op_weak(&s); break;
         case 6: op_final(&s); break;
-        case 7: gc_collect(); check_all("after gc_collect"); break;
+        case 7:
+            gc_collect();
+            check_all("after gc_collect");
+            CHECK(gc_verify_heap() == 0, "gc_verify_heap found problems (above)");
+            break;
         case 8: op_probe(&s); break;
         case 9: gc_run_finalizers(); break;
         case 10: op_garbage(&s); break;
