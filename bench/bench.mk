@@ -16,7 +16,7 @@
 .PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
-BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees)
+BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
 
 $(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
 		$(BUILD)/libmgc.a include/mgc.h

@@ -14,7 +14,10 @@
  * (the first clock figure, starting at @) and mark termination (the third,
  * starting after the concurrent mark, the second).  @ has millisecond
  * resolution, so pause positions are good to a millisecond and durations
- * to the microsecond.  SPAN_S is the run's length in seconds.
+ * to the microsecond.  SPAN_S is the run's length in seconds, unless the
+ * program printed "bench-window T0 T1" (seconds since its main() began,
+ * which is within a millisecond of the runtime's start that @ counts from):
+ * then only that window is kept and times are moved to start at T0.
  *
  * summary prints "pauses,p50_us,p99_us,max_us,mmu_1ms,mmu_10ms,mmu_100ms"
  * (the pause columns of the bench CSV line).
@@ -31,13 +34,14 @@
 
 static int gotrace(const char *span_s) {
     char line[4096];
-    double span = atof(span_s) * 1e9, last = 0;
+    double span = atof(span_s) * 1e9, last = 0, w0 = 0, w1 = -1;
     bu_interval *v = NULL;
     size_t n = 0, cap = 0;
     while (fgets(line, sizeof line, stdin)) {
         unsigned long cyc;
         double at, a, b, c;
         int pct;
+        if (sscanf(line, "bench-window %lf %lf", &w0, &w1) == 2) continue;
         if (sscanf(line, "gc %lu @%lfs %d%%: %lf+%lf+%lf ms clock", &cyc, &at, &pct, &a, &b, &c) != 6)
             continue;
         if (n + 2 > cap) {
@@ -50,9 +54,21 @@ static int gotrace(const char *span_s) {
         v[n++] = (bu_interval){(uint64_t)m, (uint64_t)(m + c * 1e6)};
         if (m + c * 1e6 > last) last = m + c * 1e6;
     }
-    printf("span %llu\n", (unsigned long long)(span > last ? span : last));
-    for (size_t k = 0; k < n; k++)
-        printf("%llu %llu\n", (unsigned long long)v[k].start, (unsigned long long)v[k].end);
+    /* With a window, times move to its start and pauses outside it go. */
+    double off = 0;
+    if (w1 > w0) {
+        off = w0 * 1e9;
+        span = (w1 - w0) * 1e9;
+    } else if (last > span) {
+        span = last;
+    }
+    printf("span %llu\n", (unsigned long long)span);
+    for (size_t k = 0; k < n; k++) {
+        double s = (double)v[k].start - off, e = (double)v[k].end - off;
+        if (e <= 0 || s >= span) continue;
+        printf("%llu %llu\n", (unsigned long long)(s < 0 ? 0 : s),
+               (unsigned long long)(e > span ? span : e));
+    }
     free(v);
     return 0;
 }

@@ -72,7 +72,7 @@ for m in jemalloc mimalloc tcmalloc; do
   if [ -n "${preload[$m]}" ] && [ -e "${preload[$m]}" ]; then mallocs+=("$m")
   else skip[$m]="library not found"; fi
 done
-[ -x "$bin/go-alloc" ] && [ -x "$bin/go-binarytrees" ] || skip[go]="no go toolchain (golang-go) to build bench/go"
+[ -x "$bin/go-alloc" ] && [ -x "$bin/go-binarytrees" ] && [ -x "$bin/go-pause" ] || skip[go]="no go toolchain (golang-go) to build bench/go"
 for p in alloc_bench gcbench binarytrees pause_bench markrate gcstat; do
   if [ ! -x "$bin/$p" ]; then
     echo "run.sh: $bin/$p not found; run it through make bench or make bench-quick" >&2
@@ -180,6 +180,8 @@ g_pause() { # rep
   for pc in $PAUSE_CASES; do
     mb=${pc%%:*}; gb=${pc##*:}
     for m in mgc boehm; do run_c "$rep" "$m" "$(iname pause "${mb}MB")" "$bin/pause_bench" "$m" "$mb" "$gb"; done
+    if [ -z "${skip[go]:-}" ]; then run_go "$rep" "$(iname pause "${mb}MB")" "$bin/go-pause" "$mb" "$gb"
+    elif [ "$rep" = 1 ]; then skip_line pause "${mb}MB" go "${skip[go]}"; fi
   done
 }
 
@@ -311,7 +313,7 @@ if in_only binarytrees-par; then
 fi
 if in_only pause; then
   for pc in $PAUSE_CASES; do
-    plot "pause-${pc%%:*}MB.svg" "pause benchmark, ${pc%%:*} MB live" "$(iname pause "${pc%%:*}MB")" mgc boehm
+    plot "pause-${pc%%:*}MB.svg" "pause benchmark, ${pc%%:*} MB live" "$(iname pause "${pc%%:*}MB")" mgc boehm go
   done
 fi
 if in_only gcbench-mt; then

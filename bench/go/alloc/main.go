@@ -9,7 +9,8 @@
 // into each and keeps its 1024 most recent ones live in a ring.  A warm-up
 // of ITERS/10 (at most 2M, at least 4096) is not timed.
 //
-// Prints the CSV line of bench/bench_util.h (case "SIZEB/Tt", metric ns per
+// Prints "bench-window T0 T1" on stderr (the measured part, in seconds since
+// main began, for bench/gcstat) and the CSV line of bench/bench_util.h (case "SIZEB/Tt", metric ns per
 // allocation per thread) with the pause columns left as @PAUSES@ for
 // bench/run.sh to fill from GODEBUG=gctrace=1.
 package main
@@ -48,6 +49,7 @@ func loopNoscan(r *[ring][]byte, size int, start, n uint64) {
 }
 
 func main() {
+	start := time.Now()
 	if len(os.Args) < 4 {
 		fmt.Fprintln(os.Stderr, "usage: alloc scan|noscan SIZE ITERS [THREADS]")
 		os.Exit(2)
@@ -95,6 +97,7 @@ func main() {
 	t0 := time.Now()
 	phase(warm, iters)
 	wall := time.Since(t0)
+	fmt.Fprintf(os.Stderr, "bench-window %.6f %.6f\n", t0.Sub(start).Seconds(), time.Since(start).Seconds())
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	runtime.ReadMemStats(&ms)
 	sys := "go"

@@ -9,7 +9,8 @@
 // their own (one per depth, all started at once).  Nodes are two pointers
 // (16 bytes), as in the C program.
 //
-// Prints the CSV line of bench/bench_util.h with the pause columns left as
+// Prints "bench-window T0 T1" on stderr (the measured part, in seconds since
+// main began, for bench/gcstat) and the CSV line of bench/bench_util.h with the pause columns left as
 // @PAUSES@: bench/run.sh fills them from the GODEBUG=gctrace=1 lines on
 // stderr (through bench/gcstat).
 package main
@@ -50,6 +51,7 @@ func depthTrees(max, d int) int64 {
 }
 
 func main() {
+	start := time.Now()
 	max := 21
 	if len(os.Args) > 1 {
 		max, _ = strconv.Atoi(os.Args[1])
@@ -91,6 +93,7 @@ func main() {
 	}
 	total += long.check()
 	wall := time.Since(t0).Seconds()
+	fmt.Fprintf(os.Stderr, "bench-window %.6f %.6f\n", t0.Sub(start).Seconds(), time.Since(start).Seconds())
 
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
