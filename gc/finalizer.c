@@ -371,3 +371,21 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
     mgc_unlock(t, &notifier_mu);
     return old;
 }
+
+/* ---- fork (gc/fork.c) ---------------------------------------------------- */
+
+/* ** In a forked child: the finalizer thread is gone; its locks and
+ * condition variable are made anew (restarted by mgc_fin_restart_thread). */
+void mgc_fin_fork_child(void) {
+    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
+    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
+    thread_mu = fresh_mu;
+    notifier_mu = fresh_mu;
+    thread_cv = fresh_cv;
+}
+
+int mgc_fin_restart_thread(void) {
+    if (!atomic_exchange(&thread_started, 0)) return GC_OK;
+    start_thread_once();
+    return GC_OK;
+}

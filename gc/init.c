@@ -199,6 +199,7 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_pacer_init(cfg.percent, cfg.memory_limit);
     atomic_store(&mgc_max_heap, cfg.max_heap);
     if (rc == GC_OK) rc = mgc_gc_init();
+    if (rc == GC_OK) mgc_fork_init();
     /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
      * works).  No gc_config field: an operator's switch, not a program's. */
     int scavenge = 1;

@@ -142,3 +142,20 @@ void mgc_workers_wait_idle(long ns) {
     pthread_cond_timedwait(&idle_cv, &wmu, &ts);
     pthread_mutex_unlock(&wmu);
 }
+
+/* ---- fork (gc/fork.c) ---------------------------------------------------- */
+
+void mgc_workers_fork_lock(void) { pthread_mutex_lock(&wmu); }
+void mgc_workers_fork_unlock(void) { pthread_mutex_unlock(&wmu); }
+
+/* ** In the child, with wmu held: no worker exists; gc_init's start makes
+ * new ones. */
+void mgc_workers_fork_child(void) {
+    static const pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
+    wcv = fresh;
+    idle_cv = fresh;
+    atomic_store(&active, 0);
+    atomic_store(&mgc_workers_hungry, 0);
+    atomic_store(&mgc_mark_nbusy, 0);
+    pthread_mutex_unlock(&wmu);
+}

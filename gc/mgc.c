@@ -505,3 +505,34 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->last_heap_goal = atomic_load(&cstats.last_goal);
     out->heap_released = atomic_load(&mgc_hstats.heap_released);
 }
+
+/* ---- fork (gc/fork.c) ---------------------------------------------------- */
+
+/* ** Returns with cmu held and the coordinator idle: no cycle or
+ * verification runs, and none can start until mgc_gc_fork_release. */
+static void *fork_hold_fn(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&cmu);
+    while (started_cycles != done_cycles || want_verify != done_verify)
+        pthread_cond_wait(&c_done, &cmu);
+    return NULL;
+}
+
+void mgc_gc_fork_hold(gc_thread *t) {
+    if (t) mgc_parked(t, fork_hold_fn, NULL); /* a cycle may stop us meanwhile */
+    else fork_hold_fn(NULL);
+}
+
+void mgc_gc_fork_release(void) { pthread_mutex_unlock(&cmu); }
+
+/* ** In the child: the condition variables may record waiters that do not
+ * exist there, and the event lock may have been held by one: new ones. */
+void mgc_gc_fork_child(void) {
+    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
+    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
+    c_request = fresh_cv;
+    c_done = fresh_cv;
+    c_marked = fresh_cv;
+    events_lock = fresh_mu;
+    pthread_mutex_unlock(&cmu);
+}

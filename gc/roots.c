@@ -171,3 +171,6 @@ bool mgc_roots_pending(void) {
     mgc_unlock(t, &roots_lock);
     return pending;
 }
+
+void mgc_roots_fork_lock(void) { pthread_mutex_lock(&roots_lock); }
+void mgc_roots_fork_unlock(void) { pthread_mutex_unlock(&roots_lock); }

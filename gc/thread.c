@@ -186,3 +186,22 @@ MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
     }
     return mgc_parked(t, fn, arg);
 }
+
+/* ** In a forked child, threads lock held: only the forking thread exists.
+ * The others' caches go back to the heap and their counters into the
+ * totals, as if they had unregistered. */
+void mgc_threads_fork_child(void) {
+    gc_thread *self = mgc_self;
+    for (gc_thread *t = mgc_all_threads, *next; t; t = next) {
+        next = t->next;
+        if (t == self) continue;
+        mgc_cache_release_all(NULL, &t->cache);
+        atomic_fetch_add(&mgc_hstats.nalloc_dead, atomic_load(&t->cache.nalloc));
+        atomic_fetch_add(&mgc_hstats.alloc_bytes_dead, atomic_load(&t->cache.alloc_bytes));
+        atomic_fetch_add(&mgc_hstats.ntiny_dead, atomic_load(&t->cache.ntiny));
+        mgc_thread_struct_free(t);
+    }
+    mgc_all_threads = self;
+    if (self) self->next = self->prev = NULL;
+    __atomic_store_n(&mgc_num_threads, self ? 1 : 0, __ATOMIC_RELAXED);
+}

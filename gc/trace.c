@@ -390,3 +390,20 @@ MGC_API double gc_mmu(uint64_t window_ns, int flags) {
 MGC_API void gc_trace_flush(void) {
     if (mgc_trace_file_on) flush_buffer();
 }
+
+/* ** In a forked child: the trace file is the parent's (the child writes
+ * nothing more to it), and a trace lock may have been held by a thread
+ * that does not exist here. */
+void mgc_trace_fork_child(void) {
+    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
+    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
+    tlock = fresh_mu;
+    wlock = fresh_mu;
+    tcv = fresh_cv;
+    if (mgc_trace_file_on) {
+        mgc_trace_file_on = 0;
+        closed = 1;
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+}

@@ -79,6 +79,11 @@
  * Thread safety: every function may be called from any registered thread
  * at any time.  gc_init() may be called from an unregistered thread only
  * once, before any other call.
+ *
+ * fork(): allowed in a threaded program (not from a finalizer or a
+ * callback).  The fork waits for a running collection to finish; the child
+ * has a working collector whose only registered thread is the one that
+ * forked; objects only the other threads' stacks held are garbage there.
  */
 #ifndef MGC_H
 #define MGC_H

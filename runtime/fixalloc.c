@@ -98,3 +98,6 @@ uint64_t *mgc_ptrbits_alloc(size_t npages) {
     return fix_get(&ptrbits_fa[npages]);
 }
 void mgc_ptrbits_free(uint64_t *b, size_t npages) { fix_put(&ptrbits_fa[npages], b); }
+
+void mgc_fix_fork_lock(void) { pthread_mutex_lock(&fix_lock); }
+void mgc_fix_fork_unlock(void) { pthread_mutex_unlock(&fix_lock); }

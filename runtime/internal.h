@@ -377,6 +377,24 @@ static inline bool mgc_pacer_should_trigger(void) {
            atomic_load_explicit(&mgc_heap_trigger, memory_order_relaxed);
 }
 
+/* fork (gc/fork.c and each module's part) */
+HIDDEN void mgc_fork_init(void);
+HIDDEN void mgc_gc_fork_hold(gc_thread *t);
+HIDDEN void mgc_gc_fork_release(void);
+HIDDEN void mgc_gc_fork_child(void);
+HIDDEN void mgc_workers_fork_lock(void);
+HIDDEN void mgc_workers_fork_unlock(void);
+HIDDEN void mgc_workers_fork_child(void);
+HIDDEN void mgc_roots_fork_lock(void);
+HIDDEN void mgc_roots_fork_unlock(void);
+HIDDEN void mgc_fix_fork_lock(void);
+HIDDEN void mgc_fix_fork_unlock(void);
+HIDDEN void mgc_threads_fork_child(void);
+HIDDEN void mgc_trace_fork_child(void);
+HIDDEN void mgc_fin_fork_child(void);
+HIDDEN int mgc_fin_restart_thread(void);
+HIDDEN int mgc_scavenger_fork_child(void);
+
 /* config (gc/init.c) */
 typedef struct mgc_settings {
     int verbose;

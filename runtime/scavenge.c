@@ -68,7 +68,16 @@ static void *scavenger_main(void *arg) {
 }
 
 /* ** Start the background scavenger (gc_init, after the heap exists). */
-int mgc_scavenger_start(void) { return mgc_start_daemon("mgc-scavenge", scavenger_main, NULL); }
+static int scav_started; /* gc_init, then fork children */
+
+int mgc_scavenger_start(void) {
+    int rc = mgc_start_daemon("mgc-scavenge", scavenger_main, NULL);
+    scav_started = rc == GC_OK;
+    return rc;
+}
+
+/* ** In a forked child: a new scavenger if the parent had one. */
+int mgc_scavenger_fork_child(void) { return scav_started ? mgc_scavenger_start() : GC_OK; }
 
 /* ** Collect first so the garbage's pages are free too, then release every
  * free page.  From an unregistered thread (a watchdog reacting to memory
