@@ -407,7 +407,13 @@ MGC_API void gc_weak_free(gc_weak *w);
  * unregistering what the slot held); obj NULL just clears.  Returns GC_OK,
  * GC_EINVAL, GC_ENOTREG or GC_ENOMEM.  gc_weak_slot_clear unregisters the
  * slot and sets it to NULL: call it before the slot's memory is freed or
- * reused (e.g. when a table is resized). */
+ * reused (e.g. when a table is resized).
+ *
+ * Both forms refer to a whole object: given an interior pointer they hold
+ * (and return) the object's base.  gc_alloc_noscan objects under 16 bytes
+ * share 16-byte blocks (the tiny allocator), so a weak reference to one is
+ * a reference to its block: it returns the block's start and clears only
+ * when the whole block dies.  Give weakly held objects 16 bytes or more. */
 MGC_API int gc_weak_slot_set(void **slot, void *obj);
 MGC_API void *gc_weak_slot_get(void **slot);
 MGC_API void gc_weak_slot_clear(void **slot);

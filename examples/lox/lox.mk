@@ -11,7 +11,7 @@
 #
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-LOX_TESTS ?= ../shared/lox/test
+LOX_TESTS ?= examples/lox/suite/test
 LOX_TORTURE ?= 1
 LOX_SRCS := $(wildcard examples/lox/*.c)
 LOX_HDRS := $(wildcard examples/lox/*.h)

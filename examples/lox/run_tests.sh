@@ -4,7 +4,7 @@
 #   examples/lox/run_tests.sh LOX_BINARY DIR_OR_FILE...
 #
 # Every .lox file under the arguments is a test, with its expectations in
-# comments (as in the Lox suite, see ../shared/lox/README.md):
+# comments (as in the Lox suite, see examples/lox/suite/README.md):
 #   // expect: TEXT                 the next line of stdout is TEXT
 #   // Error...                     a compile error on this line (exit 65)
 #   // [line N] Error...            a compile error on line N
