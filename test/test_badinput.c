@@ -575,6 +575,42 @@ Test(badinput, base_and_size_of_bogus_pointers)
     sentinel_check("after gc_base probes");
 }
 
+/* ---- settings at their extremes ------------------------------------------------------------------ */
+
+Test(badinput, settings_at_their_extremes_are_defined)
+{
+    init();
+    gc_set_oom_handler(tu_oom_handler);
+    /* A growth percent that overflows any naive goal: no collection, no
+     * wrapped goal. */
+    cr_assert_eq(gc_set_percent(INT32_MAX), 100);
+    uint64_t before = tu_stats().num_gc;
+    for (int i = 0; i < 2000; i++)
+        cr_assert_not_null(gc_alloc(1000));
+    cr_assert_eq(tu_stats().num_gc, before, "percent INT_MAX still triggered a collection");
+    cr_assert_geq(tu_stats().next_gc, tu_stats().heap_alloc, "the heap goal wrapped around");
+    /* Any negative value is "off". */
+    cr_assert_eq(gc_set_percent(INT32_MIN), INT32_MAX);
+    cr_assert_lt(gc_set_percent(100), 0);
+    /* A 1-byte hard limit: NULL and the handler; lifting it restores
+     * allocation. */
+    gc_set_max_heap(1);
+    cr_assert_null(gc_alloc(100));
+    cr_assert_eq(atomic_load(&tu_ooms()->calls), 1);
+    cr_assert_eq(gc_set_max_heap(0), 1);
+    cr_assert_not_null(gc_alloc(100));
+    /* A 1-byte soft limit: collect at every chance, keep working. */
+    gc_set_memory_limit(1);
+    before = tu_stats().num_gc;
+    for (int i = 0; i < 4000; i++)
+        cr_assert_not_null(gc_alloc(1000));
+    cr_assert_gt(tu_stats().num_gc, before, "a 1-byte soft limit never collected");
+    cr_assert_eq(gc_set_memory_limit(SIZE_MAX), 1);
+    cr_assert_eq(gc_set_memory_limit(0), SIZE_MAX, "SIZE_MAX is not \"no limit\"");
+    cr_assert_eq(tu_warn_count(), 0, "unexpected message: %s", tu_warn_msg(0));
+    sentinel_check("after extreme settings");
+}
+
 /* ---- gc_init's configuration --------------------------------------------------------------------------- */
 
 Test(badinput, bad_environment_values_are_ignored_with_a_message)
