@@ -28,20 +28,18 @@
 static pthread_mutex_t unregistered_lock = PTHREAD_MUTEX_INITIALIZER;
 static gcwork unregistered_gcw; /* unregistered_lock */
 
-MGC_API void gc_store_ptr(void **slot, void *value) {
-    gc_thread *t = mgc_self;
-    if (likely(t != NULL)) {
-        mgc_nopreempt_begin(t);
-        if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) {
-            mgc_grey(&t->gcw, (uintptr_t)*(void *volatile *)slot);
-            mgc_grey(&t->gcw, (uintptr_t)value);
-        }
-        *(void *volatile *)slot = value;
-        mgc_nopreempt_end(t);
-        return;
-    }
-    /* An unregistered thread is never stopped, so it cannot straddle a
-     * stop; it shades into a shared buffer flushed straight to the pool. */
+/* ** The store while marking: shade the old and the new value (Go's hybrid
+ * barrier), inside the no-preempt section the caller opened. */
+static __attribute__((noinline)) void store_marking(gc_thread *t, void **slot, void *value) {
+    mgc_grey(&t->gcw, (uintptr_t)*(void *volatile *)slot);
+    mgc_grey(&t->gcw, (uintptr_t)value);
+    *(void *volatile *)slot = value;
+    mgc_nopreempt_end(t);
+}
+
+/* ** An unregistered thread is never stopped, so it cannot straddle a
+ * stop; it shades into a shared buffer flushed straight to the pool. */
+static __attribute__((noinline)) void store_unregistered(void **slot, void *value) {
     if (atomic_load(&mgc_marking)) {
         pthread_mutex_lock(&unregistered_lock);
         mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
@@ -52,6 +50,26 @@ MGC_API void gc_store_ptr(void **slot, void *value) {
         pthread_mutex_unlock(&unregistered_lock);
     }
     *(void *volatile *)slot = value;
+}
+
+/* The common case -- a registered thread, no mark running -- is the TLS
+ * load, the no-preempt count up, one load of the flag, the store, the
+ * count down and one test of the thread's pending requests: 19
+ * instructions on x86-64 and no register saved, the rare cases being tail
+ * calls (it saved four registers when they were inline). */
+MGC_API void gc_store_ptr(void **slot, void *value) {
+    gc_thread *t = mgc_self;
+    if (unlikely(t == NULL)) {
+        store_unregistered(slot, value);
+        return;
+    }
+    mgc_nopreempt_begin(t);
+    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) {
+        store_marking(t, slot, value);
+        return;
+    }
+    *(void *volatile *)slot = value;
+    mgc_nopreempt_end(t);
 }
 
 /* ** Mark termination holds this around turning the barrier off, so an
