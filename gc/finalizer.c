@@ -255,10 +255,9 @@ void mgc_fin_cycle_end(void) {
 
 /* ** The caller's thread and obj's span; NULL (with a message) on misuse. */
 static mspan *check_call(const char *call, void *obj, gc_thread **t, int *rc) {
-    *t = mgc_self;
+    *t = mgc_caller(call, "nothing is done");
     if (!*t) {
-        mgc_warn("%s: the calling thread is not registered; call gc_register_thread() first", call);
-        *rc = GC_ENOTREG;
+        *rc = atomic_load(&mgc_initialized) ? GC_ENOTREG : GC_ENOTINIT;
         return NULL;
     }
     uintptr_t base = 0;
@@ -351,13 +350,8 @@ MGC_API int gc_cancel_cleanup(void *obj, uint64_t id) {
 }
 
 MGC_API size_t gc_run_finalizers(void) {
-    gc_thread *t = mgc_self;
-    if (!t) {
-        mgc_warn("gc_run_finalizers: the calling thread is not registered; call "
-                 "gc_register_thread() first (nothing run)");
-        return 0;
-    }
-    return run_queue(t);
+    gc_thread *t = mgc_caller("gc_run_finalizers", "nothing is run");
+    return t ? run_queue(t) : 0;
 }
 
 MGC_API size_t gc_finalizers_pending(void) { return atomic_load(&nqueued); }

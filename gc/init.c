@@ -165,6 +165,21 @@ MGC_API int gc_init(const gc_config *user) {
     if (user) cfg = *user;
     else gc_config_default(&cfg);
     apply_env(&cfg);
+    const char *bad = NULL;
+    if (cfg.suspend_signal < 1 || cfg.suspend_signal > SIGRTMAX || cfg.suspend_signal == SIGKILL ||
+        cfg.suspend_signal == SIGSTOP)
+        bad = "suspend_signal (MGC_SIG_SUSPEND)";
+    else if (cfg.restart_signal < 1 || cfg.restart_signal > SIGRTMAX ||
+             cfg.restart_signal == SIGKILL || cfg.restart_signal == SIGSTOP)
+        bad = "restart_signal (MGC_SIG_RESTART)";
+    else if (cfg.mark_workers < 0 || cfg.mark_workers > 1024)
+        bad = "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
+    if (bad) {
+        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to %d, "
+                 "not SIGKILL or SIGSTOP); fix that field", bad, SIGRTMAX);
+        pthread_mutex_unlock(&init_lock);
+        return GC_EINVAL;
+    }
     if (cfg.suspend_signal == cfg.restart_signal) {
         mgc_warn("gc_init: suspend and restart signals must differ (both %d); pass two "
                  "different signals in gc_config or MGC_SIG_SUSPEND/MGC_SIG_RESTART",

@@ -49,6 +49,14 @@ static bool range_ok(const char *fn, void *start, void *end) {
                  start, end);
         return false;
     }
+    /* Memory of this process lies above the zero page and below the top
+     * of the user address space: a range outside cannot be (scanning it
+     * would crash the next collection). */
+    if ((uintptr_t)start < 4096 || (uintptr_t)end > ((uintptr_t)1 << (MGC_ADDR_BITS - 1))) {
+        mgc_warn("%s(%p, %p): not memory of this process (outside the user address space); "
+                 "pass the bounds of a global, a malloc'd block or a mapped region", fn, start, end);
+        return false;
+    }
     return true;
 }
 

@@ -147,6 +147,21 @@ MGC_API void gc_unregister_thread(void) {
 
 MGC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }
 
+/* ** The calling thread for an API call that needs a registered one; NULL
+ * after a message that names the call, the fix (gc_init before it was
+ * called, else gc_register_thread) and what the call does instead. */
+gc_thread *mgc_caller(const char *call, const char *instead) {
+    gc_thread *t = mgc_self;
+    if (t) return t;
+    if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire))
+        mgc_warn("%s: called before gc_init(); call gc_init(NULL) once at the start of the "
+                 "program (%s)", call, instead);
+    else
+        mgc_warn("%s: the calling thread is not registered; call gc_register_thread() first "
+                 "(%s)", call, instead);
+    return NULL;
+}
+
 /* ** Start a library thread (coordinator, mark worker, scavenger, trace
  * writer): detached, named for debuggers, and with every signal blocked --
  * it is never registered, so it must not take the stop signals, nor the
@@ -175,8 +190,7 @@ MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
         return NULL;
     }
     if (!t) {
-        mgc_warn("gc_do_blocking: the calling thread is not registered; running fn "
-                 "unparked (register the thread with gc_register_thread())");
+        mgc_caller("gc_do_blocking", "running fn unparked");
         return fn(arg);
     }
     if (t->nopreempt) {

@@ -100,16 +100,8 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
     }
 }
 
-static gc_thread *reader(const char *call) {
-    gc_thread *t = mgc_self;
-    if (!t)
-        mgc_warn("%s: the calling thread is not registered; call gc_register_thread() "
-                 "first (returning NULL)", call);
-    return t;
-}
-
 MGC_API gc_weak *gc_weak_new(void *obj) {
-    gc_thread *t = reader("gc_weak_new");
+    gc_thread *t = mgc_caller("gc_weak_new", "returning NULL");
     if (!t) return NULL;
     uintptr_t base;
     mspan *s = obj ? mgc_object_span(obj, &base) : NULL;
@@ -134,7 +126,7 @@ MGC_API gc_weak *gc_weak_new(void *obj) {
 
 MGC_API void *gc_weak_get(gc_weak *w) {
     if (!w) return NULL;
-    gc_thread *t = reader("gc_weak_get");
+    gc_thread *t = mgc_caller("gc_weak_get", "returning NULL");
     if (!t) return NULL;
     mgc_nopreempt_begin(t);
     uintptr_t p = weak_load(t, &w->target);
@@ -153,8 +145,8 @@ MGC_API void gc_weak_free(gc_weak *w) {
 }
 
 MGC_API int gc_weak_slot_set(void **slot, void *obj) {
-    gc_thread *t = reader("gc_weak_slot_set");
-    if (!t) return GC_ENOTREG;
+    gc_thread *t = mgc_caller("gc_weak_slot_set", "nothing is stored");
+    if (!t) return atomic_load(&mgc_initialized) ? GC_ENOTREG : GC_ENOTINIT;
     if (!slot) {
         mgc_warn("gc_weak_slot_set: slot is NULL; pass the address of the pointer to clear");
         return GC_EINVAL;
@@ -178,7 +170,7 @@ MGC_API int gc_weak_slot_set(void **slot, void *obj) {
 
 MGC_API void *gc_weak_slot_get(void **slot) {
     if (!slot) return NULL;
-    gc_thread *t = reader("gc_weak_slot_get");
+    gc_thread *t = mgc_caller("gc_weak_slot_get", "returning NULL");
     if (!t) return NULL;
     mgc_nopreempt_begin(t);
     uintptr_t p = weak_load(t, (const _Atomic uintptr_t *)(void *)slot);

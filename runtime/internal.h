@@ -264,6 +264,7 @@ HIDDEN int mgc_threads_init(void);
 HIDDEN int mgc_thread_register_self(void);
 HIDDEN void mgc_threads_lock(void);
 HIDDEN void mgc_threads_unlock(void);
+HIDDEN gc_thread *mgc_caller(const char *call, const char *instead); /* NULL + message */
 HIDDEN bool mgc_threads_trylock(void);
 extern HIDDEN gc_thread *mgc_all_threads; /* threads lock */
 extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */

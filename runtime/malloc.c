@@ -217,6 +217,8 @@ static inline __attribute__((always_inline)) void *mallocgc(size_t size, int kin
         if (kind == MGC_KIND_NOSCAN && size < MGC_TINY_SIZE) p = malloc_tiny(t, size);
         else p = malloc_small(t, size, kind, type);
     } else if (unlikely(size > MGC_MAX_ALLOC)) {
+        mgc_warn("%s(%zu): larger than the largest object (2^40 bytes); a negative size or "
+                 "an overflowed product? (returning NULL)", fn, size);
         mgc_call_oom(size);
         return NULL;
     } else {
@@ -250,6 +252,7 @@ void *mgc_alloc_typed(const gc_type *type, size_t size, const char *fn) {
 MGC_API void *gc_alloc_array(size_t count, size_t size) {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
+        mgc_warn("gc_alloc_array(%zu, %zu): count * size overflows (returning NULL)", count, size);
         mgc_call_oom(SIZE_MAX);
         return NULL;
     }

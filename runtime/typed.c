@@ -97,7 +97,7 @@ MGC_API const gc_type *gc_type_new(const char *name, size_t size, const size_t *
     if (!t) return NULL;
     for (size_t i = 0; i < n; i++) {
         size_t off = ptr_offsets[i];
-        if (off % 8 || off + 8 > size) {
+        if (off % 8 || size < 8 || off > size - 8) {
             mgc_warn("gc_type_new(\"%s\", %zu): pointer offset %zu is %s; pass offsetof() of "
                      "pointer fields", t->name, size, off, off % 8 ? "not 8-aligned" : "past the end");
             free(t);
