@@ -36,20 +36,23 @@ static void prepare(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     mgc_gc_fork_hold(mgc_self);
     mgc_stop_the_world();
+    /* In the order the library nests them (mark termination holds the
+     * unregistered barrier's lock while it takes the roots' and the
+     * specials'), so no other path can be waiting in the opposite order. */
     mgc_workers_fork_lock();
+    mgc_barrier_lock_unregistered();
     pthread_mutex_lock(&mgc_heap.lock);
     pthread_mutex_lock(&mgc_special_lock);
     mgc_roots_fork_lock();
-    mgc_barrier_lock_unregistered();
     mgc_fix_fork_lock();
 }
 
 static void release_locks(void) {
     mgc_fix_fork_unlock();
-    mgc_barrier_unlock_unregistered();
     mgc_roots_fork_unlock();
     pthread_mutex_unlock(&mgc_special_lock);
     pthread_mutex_unlock(&mgc_heap.lock);
+    mgc_barrier_unlock_unregistered();
 }
 
 static void parent(void) {
