@@ -6,8 +6,8 @@
  * test_roots.c, test_threads.c, test_typed.c and test_finalizer.c already
  * check are not repeated here.
  *
- * Tests marked LIBRARY BUG are disabled: they state what the library
- * should do and does not (yet); see the comment on each.
+ * Tests marked "Was a library bug" failed or crashed when written (they
+ * were disabled until a1ac2d5 fixed the library); they keep it fixed.
  */
 #include <signal.h>
 #include <sys/mman.h>
@@ -85,7 +85,7 @@ Test(badinput, calls_before_gc_init_get_defined_results)
     gc_weak_free(NULL);
     cr_assert_eq(tu_warn_count(), 0, "gc_weak_get/free(NULL): %s", tu_warn_msg(0));
     void *slot = NULL;
-    cr_assert_neq(gc_weak_slot_set(&slot, not_heap), GC_OK);
+    cr_assert_eq(gc_weak_slot_set(&slot, not_heap), GC_ENOTINIT);
     tu_expect_one_warning("gc_weak_slot_set before gc_init", "gc_weak_slot_set", NULL);
     cr_assert_null(slot);
     cr_assert_null(gc_weak_slot_get(&slot));
@@ -93,11 +93,11 @@ Test(badinput, calls_before_gc_init_get_defined_results)
     gc_weak_slot_clear(&slot);
     cr_assert_null(slot);
 
-    cr_assert_neq(gc_set_finalizer(not_heap, a_finalizer, NULL), GC_OK);
+    cr_assert_eq(gc_set_finalizer(not_heap, a_finalizer, NULL), GC_ENOTINIT);
     tu_expect_one_warning("gc_set_finalizer before gc_init", "gc_set_finalizer", NULL);
     cr_assert_eq(gc_add_cleanup(not_heap, a_cleanup, NULL), 0);
     tu_expect_one_warning("gc_add_cleanup before gc_init", "gc_add_cleanup", NULL);
-    cr_assert_neq(gc_cancel_cleanup(not_heap, 1), GC_OK);
+    cr_assert_eq(gc_cancel_cleanup(not_heap, 1), GC_ENOTINIT);
     tu_expect_one_warning("gc_cancel_cleanup before gc_init", "gc_cancel_cleanup", NULL);
     cr_assert_eq(gc_run_finalizers(), 0);
     tu_expect_one_warning("gc_run_finalizers before gc_init", "gc_run_finalizers", NULL);
@@ -151,12 +151,11 @@ Test(badinput, calls_before_gc_init_get_defined_results)
     cr_assert_eq(tu_warn_count(), 0, "unexpected message: %s", tu_warn_msg(0));
 }
 
-/* LIBRARY BUG (disabled): before gc_init, the weak-reference and finalizer
- * calls and gc_do_blocking say "the calling thread is not registered; call
+/* Was a library bug: before gc_init, the weak-reference and finalizer
+ * calls and gc_do_blocking said "the calling thread is not registered; call
  * gc_register_thread() first" -- but gc_register_thread fails then too
- * (GC_ENOTINIT); the fix to name is gc_init.  (gc_weak_slot_set's message
- * also ends "(returning NULL)" while it returns GC_ENOTREG.) */
-Test(badinput, calls_before_gc_init_name_gc_init_as_the_fix, .disabled = true)
+ * (GC_ENOTINIT); the fix to name is gc_init. */
+Test(badinput, calls_before_gc_init_name_gc_init_as_the_fix)
 {
     tu_warn_capture();
     void *slot = NULL;
@@ -233,11 +232,10 @@ Test(badinput, sizes_near_size_max_get_null_and_the_oom_handler)
     cr_assert_eq(gc_base(p), p);
 }
 
-/* LIBRARY BUG (disabled): a request over the 2^40-byte maximum is a
- * program bug (a negative size cast to size_t, an overflowed product), but
- * with no out-of-memory handler set it returns NULL without a word: say
- * which call and that the size is too large. */
-Test(badinput, oversized_requests_print_a_message, .disabled = true)
+/* Was a library bug: a request over the 2^40-byte maximum is a program
+ * bug (a negative size cast to size_t, an overflowed product), but with no
+ * out-of-memory handler set it returned NULL without a word. */
+Test(badinput, oversized_requests_print_a_message)
 {
     init();
     cr_assert_null(gc_alloc(SIZE_MAX));
@@ -298,13 +296,10 @@ Test(badinput, type_new_edge_cases)
     sentinel_check("after gc_type_new misuse");
 }
 
-/* LIBRARY BUG (disabled: it crashes): gc_type_new checks an offset with
+/* Was a library bug (a crash): gc_type_new checked an offset with
  * "off + 8 > size", which wraps for an 8-aligned offset near SIZE_MAX, so
- * the offset is accepted and the type's mask is written far out of bounds
- * (SIGSEGV here).  Should be refused as "past the end", as offset 16 of a
- * 16-byte type is.  Reproducer:
- *     size_t off[] = {SIZE_MAX - 7};  gc_type_new("t", 16, off, 1);  */
-Test(badinput, type_offset_near_size_max_is_refused, .disabled = true)
+ * the offset was accepted and the type's mask written far out of bounds. */
+Test(badinput, type_offset_near_size_max_is_refused)
 {
     init();
     const size_t off[] = {SIZE_MAX - 7};
@@ -428,12 +423,10 @@ Test(badinput, misaligned_and_empty_root_ranges)
     sentinel_check("after odd root ranges");
 }
 
-/* LIBRARY BUG (disabled: it crashes): gc_add_roots accepts any ordered
- * range, even one covering the whole address space or unmapped memory, and
- * the next collection dies scanning it (SIGSEGV).  A range that cannot be
- * memory the program owns (here [16, -16): wider than the user address
- * space) should be refused with a message, like a reversed one. */
-Test(badinput, a_root_range_over_the_whole_address_space_is_refused, .disabled = true)
+/* Was a library bug (a crash): gc_add_roots accepted any ordered range,
+ * even [16, -16), wider than the user address space, and the next
+ * collection died scanning it. */
+Test(badinput, a_root_range_over_the_whole_address_space_is_refused)
 {
     init();
     gc_add_roots((void *)16, (void *)-16);
@@ -543,10 +536,9 @@ Test(badinput, unregistered_thread_may_release_weak_references)
 
 /* ---- gc_store, gc_base, gc_size -------------------------------------------------------------------- */
 
-/* LIBRARY BUG (disabled: it crashes): gc_store_ptr(NULL, v) dereferences
- * the NULL slot (SIGSEGV) where every other call with a NULL argument
- * prints a message and returns. */
-Test(badinput, gc_store_into_a_null_slot_is_refused, .disabled = true)
+/* Was a library bug (a crash): gc_store_ptr(NULL, v) dereferenced the
+ * NULL slot where every other call with a NULL argument prints a message. */
+Test(badinput, gc_store_into_a_null_slot_is_refused)
 {
     init();
     gc_store_ptr(NULL, sent_head);
@@ -658,13 +650,10 @@ Test(badinput, gc_init_with_an_unusable_signal_fails_cleanly_and_can_be_retried)
     sentinel_check("after a failed gc_init");
 }
 
-/* LIBRARY BUG (disabled): gc_init with a suspend signal that cannot be
- * used (SIGKILL, 0, 1000) or with 100000 mark workers fails with GC_ESYS
- * and "gc_init: failed: system call failed", which names neither the bad
- * field nor the fix; MGC_MARK_WORKERS is range-checked (0 to 1024) but
- * gc_config.mark_workers is not (-1 is silently taken as the default).
- * Expected: GC_EINVAL and a message naming the field. */
-Test(badinput, gc_init_names_the_bad_config_field, .disabled = true)
+/* Was a library bug: gc_init with a suspend signal that cannot be used
+ * (1000) or with 100000 mark workers failed with GC_ESYS and "gc_init:
+ * failed: system call failed", naming neither the field nor the fix. */
+Test(badinput, gc_init_names_the_bad_config_field)
 {
     unsetenv("MGC_SIG_SUSPEND");
     unsetenv("MGC_SIG_RESTART");
