@@ -647,7 +647,7 @@ static void op_misuse(in *s)
 {
     uint8_t f = byte(s);
     size_t w = nwarn, o = noom;
-    switch (f % 8) {
+    switch (f % 10) {
     case 0:
         CHECK(gc_alloc(SIZE_MAX - (f >> 3)) == NULL, "gc_alloc(SIZE_MAX - %d) returned memory", f >> 3);
         CHECK(noom == o + 1, "gc_alloc near SIZE_MAX did not call the oom handler");
@@ -666,9 +666,10 @@ static void op_misuse(in *s)
         CHECK(gc_weak_slot_set(NULL, NULL) == GC_EINVAL, "gc_weak_slot_set(NULL) was accepted");
         break;
     case 5: { /* a type: made iff the offset is 8-aligned and inside, the size a multiple of 8 */
-        size_t off[] = {(size_t)u16(s) % 256}, size = (f & 8) ? SIZE_MAX - u16(s) : u16(s) % 512;
-        int valid = size >= 8 && size <= ((size_t)1 << 40) && off[0] % 8 == 0 && off[0] + 8 <= size &&
-                    size % 8 == 0;
+        size_t off[] = {(f & 16) ? SIZE_MAX - u16(s) : (size_t)u16(s) % 256},
+               size = (f & 8) ? SIZE_MAX - u16(s) : u16(s) % 512;
+        int valid = size >= 8 && size <= ((size_t)1 << 40) && off[0] % 8 == 0 && off[0] < size &&
+                    size - off[0] >= 8 && size % 8 == 0;
         const gc_type *t = gc_type_new("fuzz", size, off, 1);
         CHECK((t != NULL) == valid && nwarn == w + !valid,
               "gc_type_new(size %zu, offset %zu): %s with %zu messages", size, off[0],
@@ -682,6 +683,14 @@ static void op_misuse(in *s)
     case 6:
         CHECK(gc_set_finalizer(&a_static, on_final, NULL) == GC_EINVAL,
               "gc_set_finalizer(static) was accepted");
+        break;
+    case 7:
+        gc_store_ptr(NULL, roots[0]);
+        CHECK(nwarn == w + 1, "gc_store_ptr(NULL, v) printed %zu messages", nwarn - w);
+        break;
+    case 8:
+        gc_add_roots((void *)16, (void *)-16);
+        CHECK(nwarn == w + 1, "gc_add_roots(16, -16) printed %zu messages", nwarn - w);
         break;
     default:
         gc_weak_free(NULL);
