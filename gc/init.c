@@ -128,6 +128,13 @@ static void env_bytes(const char *name, size_t *out) {
     *out = (size_t)(x * mul);
 }
 
+/* ** A signal the collector may take over: not one that cannot be caught,
+ * nor one the kernel sends for faults. */
+static bool usable_signal(int sig) {
+    return sig >= 1 && sig <= SIGRTMAX && sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV &&
+           sig != SIGBUS && sig != SIGILL && sig != SIGFPE;
+}
+
 static void apply_env(gc_config *cfg) {
     const char *p = getenv("MGC_PERCENT");
     if (p && strcmp(p, "off") == 0) cfg->percent = -1;
@@ -166,17 +173,16 @@ MGC_API int gc_init(const gc_config *user) {
     else gc_config_default(&cfg);
     apply_env(&cfg);
     const char *bad = NULL;
-    if (cfg.suspend_signal < 1 || cfg.suspend_signal > SIGRTMAX || cfg.suspend_signal == SIGKILL ||
-        cfg.suspend_signal == SIGSTOP)
+    if (!usable_signal(cfg.suspend_signal))
         bad = "suspend_signal (MGC_SIG_SUSPEND)";
-    else if (cfg.restart_signal < 1 || cfg.restart_signal > SIGRTMAX ||
-             cfg.restart_signal == SIGKILL || cfg.restart_signal == SIGSTOP)
+    else if (!usable_signal(cfg.restart_signal))
         bad = "restart_signal (MGC_SIG_RESTART)";
     else if (cfg.mark_workers < 0 || cfg.mark_workers > 1024)
         bad = "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
     if (bad) {
         mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to %d, "
-                 "not SIGKILL or SIGSTOP); fix that field", bad, SIGRTMAX);
+                 "not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE); fix that field",
+                 bad, SIGRTMAX);
         pthread_mutex_unlock(&init_lock);
         return GC_EINVAL;
     }

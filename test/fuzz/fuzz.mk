@@ -12,8 +12,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-# clang warns where gcc does not (gc/stw.c returns a stack address on purpose).
-FUZZ_WARN     = -Wall -Wextra -Werror -Wno-return-stack-address
+FUZZ_WARN     = -Wall -Wextra -Werror
 
 .PHONY: fuzz fuzz-run deps-fuzz
 
