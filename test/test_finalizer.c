@@ -516,15 +516,8 @@ static void *fin_mutator(void *arg)
 
 static void run_fin_mutators(void)
 {
-    pthread_t th[NMUT];
-    for (int i = 0; i < NMUT; i++)
-        cr_assert_eq(pthread_create(&th[i], NULL, fin_mutator, (void *)(intptr_t)(i + 1)), 0);
-    for (int c = 0; c < 20; c++)
-        gc_collect();
-    atomic_store(&stop_all, 1);
-    for (int i = 0; i < NMUT; i++)
-        tu_join(th[i]);
-    tu_assert_no_thread_failures();
+    void *const args[NMUT] = {(void *)1, (void *)2, (void *)3};
+    tu_mutators_beside_collections(NMUT, fin_mutator, args, 20, &stop_all);
     /* Everything is garbage now: chains of finalizable objects take one
      * collection per link, so collect until the count stops moving. */
     long before = -1;

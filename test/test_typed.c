@@ -338,16 +338,9 @@ out:
 
 static void run_typed_mutators(void)
 {
-    const gc_type *t = tnode_type();
-    pthread_t th[NMUT];
-    for (int i = 0; i < NMUT; i++)
-        cr_assert_eq(pthread_create(&th[i], NULL, typed_mutator, (void *)t), 0);
-    for (int c = 0; c < 30; c++)
-        gc_collect();
-    atomic_store(&stop_all, 1);
-    for (int i = 0; i < NMUT; i++)
-        tu_join(th[i]);
-    tu_assert_no_thread_failures();
+    void *t = (void *)tnode_type();
+    void *const args[NMUT] = {t, t, t};
+    tu_mutators_beside_collections(NMUT, typed_mutator, args, 30, &stop_all);
 }
 
 Test(typed, threads_rewiring_typed_graphs_during_concurrent_marks, .timeout = 240)

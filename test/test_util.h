@@ -303,4 +303,27 @@ static inline void tu_assert_no_thread_failures(void)
     cr_assert_eq(n, 0, "%d failure(s) in worker threads; first: %s", n, f->first);
 }
 
+/* The stress tests' shape: n mutator threads fn(args[i]) run beside
+ * `collects` forced collections on this (registered) thread; then *stop is
+ * raised, they are joined (parked) and any failure they reported fails the
+ * test. */
+#define TU_MAX_MUTATORS 16
+static inline __attribute__((unused)) void tu_mutators_beside_collections(int n,
+                                                                          void *(*fn)(void *),
+                                                                          void *const *args,
+                                                                          int collects,
+                                                                          _Atomic int *stop)
+{
+    pthread_t th[TU_MAX_MUTATORS];
+    cr_assert_leq(n, TU_MAX_MUTATORS);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, fn, args[i]), 0);
+    for (int c = 0; c < collects; c++)
+        gc_collect();
+    atomic_store(stop, 1);
+    for (int i = 0; i < n; i++)
+        tu_join(th[i]);
+    tu_assert_no_thread_failures();
+}
+
 #endif /* MGC_TEST_UTIL_H */

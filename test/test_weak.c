@@ -255,15 +255,8 @@ static void *weak_mutator(void *arg)
 
 static void run_weak_mutators(void)
 {
-    pthread_t th[NMUT];
-    for (int i = 0; i < NMUT; i++)
-        cr_assert_eq(pthread_create(&th[i], NULL, weak_mutator, (void *)(intptr_t)i), 0);
-    for (int c = 0; c < 30; c++)
-        gc_collect();
-    atomic_store(&stop_all, 1);
-    for (int i = 0; i < NMUT; i++)
-        tu_join(th[i]);
-    tu_assert_no_thread_failures();
+    void *const args[NMUT] = {(void *)0, (void *)1, (void *)2};
+    tu_mutators_beside_collections(NMUT, weak_mutator, args, 30, &stop_all);
 }
 
 Test(weak, concurrent_readers_during_marking_and_sweeping, .timeout = 120)
