@@ -142,4 +142,4 @@ install: all
 	install -m 644 $(BUILD)/mgc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:
-	rm -rf $(BUILD) build-tsan build-asan build-fuzz
+	rm -rf $(BUILD) build-tsan build-asan build-ubsan build-debug build-fuzz
