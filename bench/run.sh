@@ -236,7 +236,11 @@ g_lox() { # rep
       exe="$root/$BUILD/lox"; [ "$m" = boehm ] && exe="$root/$BUILD/lox-boehm"
       local n0 n1
       n0=$(date +%s%N)
-      MGC_TRACE=1 /usr/bin/time -f 'TIME %e %U %S %M' -o "$tmp/time" "$exe" "$p" > /dev/null 2> "$tmp/trace"
+      # A program's "// lox-flags: ..." line (e.g. --gc-natives), as the test runner reads it.
+      local flags
+      flags=$(sed -n 's#^// lox-flags: *##p' "$p" | head -1)
+      # shellcheck disable=SC2086
+      MGC_TRACE=1 /usr/bin/time -f 'TIME %e %U %S %M' -o "$tmp/time" "$exe" $flags "$p" > /dev/null 2> "$tmp/trace"
       rc=$?
       n1=$(date +%s%N)
       if [ $rc -ne 0 ]; then
