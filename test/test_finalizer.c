@@ -162,23 +162,27 @@ static int refinalize[KRES]; /* the finalizer sets itself again this many times 
 static uintptr_t res_hidden[KRES];
 static gc_weak *res_weak[KRES];
 
+static _Atomic int res_runs[KRES]; /* finalizer runs per object */
+
 static void resurrect(void *obj, void *arg)
 {
     fobj *o = obj;
     record_fin(obj, (void *)(uintptr_t)(o->seed + 1));
+    atomic_fetch_add(&res_runs[o->seed], 1);
     gc_store(&saved[o->seed], o);
     if (refinalize[o->seed]-- > 0)
         gc_set_finalizer(obj, resurrect, arg);
 }
 
-static TU_NOINLINE void make_resurrectable(int again)
+/* Even objects set their finalizer again once (two runs); odd ones not. */
+static TU_NOINLINE void make_resurrectable(void)
 {
     gc_add_roots(saved, saved + KRES);
     for (uint64_t i = 0; i < KRES; i++) {
         fobj *o = make(i);
         gc_store(&o->child, make(1000 + i));
         cr_assert_eq(gc_set_finalizer(o, resurrect, NULL), GC_OK);
-        refinalize[i] = again;
+        refinalize[i] = i % 2 == 0;
         res_hidden[i] = tu_hide(o);
         res_weak[i] = gc_weak_new(o);
     }
@@ -197,54 +201,46 @@ static TU_NOINLINE int saved_is(int i)
     return saved[i] == tu_reveal(res_hidden[i]) && intact(saved[i]) && intact(saved[i]->child);
 }
 
-/* Which objects a finalizer saved; how many. */
-static TU_NOINLINE int count_saved(int *which)
+/* One round: collect and run what was queued; every object a finalizer
+ * saved is intact and stays so through another collection, and its weak
+ * reference, cleared at its first death, stays cleared; then drop them. */
+static TU_NOINLINE void resurrection_round(int round)
 {
-    int n = 0;
+    tu_collect_clean();
+    gc_run_finalizers();
+    tu_collect_clean();
     for (int i = 0; i < KRES; i++) {
-        which[i] = saved[i] != NULL;
-        n += which[i];
+        if (!saved[i])
+            continue;
+        cr_assert(saved_is(i), "round %d: resurrected object %d was freed", round, i);
+        cr_assert_null(gc_weak_get(res_weak[i]), "round %d: the weak reference to resurrected "
+                       "object %d came back", round, i);
     }
-    return n;
+    drop_saved();
 }
 
 Test(finalizers, resurrection_keeps_the_object_and_forgets_the_finalizer)
 {
     init_manual();
-    make_resurrectable(1);
-    tu_collect_clean();
-    size_t ran1 = gc_run_finalizers();
-    int res[KRES];
-    cr_assert_eq(count_saved(res), (int)ran1);
-    cr_assert_geq(ran1, (size_t)KRES - 3, "only %zu of %d dropped objects were finalized", ran1, KRES);
-    /* Weak references clear at the first death, before the finalizer. */
-    for (int i = 0; i < KRES; i++)
-        if (res[i])
-            cr_assert_null(gc_weak_get(res_weak[i]), "a weak reference handed out object %d, "
-                           "queued for finalization", i);
-    tu_collect_clean();
-    for (int i = 0; i < KRES; i++)
-        if (res[i]) {
-            cr_assert(saved_is(i), "resurrected object %d was freed", i);
-            cr_assert_null(gc_weak_get(res_weak[i]), "a weak reference came back with resurrected object %d", i);
-        }
-    /* Set again inside the finalizer: it runs a second time; then not. */
-    drop_saved();
-    tu_collect_clean();
-    size_t ran2 = gc_run_finalizers();
-    cr_assert_leq(ran2, ran1);
-    cr_assert_geq(ran2, ran1 - 3, "only %zu of %zu finalizers set again ran", ran2, ran1);
-    int res2[KRES];
-    cr_assert_eq(count_saved(res2), (int)ran2);
-    drop_saved();
-    tu_collect_clean();
-    cr_assert_eq(gc_run_finalizers(), 0, "a finalizer ran without being set again");
+    make_resurrectable();
+    /* Conservative scanning may keep an object a round longer; six rounds
+     * let each die as often as its finalizers allow. */
+    for (int round = 0; round < 6; round++)
+        resurrection_round(round);
+    int complete = 0;
+    for (int i = 0; i < KRES; i++) {
+        int runs = atomic_load(&res_runs[i]), allowed = i % 2 == 0 ? 2 : 1;
+        cr_assert_leq(runs, allowed, "object %d: its finalizer ran %d times, set %d", i, runs, allowed);
+        complete += runs == allowed;
+    }
+    cr_assert_geq(complete, KRES - 3, "only %d of %d objects ran all their finalizers", complete, KRES);
+    /* Dead for good: freed. */
     tu_collect_clean();
     int freed = 0;
     for (int i = 0; i < KRES; i++)
-        freed += res2[i] && tu_is_freed(res_hidden[i]);
-    cr_assert_geq(freed, (int)ran2 - 3, "only %d of %zu objects were freed after their last finalizer",
-                  freed, ran2);
+        freed += tu_is_freed(res_hidden[i]);
+    cr_assert_geq(freed, KRES - 3, "only %d of %d objects were freed after their last finalizer",
+                  freed, KRES);
     cr_assert_eq(atomic_load(&nbroken), 0);
     for (int i = 0; i < KRES; i++)
         gc_weak_free(res_weak[i]);
@@ -324,7 +320,9 @@ Test(cleanups, run_after_death_and_the_object_is_freed_in_the_same_sweep)
 Test(cleanups, wait_for_the_finalizer_of_the_same_object)
 {
     init_manual();
-    make_resurrectable(0);
+    make_resurrectable();
+    for (int i = 0; i < KRES; i++)
+        refinalize[i] = 0; /* one finalizer run each, then the cleanups */
     for (int i = 0; i < KRES; i++)
         cr_assert_neq(gc_add_cleanup(tu_reveal(res_hidden[i]), cleanup_fn, make(5000)), 0);
     tu_collect_clean();

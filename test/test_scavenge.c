@@ -85,10 +85,12 @@ static TU_NOINLINE void fill_big(size_t n) {
     }
 }
 
-static TU_NOINLINE void drop_big(size_t n) {
-    for (size_t i = 0; i < n; i++) gc_store(&objs[i], NULL);
+static TU_NOINLINE void drop_range(size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) gc_store(&objs[i], NULL);
     tu_collect_clean();
 }
+
+static TU_NOINLINE void drop_big(size_t n) { drop_range(0, n); }
 
 /* RSS at the steps of a drop-and-release, and the statistics after it. */
 typedef struct rss_points {
@@ -261,8 +263,7 @@ Test(scavenge, a_request_spanning_released_and_used_runs_merges_them, .timeout =
     fill_big(2 * half);
     drop_big(half); /* the first half */
     gc_free_os_memory();
-    for (size_t i = half; i < 2 * half; i++) gc_store(&objs[i], NULL);
-    tu_collect_clean(); /* the second half: free, dirty, next to the released one */
+    drop_range(half, 2 * half); /* the second half: free, dirty, next to the released one */
     gc_stats st = tu_stats();
     cr_assert_geq(st.heap_released, half * OBJ_BYTES * 3 / 4);
     size_t want = (size_t)(st.heap_sys - st.heap_inuse) - 4 * TU_MIB;
