@@ -304,7 +304,9 @@ MGC_API void gc_collect(void);
  * Prints one line per problem on stderr (the first 20) and returns the
  * number of problems: 0 for a sound heap.  The world stays stopped for a
  * pass over the metadata (not the objects): 25-45 ms per GB of 64-byte
- * objects on a 2-core test machine, so this is a debugging tool. */
+ * objects on a 2-core test machine, so this is a debugging tool.  Not from
+ * a phase callback or a finalizer notifier (they run on the collector
+ * thread that would do the check). */
 MGC_API size_t gc_verify_heap(void);
 
 /* Store value into the pointer field *slot of a heap object, through the
