@@ -215,6 +215,8 @@ static void *wait_for_work(void *arg) {
  * waits parked, so a stop never has to signal it while it sleeps. */
 static void *finalizer_main(void *arg) {
     (void)arg;
+    /* Named here too: mgc_start_daemon names it only after it may have run. */
+    pthread_setname_np(pthread_self(), "mgc-finalizer");
     mgc_unblock_stop_signals();
     if (mgc_thread_register_self() != GC_OK) {
         mgc_warn("finalizer thread: cannot register; finalizers run only through "
