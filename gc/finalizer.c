@@ -373,11 +373,9 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
 /* ** In a forked child: the finalizer thread is gone; its locks and
  * condition variable are made anew (restarted by mgc_fin_restart_thread). */
 void mgc_fin_fork_child(void) {
-    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
-    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
-    thread_mu = fresh_mu;
-    notifier_mu = fresh_mu;
-    thread_cv = fresh_cv;
+    thread_mu = mgc_fresh_mutex;
+    notifier_mu = mgc_fresh_mutex;
+    thread_cv = mgc_fresh_cond;
 }
 
 int mgc_fin_restart_thread(void) {

@@ -32,6 +32,9 @@
  */
 #include "gc/special.h"
 
+const pthread_mutex_t mgc_fresh_mutex = PTHREAD_MUTEX_INITIALIZER;
+const pthread_cond_t mgc_fresh_cond = PTHREAD_COND_INITIALIZER;
+
 static void prepare(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     mgc_gc_fork_hold(mgc_self);

@@ -151,9 +151,8 @@ void mgc_workers_fork_unlock(void) { pthread_mutex_unlock(&wmu); }
 /* ** In the child, with wmu held: no worker exists; gc_init's start makes
  * new ones. */
 void mgc_workers_fork_child(void) {
-    static const pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
-    wcv = fresh;
-    idle_cv = fresh;
+    wcv = mgc_fresh_cond;
+    idle_cv = mgc_fresh_cond;
     atomic_store(&active, 0);
     atomic_store(&mgc_workers_hungry, 0);
     atomic_store(&mgc_mark_nbusy, 0);

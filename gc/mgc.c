@@ -443,9 +443,7 @@ MGC_API size_t gc_verify_heap(void) {
         return 0;
     }
     uint64_t problems = 0;
-    gc_thread *t = mgc_self;
-    if (t) mgc_parked(t, verify_fn, &problems); /* the verification stops us */
-    else verify_fn(&problems);
+    mgc_parked(mgc_self, verify_fn, &problems); /* the verification stops us */
     return (size_t)problems;
 }
 
@@ -469,9 +467,7 @@ MGC_API void gc_get_stats(gc_stats *out) {
     uint64_t ntiny = atomic_load(&mgc_hstats.ntiny_dead);
     /* A collector may hold the threads lock while it waits for us to stop:
      * wait for it parked.  Unregistered callers are never waited for. */
-    gc_thread *self = mgc_self;
-    if (self) mgc_threads_lock_parked(self);
-    else mgc_threads_lock();
+    mgc_threads_lock_parked(mgc_self);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
         nalloc += atomic_load_explicit(&t->cache.nalloc, memory_order_relaxed);
         bytes += atomic_load_explicit(&t->cache.alloc_bytes, memory_order_relaxed);
@@ -519,8 +515,7 @@ static void *fork_hold_fn(void *arg) {
 }
 
 void mgc_gc_fork_hold(gc_thread *t) {
-    if (t) mgc_parked(t, fork_hold_fn, NULL); /* a cycle may stop us meanwhile */
-    else fork_hold_fn(NULL);
+    mgc_parked(t, fork_hold_fn, NULL); /* a cycle may stop us meanwhile */
 }
 
 void mgc_gc_fork_release(void) { pthread_mutex_unlock(&cmu); }
@@ -528,11 +523,9 @@ void mgc_gc_fork_release(void) { pthread_mutex_unlock(&cmu); }
 /* ** In the child: the condition variables may record waiters that do not
  * exist there, and the event lock may have been held by one: new ones. */
 void mgc_gc_fork_child(void) {
-    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
-    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
-    c_request = fresh_cv;
-    c_done = fresh_cv;
-    c_marked = fresh_cv;
-    events_lock = fresh_mu;
+    c_request = mgc_fresh_cond;
+    c_done = mgc_fresh_cond;
+    c_marked = mgc_fresh_cond;
+    events_lock = mgc_fresh_mutex;
     pthread_mutex_unlock(&cmu);
 }

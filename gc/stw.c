@@ -180,8 +180,10 @@ int mgc_stw_init(int suspend_sig, int restart_sig) {
  * blocks.  fn must not touch heap objects or call the library (other than
  * through the waits written for this).  noinline, and the registers are
  * spilled here, so every root of the frames above is in memory at or above
- * suspended_sp for the whole call. */
+ * suspended_sp for the whole call.  t NULL (an unregistered caller, never
+ * stopped): just fn(arg). */
 __attribute__((noinline)) void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg) {
+    if (!t) return fn(arg);
     __builtin_unwind_init();
     t->suspended_sp = mgc_current_sp();
     atomic_store_explicit(&t->park, PARK_PARKED, memory_order_release);

@@ -33,9 +33,9 @@ static void *lock_threads_fn(void *arg) {
     return NULL;
 }
 
-/* ** The threads lock for a registered thread outside the runtime: a
- * stopper may hold the lock while it waits for this thread, so wait
- * parked (gc/stw.c).  Once we have the lock no stopper is active, so we
+/* ** The threads lock for a thread outside the runtime: a stopper may hold
+ * the lock while it waits for this (registered) thread, so wait parked
+ * (gc/stw.c; t NULL: unregistered, simply wait).  Once we have the lock no stopper is active, so we
  * leave the parked state at once. */
 void mgc_threads_lock_parked(gc_thread *t) { mgc_parked(t, lock_threads_fn, NULL); }
 

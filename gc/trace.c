@@ -395,11 +395,9 @@ MGC_API void gc_trace_flush(void) {
  * nothing more to it), and a trace lock may have been held by a thread
  * that does not exist here. */
 void mgc_trace_fork_child(void) {
-    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
-    static const pthread_cond_t fresh_cv = PTHREAD_COND_INITIALIZER;
-    tlock = fresh_mu;
-    wlock = fresh_mu;
-    tcv = fresh_cv;
+    tlock = mgc_fresh_mutex;
+    wlock = mgc_fresh_mutex;
+    tcv = mgc_fresh_cond;
     if (mgc_trace_file_on) {
         mgc_trace_file_on = 0;
         closed = 1;

@@ -380,6 +380,10 @@ static inline bool mgc_pacer_should_trigger(void) {
 
 /* fork (gc/fork.c and each module's part) */
 HIDDEN void mgc_fork_init(void);
+/* What a forked child assigns to a lock or condition variable that a thread
+ * it does not have may have held or waited on. */
+extern HIDDEN const pthread_mutex_t mgc_fresh_mutex;
+extern HIDDEN const pthread_cond_t mgc_fresh_cond;
 HIDDEN void mgc_gc_fork_hold(gc_thread *t);
 HIDDEN void mgc_gc_fork_release(void);
 HIDDEN void mgc_gc_fork_child(void);
