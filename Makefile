@@ -1,6 +1,6 @@
 # mgc -- build, test, demo, install.
 #
-#   make            build/libmgc.a, build/libmgc.so, build/mgc.pc
+#   make            build/libmgc.a, build/libmgc.so (and .so.0), build/mgc.pc
 #   make test       build and run the Criterion test suite and the Lox tests
 #   make demo       build and run examples/demo.c and a GC-heavy Lox program
 #   make bench      benchmarks side by side with Boehm GC, the mallocs and Go
@@ -8,6 +8,7 @@
 #   make soak       build/soak: the randomized soak test (make soak-run SOAK_SECONDS=8h)
 #   make fuzz-run   the libFuzzer API harness, bounded (FUZZ_SECONDS=60; clang)
 #   make install PREFIX=/usr/local
+#   make plugin-test   a dlopen host loads and unloads a plugin using mgc
 #   make clean
 #
 # make test / make demo first run scripts/deps.sh, which installs missing
@@ -31,9 +32,17 @@ HDRS     := $(wildcard include/*.h runtime/*.h gc/*.h)
 TEST_SRCS := $(wildcard test/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test demo bench install clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
+.PHONY: all test demo bench install plugin-test clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
 
-all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so $(BUILD)/mgc.pc
+# The library's version comes from mgc.h; the SONAME carries the major
+# number.  build/ holds the real file and both links, as an installed
+# library does, so a program linked in the tree runs from it.
+VERSION   := $(shell sed -n 's/^\#define MGC_VERSION_STRING "\(.*\)"/\1/p' include/mgc.h)
+SOVERSION := $(shell sed -n 's/^\#define MGC_VERSION_MAJOR //p' include/mgc.h)
+SONAME    = libmgc.so.$(SOVERSION)
+SHLIB     = libmgc.so.$(VERSION)
+
+all: $(BUILD)/libmgc.a $(BUILD)/$(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libmgc.so $(BUILD)/mgc.pc
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -44,8 +53,14 @@ $(BUILD)/libmgc.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libmgc.so: $(LIB_OBJS)
-	$(CC) -shared -o $@ $^ -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-soname,libmgc.so.0 $(LIBS)
+# -z nodelete: the collector's threads run inside libmgc.so for the life of
+# the process, so dlclose of a plugin linked with -lmgc must not unmap it
+# (test/plugin/host.c).
+$(BUILD)/$(SHLIB): $(LIB_OBJS)
+	$(CC) -shared -o $@ $^ -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
+	    -Wl,-soname,$(SONAME) $(LIBS)
+$(BUILD)/$(SONAME) $(BUILD)/libmgc.so: $(BUILD)/$(SHLIB)
+	ln -sf $(SHLIB) $@
 
 $(BUILD)/mgc.pc: Makefile
 	@mkdir -p $(BUILD)
@@ -136,10 +151,24 @@ include test/fuzz/fuzz.mk
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libmgc.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libmgc.so $(DESTDIR)$(PREFIX)/lib/libmgc.so.0
-	ln -sf libmgc.so.0 $(DESTDIR)$(PREFIX)/lib/libmgc.so
+	install -m 755 $(BUILD)/$(SHLIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SHLIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmgc.so
 	install -m 644 include/mgc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/mgc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# A host that dlopens and dlcloses a plugin linked with -lmgc, five times
+# (test/plugin): libmgc.so must stay loaded while its threads run.  The
+# plugin finds build/libmgc.so.0 through its RUNPATH.
+PLUGIN_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
+$(BUILD)/test/plugin/libplugin.so: test/plugin/plugin.c include/mgc.h $(BUILD)/$(SONAME) $(BUILD)/libmgc.so
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -fPIC -shared -Iinclude $< -o $@ -L$(BUILD) -lmgc -Wl,-rpath,'$$ORIGIN/../..'
+$(BUILD)/test/plugin/host: test/plugin/host.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) $< -o $@ -ldl
+plugin-test: $(BUILD)/test/plugin/host $(BUILD)/test/plugin/libplugin.so
+	$(BUILD)/test/plugin/host $(BUILD)/test/plugin/libplugin.so 5
 
 clean:
 	rm -rf $(BUILD) build-tsan build-asan build-ubsan build-debug build-fuzz
