@@ -1,13 +1,15 @@
 # mgc -- build, test, demo, install.
 #
-#   make            build/libmgc.a, build/libmgc.so (and .so.0), build/mgc.pc
+#   make            build/libmgc.a, build/libmgc.so (and .so.0), build/mgc.pc,
+#                   build/cmake/ (the CMake package)
 #   make test       build and run the Criterion test suite and the Lox tests
 #   make demo       build and run examples/demo.c and a GC-heavy Lox program
 #   make bench      benchmarks side by side with Boehm GC, the mallocs and Go
 #                   (make bench-quick: the same in under 2 minutes; bench/bench.mk)
 #   make soak       build/soak: the randomized soak test (make soak-run SOAK_SECONDS=8h)
 #   make fuzz-run   the libFuzzer API harness, bounded (FUZZ_SECONDS=60; clang)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [LIBDIR=...] [INCLUDEDIR=...] [DESTDIR=...]
+#   make uninstall  (same variables) removes exactly what install put there
 #   make plugin-test   a dlopen host loads and unloads a plugin using mgc
 #   make clean
 #
@@ -16,6 +18,8 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?=
@@ -32,26 +36,36 @@ HDRS     := $(wildcard include/*.h runtime/*.h gc/*.h)
 TEST_SRCS := $(wildcard test/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test demo bench install plugin-test clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
+.PHONY: all test demo bench install uninstall plugin-test clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
 
 # The library's version comes from mgc.h; the SONAME carries the major
 # number.  build/ holds the real file and both links, as an installed
 # library does, so a program linked in the tree runs from it.
 VERSION   := $(shell sed -n 's/^\#define MGC_VERSION_STRING "\(.*\)"/\1/p' include/mgc.h)
 SOVERSION := $(shell sed -n 's/^\#define MGC_VERSION_MAJOR //p' include/mgc.h)
+MINOR     := $(shell sed -n 's/^\#define MGC_VERSION_MINOR //p' include/mgc.h)
+SIZEOF_POINTER := $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -)
 SONAME    = libmgc.so.$(SOVERSION)
 SHLIB     = libmgc.so.$(VERSION)
+CONFIGS   = $(BUILD)/mgc.pc $(BUILD)/cmake/mgcConfig.cmake $(BUILD)/cmake/mgcConfigVersion.cmake
 
-all: $(BUILD)/libmgc.a $(BUILD)/$(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libmgc.so $(BUILD)/mgc.pc
+all: $(BUILD)/libmgc.a $(BUILD)/$(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libmgc.so $(CONFIGS)
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# libmgc.a carries the libatomic_ops members it uses (AO_stack, in
+# libatomic_ops_gpl), as libmgc.so does: a static consumer links it with
+# -pthread alone and needs no libatomic_ops of its own.  A member is linked
+# only when referenced, so a program that also links libatomic_ops gets one
+# copy of each.
+AO_ARCHIVES = $(shell $(CC) -print-file-name=libatomic_ops_gpl.a) $(shell $(CC) -print-file-name=libatomic_ops.a)
 $(BUILD)/libmgc.a: $(LIB_OBJS)
 	@mkdir -p $(BUILD)
-	rm -f $@
-	ar rcs $@ $^
+	rm -rf $@ $(BUILD)/ao && mkdir -p $(BUILD)/ao
+	cd $(BUILD)/ao && for a in $(AO_ARCHIVES); do ar x "$$a" || exit 1; done
+	ar rcs $@ $^ $(BUILD)/ao/*.o
 
 # -z nodelete: the collector's threads run inside libmgc.so for the life of
 # the process, so dlclose of a plugin linked with -lmgc must not unmap it
@@ -62,9 +76,26 @@ $(BUILD)/$(SHLIB): $(LIB_OBJS)
 $(BUILD)/$(SONAME) $(BUILD)/libmgc.so: $(BUILD)/$(SHLIB)
 	ln -sf $(SHLIB) $@
 
-$(BUILD)/mgc.pc: Makefile
+# The installed mgc.pc and CMake package files name the install
+# directories, so they are rebuilt whenever those change: install-dirs is
+# rewritten only when its content differs (a `make` with the default
+# PREFIX followed by `make install PREFIX=/opt/x` installs files naming
+# /opt/x).  Each is removed before it is written, so a root-owned copy
+# left by `sudo make install` never blocks a later `make`.
+INSTALL_DIRS = $(VERSION) $(SIZEOF_POINTER) $(PREFIX) $(LIBDIR) $(INCLUDEDIR)
+$(BUILD)/install-dirs: FORCE
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mgc\nDescription: concurrent mark-sweep garbage collector for C\nVersion: 0.1.0\nLibs: -L$${libdir} -lmgc\nLibs.private: -latomic_ops -pthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+	@echo '$(INSTALL_DIRS)' | cmp -s - $@ || { rm -f $@; echo '$(INSTALL_DIRS)' > $@; }
+SUBST = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' \
+	    -e 's|@VERSION_MAJOR@|$(SOVERSION)|g' -e 's|@VERSION_MINOR@|$(MINOR)|g' \
+	    -e 's|@SIZEOF_POINTER@|$(SIZEOF_POINTER)|g' \
+	    -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g'
+$(BUILD)/mgc.pc: scripts/mgc.pc.in $(BUILD)/install-dirs
+	rm -f $@ && $(SUBST) $< > $@
+$(BUILD)/cmake/%: scripts/cmake/%.in $(BUILD)/install-dirs
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(SUBST) -e 's|$${prefix}|$(PREFIX)|g' $< > $@
 
 # Tests link the static library so white-box tests can reach hidden symbols.
 $(BUILD)/test/mgc-tests: $(TEST_SRCS) $(BUILD)/libmgc.a $(HDRS)
@@ -148,14 +179,26 @@ include examples/lox/lox.mk
 include test/soak/soak.mk
 include test/fuzz/fuzz.mk
 
+# install and uninstall name the same files: the header, the static
+# library, the shared library with its SONAME link and its link-time name,
+# mgc.pc and the CMake package (find_package(mgc); scripts/cmake).
+D_LIB = $(DESTDIR)$(LIBDIR)
+D_CMAKE = $(D_LIB)/cmake/mgc
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(BUILD)/libmgc.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/$(SHLIB) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(SHLIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmgc.so
-	install -m 644 include/mgc.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/mgc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -d $(D_LIB) $(D_LIB)/pkgconfig $(D_CMAKE) $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 include/mgc.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libmgc.a $(D_LIB)/
+	install -m 755 $(BUILD)/$(SHLIB) $(D_LIB)/
+	ln -sf $(SHLIB) $(D_LIB)/$(SONAME)
+	ln -sf $(SONAME) $(D_LIB)/libmgc.so
+	install -m 644 $(BUILD)/mgc.pc $(D_LIB)/pkgconfig/
+	install -m 644 $(BUILD)/cmake/mgcConfig.cmake $(BUILD)/cmake/mgcConfigVersion.cmake $(D_CMAKE)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/mgc.h $(D_LIB)/libmgc.a $(D_LIB)/$(SHLIB) \
+	    $(D_LIB)/$(SONAME) $(D_LIB)/libmgc.so $(D_LIB)/pkgconfig/mgc.pc \
+	    $(D_CMAKE)/mgcConfig.cmake $(D_CMAKE)/mgcConfigVersion.cmake
+	-rmdir $(D_CMAKE) 2>/dev/null
 
 # A host that dlopens and dlcloses a plugin linked with -lmgc, five times
 # (test/plugin): libmgc.so must stay loaded while its threads run.  The
