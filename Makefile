@@ -11,6 +11,8 @@
 #   make install PREFIX=/usr/local [LIBDIR=...] [INCLUDEDIR=...] [DESTDIR=...]
 #   make uninstall  (same variables) removes exactly what install put there
 #   make plugin-test   a dlopen host loads and unloads a plugin using mgc
+#   make consumer-test install into a temporary prefix and build the README's
+#                   hello program as a user would: pkg-config, --static, CMake
 #   make clean
 #
 # make test / make demo first run scripts/deps.sh, which installs missing
@@ -36,7 +38,7 @@ HDRS     := $(wildcard include/*.h runtime/*.h gc/*.h)
 TEST_SRCS := $(wildcard test/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test demo bench install uninstall plugin-test clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
+.PHONY: all test demo bench install uninstall plugin-test consumer-test clean deps-build deps-test deps-bench sizeclasses tsan tsan-ci asan ubsan debug FORCE
 
 # The library's version comes from mgc.h; the SONAME carries the major
 # number.  build/ holds the real file and both links, as an installed
@@ -212,6 +214,9 @@ $(BUILD)/test/plugin/host: test/plugin/host.c
 	$(CC) $(PLUGIN_CFLAGS) $< -o $@ -ldl
 plugin-test: $(BUILD)/test/plugin/host $(BUILD)/test/plugin/libplugin.so
 	$(BUILD)/test/plugin/host $(BUILD)/test/plugin/libplugin.so 5
+
+consumer-test:
+	scripts/consumer-test.sh
 
 clean:
 	rm -rf $(BUILD) build-tsan build-asan build-ubsan build-debug build-fuzz

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh -- make sure the Debian packages a make target needs are present.
 #
-#   scripts/deps.sh build|test|bench|fuzz
+#   scripts/deps.sh build|test|bench|fuzz|consumer
+#
+# consumer: what scripts/consumer-test.sh needs to build against the
+# installed library as a user would (pkg-config and CMake).
 #
 # Missing packages are installed with apt-get when running as root;
 # otherwise the exact command to run is printed and the script fails, so
@@ -14,8 +17,9 @@ case "$what" in
   build) ;;
   test) pkgs+=(libcriterion-dev librsvg2-bin) ;;
   fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+  consumer) pkgs+=(pkgconf cmake) ;;
   bench) pkgs+=(libcriterion-dev libgc-dev libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev golang-go time) ;;
-  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|bench|fuzz|consumer" >&2; exit 2 ;;
 esac
 
 missing=()
