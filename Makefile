@@ -200,7 +200,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/mgc.h $(D_LIB)/libmgc.a $(D_LIB)/$(SHLIB) \
 	    $(D_LIB)/$(SONAME) $(D_LIB)/libmgc.so $(D_LIB)/pkgconfig/mgc.pc \
 	    $(D_CMAKE)/mgcConfig.cmake $(D_CMAKE)/mgcConfigVersion.cmake
-	-rmdir $(D_CMAKE) 2>/dev/null
+	rmdir $(D_CMAKE) 2>/dev/null || true
 
 # A host that dlopens and dlcloses a plugin linked with -lmgc, five times
 # (test/plugin): libmgc.so must stay loaded while its threads run.  The
