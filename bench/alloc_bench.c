@@ -3,6 +3,10 @@
  *
  *   alloc_bench MODE SIZE ITERS [THREADS]
  *
+ * SIZE is a byte count, or a range LO-HI (e.g. 16-64): then the sizes
+ * LO, LO+8, ..., HI in turn (a pseudo-random order, the same for every
+ * allocator), which spreads the objects over several size classes.
+ *
  * MODE is one of
  *   mgc           gc_alloc(SIZE)              (scanned objects)
  *   mgc-noscan    gc_alloc_noscan(SIZE)       (pointer-free objects)
@@ -25,6 +29,8 @@
  * metric ns per allocation per thread: wall time of the timed loop divided
  * by ITERS (so perfect scaling with threads keeps it constant).
  */
+#include <stdbool.h>
+
 #include "bench_util.h"
 
 #define RING 1024 /* live objects per thread; a power of two */
@@ -44,22 +50,35 @@ static void die(const char *what, size_t size) {
  * continues the index sequence across warm-up and timed run so the ring
  * keeps rotating.  mgc stores into its root ring through gc_store.
  */
-#define GC_LOOP(name, ALLOC, STORE, WHAT)                                                    \
+static size_t size_lo, size_steps; /* a SIZE range: LO and the number of sizes */
+
+/* ** The size of allocation i in a range run: a multiplicative hash of i
+ * picks one of the sizes, so neighbours differ and no allocator sees a
+ * pattern it could exploit. */
+static inline size_t range_size(uint64_t i) {
+    return size_lo + 8 * (size_t)(((i * 0x9E3779B97F4A7C15ull) >> 40) % size_steps);
+}
+
+#define GC_LOOP(name, ALLOC, STORE, WHAT, SIZE)                                              \
     static __attribute__((noinline)) void name(void **r, size_t size, uint64_t start,      \
                                                uint64_t n) {                                \
         for (uint64_t i = start; i < start + n; i++) {                                     \
-            uintptr_t *p = (uintptr_t *)ALLOC(size);                                       \
-            if (__builtin_expect(p == NULL, 0)) die(WHAT, size);                           \
+            uintptr_t *p = (uintptr_t *)ALLOC(SIZE);                                       \
+            if (__builtin_expect(p == NULL, 0)) die(WHAT, SIZE);                           \
             p[0] = (uintptr_t)i;                                                           \
             STORE(&r[i & (RING - 1)], (void *)p);                                          \
         }                                                                                  \
+        (void)size;                                                                        \
     }
 #define PLAIN_STORE(slot, v) (*(slot) = (v))
+#define GC_LOOPS(suffix, SIZE)                                                               \
+    GC_LOOP(loop_mgc##suffix, gc_alloc, gc_store, "gc_alloc", SIZE)                          \
+    GC_LOOP(loop_mgc_noscan##suffix, gc_alloc_noscan, gc_store, "gc_alloc_noscan", SIZE)     \
+    GC_LOOP(loop_boehm##suffix, GC_MALLOC, PLAIN_STORE, "GC_MALLOC", SIZE)                   \
+    GC_LOOP(loop_boehm_atomic##suffix, GC_MALLOC_ATOMIC, PLAIN_STORE, "GC_MALLOC_ATOMIC", SIZE)
 
-GC_LOOP(loop_mgc, gc_alloc, gc_store, "gc_alloc")
-GC_LOOP(loop_mgc_noscan, gc_alloc_noscan, gc_store, "gc_alloc_noscan")
-GC_LOOP(loop_boehm, GC_MALLOC, PLAIN_STORE, "GC_MALLOC")
-GC_LOOP(loop_boehm_atomic, GC_MALLOC_ATOMIC, PLAIN_STORE, "GC_MALLOC_ATOMIC")
+GC_LOOPS(, size)
+GC_LOOPS(_range, range_size(i))
 
 static __attribute__((noinline)) void loop_malloc(void **r, size_t size, uint64_t start,
                                                   uint64_t n) {
@@ -107,7 +126,7 @@ static void bwait(pthread_barrier_t *b) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: alloc_bench mgc|mgc-noscan|boehm|boehm-atomic|malloc SIZE ITERS "
+    fprintf(stderr, "usage: alloc_bench mgc|mgc-noscan|boehm|boehm-atomic|malloc SIZE|LO-HI ITERS "
                     "[THREADS]\n");
     exit(1);
 }
@@ -116,21 +135,32 @@ int main(int argc, char **argv) {
     if (argc != 4 && argc != 5) usage();
     const char *m = argv[1];
     int system;
-    if (!strcmp(m, "mgc")) system = BU_MGC, loop = loop_mgc;
-    else if (!strcmp(m, "mgc-noscan")) system = BU_MGC, loop = loop_mgc_noscan;
-    else if (!strcmp(m, "boehm")) system = BU_BOEHM, loop = loop_boehm;
-    else if (!strcmp(m, "boehm-atomic")) system = BU_BOEHM, loop = loop_boehm_atomic;
-    else if (!strcmp(m, "malloc")) system = BU_MALLOC, loop = loop_malloc;
-    else usage();
-
-    uint64_t size64, t64 = 1;
-    if (bu_parse_u64(argv[2], &size64) || bu_parse_u64(argv[3], &iters) ||
-        (argc == 5 && bu_parse_u64(argv[4], &t64)) || size64 < sizeof(uintptr_t) ||
-        size64 > (1u << 20) || iters == 0 || t64 < 1 || t64 > MAXT) {
-        fprintf(stderr, "alloc_bench: SIZE must be %zu..1048576, ITERS > 0, THREADS 1..%d\n",
-                sizeof(uintptr_t), MAXT);
+    /* A SIZE range: LO-HI, both multiples of 8. */
+    char lo_s[32];
+    const char *dash = strchr(argv[2], '-');
+    uint64_t size64, hi64 = 0, t64 = 1;
+    bool range = dash && (size_t)(dash - argv[2]) < sizeof lo_s;
+    if (range) {
+        memcpy(lo_s, argv[2], (size_t)(dash - argv[2]));
+        lo_s[dash - argv[2]] = 0;
+    }
+    if (bu_parse_u64(range ? lo_s : argv[2], &size64) ||
+        (range && (bu_parse_u64(dash + 1, &hi64) || hi64 < size64 || size64 % 8 || hi64 % 8 ||
+                   hi64 > (1u << 20))) ||
+        bu_parse_u64(argv[3], &iters) || (argc == 5 && bu_parse_u64(argv[4], &t64)) ||
+        size64 < sizeof(uintptr_t) || size64 > (1u << 20) || iters == 0 || t64 < 1 || t64 > MAXT) {
+        fprintf(stderr, "alloc_bench: SIZE must be %zu..1048576 or a range LO-HI of multiples "
+                        "of 8, ITERS > 0, THREADS 1..%d\n", sizeof(uintptr_t), MAXT);
         return 1;
     }
+    size_lo = (size_t)size64;
+    size_steps = range ? (size_t)(hi64 - size64) / 8 + 1 : 1;
+    if (!strcmp(m, "mgc")) system = BU_MGC, loop = range ? loop_mgc_range : loop_mgc;
+    else if (!strcmp(m, "mgc-noscan")) system = BU_MGC, loop = range ? loop_mgc_noscan_range : loop_mgc_noscan;
+    else if (!strcmp(m, "boehm")) system = BU_BOEHM, loop = range ? loop_boehm_range : loop_boehm;
+    else if (!strcmp(m, "boehm-atomic")) system = BU_BOEHM, loop = range ? loop_boehm_atomic_range : loop_boehm_atomic;
+    else if (!strcmp(m, "malloc") && !range) system = BU_MALLOC, loop = loop_malloc;
+    else usage();
     size = (size_t)size64;
     nthreads = (int)t64;
     warm = iters / 10 < WARMUP_MAX ? iters / 10 : WARMUP_MAX;
@@ -162,7 +192,8 @@ int main(int argc, char **argv) {
             for (int i = 0; i < RING; i++) free(ring[t][i]);
 
     char bcase[32];
-    snprintf(bcase, sizeof bcase, "%zuB/%dt", size, nthreads);
+    if (range) snprintf(bcase, sizeof bcase, "%zu-%zuB/%dt", size, (size_t)hi64, nthreads);
+    else snprintf(bcase, sizeof bcase, "%zuB/%dt", size, nthreads);
     bu_result r = {"alloc", bcase, label, (double)(t_end - t_start) / (double)iters, "ns/alloc",
                    t_start, t_end, c1 - c0, system == BU_MALLOC ? -1 : gc1 - gc0, -1, NULL};
     r.mmu10_all = bu_mmu10_all(system);

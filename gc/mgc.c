@@ -307,6 +307,9 @@ static void *coordinator_main(void *arg) {
             continue;
         }
         started_cycles++;
+        /* Marking from now, under cmu: a request made between here and
+         * run_cycle would otherwise queue a second, needless cycle. */
+        atomic_store(&marking_cycle, 1);
         bool forced = forced_next;
         forced_next = 0;
         pthread_mutex_unlock(&cmu);
@@ -344,9 +347,12 @@ static void *request_cycle_fn(void *arg) {
         if (r->count_forced) forced_next = 1;
         pthread_cond_signal(&c_request);
         while (done_cycles < target) pthread_cond_wait(&c_done, &cmu);
-    } else if (want_cycles <= started_cycles && !atomic_load(&marking_cycle)) {
+    } else if (want_cycles <= started_cycles && !atomic_load(&marking_cycle) &&
+               mgc_pacer_should_trigger()) {
         /* Not while a cycle marks (it is already collecting), but yes while
-         * one sweeps: the next starts as soon as the sweep is done. */
+         * one sweeps: the next starts as soon as the sweep is done.  The
+         * trigger is tested again: the caller's test may predate the end
+         * of a mark that shrank the heap. */
         want_cycles = started_cycles + 1;
         pthread_cond_signal(&c_request);
     }

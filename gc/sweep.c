@@ -91,27 +91,27 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
 }
 
 /* ** Sweep one unswept span from any class; false when there is none.  t
- * is NULL for the background sweeper. */
+ * is NULL for the background sweeper.  The classes to try come from
+ * mcentral's bitmap of non-empty unswept lists, so no lock is taken for a
+ * class with nothing to sweep; a false answer means every list was empty
+ * when looked at, and none is refilled before sweepgen next rises. */
 bool mgc_sweep_one(gc_thread *t) {
     if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
+    if (t) mgc_nopreempt_begin(t); /* sg stays the current sweepgen */
     uint32_t sg = atomic_load(&mgc_heap.sweepgen);
-    int start = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
-    for (int k = 0; k < MGC_NUM_SPAN_CLASSES; k++) {
-        int i = (start + k) % MGC_NUM_SPAN_CLASSES;
-        if (t) mgc_nopreempt_begin(t);
-        mspan *s = mgc_central_pop_unswept(t, &mgc_heap.central[i]);
-        if (s) {
-            if (!mgc_span_claim_for_sweep(s, sg))
-                mgc_throw("sweep: unswept list holds a span in sweepgen %u (heap %u)",
-                          atomic_load(&s->sweepgen), sg);
-            mgc_sweep_span(t, s, false);
-            if (t) mgc_nopreempt_end(t);
-            atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
-            return true;
-        }
-        if (t) mgc_nopreempt_end(t);
+    int i = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
+    mspan *s = NULL;
+    while (!s && (i = mgc_central_next_unswept(i, sg)) >= 0)
+        s = mgc_central_pop_unswept(t, &mgc_heap.central[i]); /* NULL: raced, look again */
+    if (s) {
+        if (!mgc_span_claim_for_sweep(s, sg))
+            mgc_throw("sweep: unswept list holds a span in sweepgen %u (heap %u)",
+                      atomic_load(&s->sweepgen), sg);
+        mgc_sweep_span(t, s, false);
+        atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
     }
-    return false;
+    if (t) mgc_nopreempt_end(t);
+    return s != NULL;
 }
 
 /* ** Sweep every span still unswept (other threads may sweep beside us). */

@@ -236,6 +236,8 @@ HIDDEN mspan *mgc_central_cache_span(gc_thread *t, mcentral *c);
 HIDDEN void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s);
 HIDDEN void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full);
 HIDDEN mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c);
+HIDDEN bool mgc_central_has_unswept(int spanclass, uint32_t sg);
+HIDDEN int mgc_central_next_unswept(int from, uint32_t sg); /* -1: none */
 HIDDEN void mgc_span_list_push(span_list *l, mspan *s);
 HIDDEN void mgc_span_list_remove(span_list *l, mspan *s);
 HIDDEN mspan *mgc_span_list_pop(span_list *l);

@@ -24,6 +24,20 @@ void mgc_cache_init(mcache *c) {
     c->tinyoffset = 0;
 }
 
+/* ** Should this refill ask for a cycle?  Past the trigger; but while a
+ * mark runs, only past the hard goal (goal + 1/16, where gc/mgc.c makes
+ * the allocator wait for the mark): the running cycle is the one the
+ * trigger asked for, and a request made during it could be served after
+ * it ends, starting at once a cycle the now smaller heap does not need
+ * (every other cycle on a small heap allocated fast). */
+static bool refill_wants_cycle(bool marking) {
+    if (!mgc_pacer_should_trigger()) return false;
+    if (!marking) return true;
+    uint64_t goal = atomic_load_explicit(&mgc_heap_goal, memory_order_relaxed);
+    return goal != UINT64_MAX &&
+           atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed) > goal + goal / 16;
+}
+
 /* ** Replace the cached span of spanclass by one with a free slot.  Returns
  * false when out of memory.  Runs inside a no-preempt section. */
 bool mgc_cache_refill(gc_thread *t, int spanclass) {
@@ -40,7 +54,8 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     c->alloc[spanclass] = s;
     uint64_t bytes = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
-    if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+    bool marking = atomic_load_explicit(&mgc_marking, memory_order_relaxed);
+    if (marking) {
         /* Allocate black: everything handed out from this span while the
          * mark runs is marked already. */
         mgc_span_premark_free(s);
@@ -52,7 +67,7 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
          * sweep finishes long before the next trigger. */
         if (mgc_sweep_one(t)) mgc_sweep_one(t);
     }
-    if (mgc_pacer_should_trigger()) t->want_gc = 1;
+    if (refill_wants_cycle(marking)) t->want_gc = 1;
     return true;
 }
 

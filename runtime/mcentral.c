@@ -18,10 +18,31 @@
  * cache_span() serves mcache refills: a swept partial span first, else it
  * sweeps unswept spans until one has room (bounded, as Go's is), else it
  * takes fresh pages from mheap.
+ *
+ * Finding unswept spans without the locks.  Sweepers (proportional sweeping
+ * on every refill, the background sweeper, sweep termination) look for any
+ * class with an unswept span; on a small heap nearly every class has none,
+ * and taking 272 locks to learn that cost a quarter of a fast allocator's
+ * time.  So each parity of lists has a bitmap of span classes: bit c of
+ * nonempty[p] is set iff central[c].partial[p] or .full[p] holds a span.
+ * Protocol: changed only under central[c].lock, by whoever made the lists
+ * go empty or non-empty (atomic OR/AND: classes share words); read with no
+ * lock.  Like the lists themselves, the bitmap of the swept parity becomes
+ * the unswept one when sweepgen rises, with no walk.  During a cycle the
+ * unswept lists only shrink (spans are filed under the current sweepgen,
+ * inside a no-preempt section or by the coordinator), so a clear bit in
+ * the unswept bitmap is final: a sweeper that finds the bitmap empty has
+ * seen every unswept span gone, which is what sweep termination needs.  A
+ * set bit may be stale; the popper then finds the lists empty and looks
+ * again, by which time the thread that emptied them has cleared it.
  */
 #include "runtime/internal.h"
 
 #define SWEEP_BUDGET 100
+#define CLASS_WORDS ((MGC_NUM_SPAN_CLASSES + 63) / 64)
+
+/* Span classes with a span on a list of parity p; see the top of file. */
+static _Atomic uint64_t nonempty[2][CLASS_WORDS];
 
 static inline span_list *partial_swept(mcentral *c, uint32_t sg) { return &c->partial[(sg / 2) % 2]; }
 static inline span_list *partial_unswept(mcentral *c, uint32_t sg) { return &c->partial[1 - (sg / 2) % 2]; }
@@ -34,22 +55,68 @@ void mgc_central_init(mcentral *c, int spanclass) {
     c->spanclass = (uint16_t)spanclass;
 }
 
+/* ** Bring c's bit in the bitmap of parity p up to date after its lists
+ * of that parity changed.  Caller holds c->lock. */
+static void note_lists(mcentral *c, unsigned p) {
+    _Atomic uint64_t *w = &nonempty[p][c->spanclass / 64];
+    uint64_t bit = (uint64_t)1 << (c->spanclass % 64);
+    bool any = c->partial[p].first || c->full[p].first;
+    bool was = (atomic_load_explicit(w, memory_order_relaxed) & bit) != 0;
+    if (any && !was) atomic_fetch_or_explicit(w, bit, memory_order_release);
+    else if (!any && was) atomic_fetch_and_explicit(w, ~bit, memory_order_release);
+}
+
+/* ** Parity of the unswept lists (the swept ones are the other). */
+static inline unsigned unswept_parity(uint32_t sg) { return 1 - (sg / 2) % 2; }
+
 /* ** File a swept span under the current sweepgen. */
 void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full) {
     uint32_t sg = atomic_load(&mgc_heap.sweepgen);
     mgc_lock(t, &c->lock);
     mgc_span_list_push(full ? full_swept(c, sg) : partial_swept(c, sg), s);
+    note_lists(c, (sg / 2) % 2);
     mgc_unlock(t, &c->lock);
+}
+
+/* ** Under c->lock: pop an unswept span, a partial one first (more likely
+ * to have room); NULL when there is none. */
+static mspan *pop_unswept_locked(mcentral *c, uint32_t sg) {
+    mspan *s = mgc_span_list_pop(partial_unswept(c, sg));
+    if (!s) s = mgc_span_list_pop(full_unswept(c, sg));
+    if (s) note_lists(c, unswept_parity(sg));
+    return s;
 }
 
 /* ** Pop any span still waiting for this cycle's sweep (for sweep-all). */
 mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
     uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    if (!mgc_central_has_unswept(c->spanclass, sg)) return NULL;
     mgc_lock(t, &c->lock);
-    mspan *s = mgc_span_list_pop(partial_unswept(c, sg));
-    if (!s) s = mgc_span_list_pop(full_unswept(c, sg));
+    mspan *s = pop_unswept_locked(c, sg);
     mgc_unlock(t, &c->lock);
     return s;
+}
+
+/* ** Might class spanclass have an unswept span?  No lock: a false answer
+ * is final for this cycle (see the top of file). */
+bool mgc_central_has_unswept(int spanclass, uint32_t sg) {
+    uint64_t w = atomic_load_explicit(&nonempty[unswept_parity(sg)][spanclass / 64],
+                                      memory_order_acquire);
+    return (w >> (spanclass % 64)) & 1;
+}
+
+/* ** The first span class at or after from (cyclically) whose bit says it
+ * has unswept spans, or -1 when no class has any. */
+int mgc_central_next_unswept(int from, uint32_t sg) {
+    _Atomic uint64_t *bits = nonempty[unswept_parity(sg)];
+    for (int k = 0; k <= CLASS_WORDS; k++) {
+        int wi = (from / 64 + k) % CLASS_WORDS;
+        uint64_t w = atomic_load_explicit(&bits[wi], memory_order_acquire);
+        if (k == 0) w &= ~(uint64_t)0 << (from % 64); /* the rest of from's word */
+        if (k == CLASS_WORDS) w &= ((uint64_t)1 << (from % 64)) - 1; /* its beginning */
+        if (w) return wi * 64 + __builtin_ctzll(w);
+    }
+    return -1;
 }
 
 /* ** A fresh span for this class from the page heap. */
@@ -68,25 +135,14 @@ mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
 
     mgc_lock(t, &c->lock);
     s = mgc_span_list_pop(partial_swept(c, sg));
+    if (s) note_lists(c, (sg / 2) % 2);
     mgc_unlock(t, &c->lock);
     if (s) goto have;
 
-    /* Sweep on demand: an unswept partial span is likely to have room. */
+    /* Sweep on demand: an unswept partial span is likely to have room;
+     * full ones may have had slots freed by this cycle's mark. */
     for (; budget > 0; budget--) {
-        mgc_lock(t, &c->lock);
-        s = mgc_span_list_pop(partial_unswept(c, sg));
-        mgc_unlock(t, &c->lock);
-        if (!s) break;
-        if (!mgc_span_claim_for_sweep(s, sg)) mgc_throw("unswept list holds a span in sweepgen %u (heap %u)", atomic_load(&s->sweepgen), sg);
-        mgc_sweep_span(t, s, true);
-        if (s->allocCount < s->nelems) goto have;
-        mgc_central_push(t, c, s, true);
-    }
-    /* Full spans may have had slots freed by this cycle's mark. */
-    for (; budget > 0; budget--) {
-        mgc_lock(t, &c->lock);
-        s = mgc_span_list_pop(full_unswept(c, sg));
-        mgc_unlock(t, &c->lock);
+        s = mgc_central_pop_unswept(t, c);
         if (!s) break;
         if (!mgc_span_claim_for_sweep(s, sg)) mgc_throw("unswept list holds a span in sweepgen %u (heap %u)", atomic_load(&s->sweepgen), sg);
         mgc_sweep_span(t, s, true);
