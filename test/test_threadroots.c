@@ -332,3 +332,183 @@ Test(threadroots, own_frames_survive_while_on_unregistered_coroutine, .timeout =
         found |= strstr(tu_warn_msg(i), "gc_add_thread_roots") != NULL;
     cr_assert(found, "no message suggested registering the coroutine stack");
 }
+
+/* ---- the ranges' life: remove, replace, unregister ------------------------------ */
+
+#define NOBJ 256
+static uintptr_t hidden[NOBJ];
+
+/* ** Fill r[0..n) with new objects whose addresses are remembered hidden. */
+static TU_NOINLINE void fill_hidden(tobj **r, int n) {
+    for (int i = 0; i < n; i++) {
+        r[i] = tobj_new((uint64_t)i + 1);
+        hidden[i] = tu_hide(r[i]);
+    }
+}
+
+Test(threadroots, remove_drops_the_range) {
+    tu_init();
+    tobj **r = malloc(NOBJ * sizeof *r);
+    cr_assert_eq(gc_add_thread_roots(r, r + NOBJ), GC_OK);
+    fill_hidden(r, NOBJ);
+    tu_collect_clean();
+    cr_assert_eq(tu_count_freed(hidden, NOBJ), 0, "objects held by a thread-roots range were freed");
+    cr_assert_eq(gc_remove_thread_roots(r, r + NOBJ), GC_OK);
+    tu_collect_clean();
+    cr_assert_geq(tu_count_freed(hidden, NOBJ), NOBJ * 9 / 10,
+                  "objects only a removed range held were kept");
+    free(r);
+}
+
+Test(threadroots, same_lo_replaces_hi) {
+    tu_init();
+    tobj **r = malloc(NOBJ * sizeof *r);
+    cr_assert_eq(gc_add_thread_roots(r, r + 1), GC_OK);
+    cr_assert_eq(gc_add_thread_roots(r, r + NOBJ), GC_OK); /* grown in place */
+    fill_hidden(r, NOBJ);
+    tu_collect_clean();
+    cr_assert_eq(tu_count_freed(hidden, NOBJ), 0, "the grown range was not scanned whole");
+    cr_assert_eq(gc_add_thread_roots(r, r + NOBJ / 2), GC_OK); /* shrunk in place */
+    tu_collect_clean();
+    cr_assert_eq(tu_count_freed(hidden, NOBJ / 2), 0, "the kept half was freed");
+    cr_assert_geq(tu_count_freed(hidden + NOBJ / 2, NOBJ / 2), NOBJ / 2 * 9 / 10,
+                  "the cut-off half was kept: the old hi is still scanned");
+    cr_assert_eq(gc_remove_thread_roots(r, r + NOBJ / 2), GC_OK, "remove with the new hi");
+    free(r);
+}
+
+static _Atomic size_t freed_while_registered = 999;
+static tobj **left_behind; /* malloc'd: not scanned; still holds the pointers */
+
+static void *register_fill_unregister(void *arg) {
+    (void)arg;
+    gc_register_thread();
+    tobj **r = malloc(NOBJ * sizeof *r);
+    gc_add_thread_roots(r, r + NOBJ);
+    fill_hidden(r, NOBJ);
+    tu_collect_clean();
+    atomic_store(&freed_while_registered, tu_count_freed(hidden, NOBJ));
+    gc_unregister_thread(); /* without removing the range */
+    left_behind = r;
+    return NULL;
+}
+
+Test(threadroots, unregister_drops_the_ranges) {
+    tu_init();
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, register_fill_unregister, NULL), 0);
+    tu_join(th);
+    cr_assert_eq(atomic_load(&freed_while_registered), 0, "freed while the range was registered");
+    tu_collect_clean();
+    cr_assert_geq(tu_count_freed(hidden, NOBJ), NOBJ * 9 / 10,
+                  "the ranges of an unregistered thread are still scanned");
+    cr_assert_not_null(left_behind[0]); /* the pointers are still there, unscanned */
+    free(left_behind);
+}
+
+/* ** Many one-slot ranges added and removed in a random order: the table
+ * (a hash with backward-shift deletion, a dense array) must keep exactly
+ * the ranges not removed. */
+#define NRANGES 4000
+static tobj **slots_of[NRANGES];
+static uintptr_t hidden_many[NRANGES];
+
+static TU_NOINLINE void many_ranges_fill(void) {
+    for (int i = 0; i < NRANGES; i++) {
+        slots_of[i] = malloc(2 * sizeof(tobj *));
+        cr_assert_eq(gc_add_thread_roots(slots_of[i], slots_of[i] + 1), GC_OK);
+        slots_of[i][0] = tobj_new((uint64_t)i + 1);
+        slots_of[i][1] = NULL;
+        hidden_many[i] = tu_hide(slots_of[i][0]);
+    }
+}
+
+Test(threadroots, many_ranges_removed_in_random_order) {
+    tu_init();
+    many_ranges_fill();
+    int order[NRANGES];
+    for (int i = 0; i < NRANGES; i++) order[i] = i;
+    uint64_t rng = 42;
+    for (int i = NRANGES - 1; i > 0; i--) {
+        rng = tu_mix(rng);
+        int j = (int)(rng % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; i < NRANGES / 2; i++) /* the odd ones of a random order */
+        if (order[i] % 2) cr_assert_eq(gc_remove_thread_roots(slots_of[order[i]], slots_of[order[i]] + 1), GC_OK);
+    for (int i = NRANGES / 2; i < NRANGES; i++)
+        if (order[i] % 2) cr_assert_eq(gc_remove_thread_roots(slots_of[order[i]], slots_of[order[i]] + 1), GC_OK);
+    tu_collect_clean();
+    size_t even_freed = 0, odd_freed = 0;
+    for (int i = 0; i < NRANGES; i++) {
+        if (i % 2) odd_freed += (size_t)tu_is_freed(hidden_many[i]);
+        else even_freed += (size_t)tu_is_freed(hidden_many[i]);
+    }
+    cr_assert_eq(even_freed, 0, "%zu objects of ranges still registered were freed", even_freed);
+    cr_assert_geq(odd_freed, NRANGES / 2 * 9 / 10, "only %zu of %d removed ranges' objects freed",
+                  odd_freed, NRANGES / 2);
+    for (int i = 0; i < NRANGES; i += 2) {
+        cr_assert_eq(tobj_ok(slots_of[i][0]) && slots_of[i][0]->id == (uint64_t)i + 1, 1);
+        cr_assert_eq(gc_remove_thread_roots(slots_of[i], slots_of[i] + 1), GC_OK);
+    }
+    for (int i = 0; i < NRANGES; i++) free(slots_of[i]);
+}
+
+/* ---- misuse ------------------------------------------------------------------- */
+
+static _Atomic int unreg_add_rc, unreg_remove_rc;
+static void *unregistered_caller(void *arg) {
+    atomic_store(&unreg_add_rc, gc_add_thread_roots(arg, (char *)arg + 64));
+    atomic_store(&unreg_remove_rc, gc_remove_thread_roots(arg, (char *)arg + 64));
+    return NULL;
+}
+
+Test(threadroots, misuse_is_reported) {
+    tu_init();
+    tu_warn_capture();
+    static char buf[256];
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, unregistered_caller, buf), 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(atomic_load(&unreg_add_rc), GC_ENOTREG);
+    cr_assert_eq(atomic_load(&unreg_remove_rc), GC_ENOTREG);
+    cr_assert_eq(tu_warn_count(), 2);
+    cr_assert(strstr(tu_warn_msg(0), "gc_add_thread_roots") && strstr(tu_warn_msg(0), "gc_register_thread"),
+              "%s", tu_warn_msg(0));
+    cr_assert(strstr(tu_warn_msg(1), "gc_remove_thread_roots"), "%s", tu_warn_msg(1));
+    tu_warn_capture();
+
+    cr_assert_eq(gc_add_thread_roots(NULL, buf), GC_EINVAL);
+    tu_expect_one_warning("NULL lo", "gc_add_thread_roots", "NULL");
+    cr_assert_eq(gc_add_thread_roots(buf + 64, buf), GC_EINVAL);
+    tu_expect_one_warning("reversed", "gc_add_thread_roots", "address order");
+    cr_assert_eq(gc_add_thread_roots((void *)16, (void *)64), GC_EINVAL);
+    tu_expect_one_warning("not user memory", "gc_add_thread_roots", "address space");
+    cr_assert_eq(gc_remove_thread_roots(buf, buf + 64), GC_EINVAL);
+    tu_expect_one_warning("never added", "gc_remove_thread_roots", "no range starting");
+
+    cr_assert_eq(gc_add_thread_roots(buf, buf + 64), GC_OK);
+    cr_assert_eq(gc_remove_thread_roots(buf, buf + 32), GC_EINVAL);
+    tu_expect_one_warning("wrong hi", "gc_remove_thread_roots", "registered with hi");
+    cr_assert_eq(gc_remove_thread_roots(buf, buf + 64), GC_EINVAL, "the range was removed anyway");
+    tu_expect_one_warning("removed twice", "gc_remove_thread_roots", "no range starting");
+
+    /* Overlapping its own stack, or another range: allowed. */
+    char local[64];
+    cr_assert_eq(gc_add_thread_roots(local, local + sizeof local), GC_OK);
+    cr_assert_eq(gc_add_thread_roots(buf, buf + 128), GC_OK);
+    cr_assert_eq(gc_add_thread_roots(buf + 64, buf + 256), GC_OK);
+    gc_collect();
+    cr_assert_eq(gc_remove_thread_roots(local, local + sizeof local), GC_OK);
+    cr_assert_eq(gc_remove_thread_roots(buf, buf + 128), GC_OK);
+    cr_assert_eq(gc_remove_thread_roots(buf + 64, buf + 256), GC_OK);
+    cr_assert_eq(tu_warn_count(), 0, "%s", tu_warn_msg(0));
+}
+
+Test(threadroots, before_gc_init) {
+    static char buf[64];
+    tu_warn_capture();
+    cr_assert_eq(gc_add_thread_roots(buf, buf + 64), GC_ENOTINIT);
+    tu_expect_one_warning("before gc_init", "gc_add_thread_roots", "gc_init");
+}
