@@ -512,3 +512,35 @@ Test(threadroots, before_gc_init) {
     cr_assert_eq(gc_add_thread_roots(buf, buf + 64), GC_ENOTINIT);
     tu_expect_one_warning("before gc_init", "gc_add_thread_roots", "gc_init");
 }
+
+/* The gc_init thread is the process's main thread, whose stack mapping grows
+ * on demand: scanned whole while it runs on a coroutine, only its mapped
+ * part may be read. */
+static void *collector_thread(void *arg) {
+    (void)arg;
+    gc_register_thread();
+    while (!atomic_load(&stop_mutators)) {
+        gc_collect();
+        atomic_fetch_add(&gc_done, 1);
+    }
+    gc_unregister_thread();
+    return NULL;
+}
+
+Test(threadroots, main_thread_frames_survive_on_unregistered_coroutine, .timeout = 120) {
+    TU_SKIP_UNDER_TSAN("swapcontext without TSan's fiber calls");
+    init_debug(0);
+    tu_warn_capture();
+    char *co_stack = malloc(CO_STACK);
+    getcontext(&raw_co);
+    raw_co.uc_stack.ss_sp = co_stack;
+    raw_co.uc_stack.ss_size = CO_STACK;
+    makecontext(&raw_co, raw_coroutine, 0);
+    enter_other_stack = enter_other_stack_coroutine;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, collector_thread, NULL), 0);
+    hold_while_elsewhere();
+    atomic_store(&stop_mutators, 1);
+    tu_join(th);
+    tu_assert_no_thread_failures();
+}
