@@ -60,9 +60,11 @@ static uintptr_t align_down(uintptr_t p) { return p & ~(uintptr_t)7; }
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* ** Fibonacci hashing: the top bits of the product, which every bit of lo
+ * reaches (VM stacks are often equally spaced blocks). */
 static uint32_t slot_of(uintptr_t lo, uint32_t cap) {
     uint64_t h = (uint64_t)(lo >> 3) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32) & (2 * cap - 1);
+    return (uint32_t)(h >> (64 - __builtin_ctz(2 * cap)));
 }
 
 /* ** The index slot holding lo's range, or the empty slot where it would go. */

@@ -24,8 +24,9 @@
  *      the collector mark while the program runs.  A plain assignment of a
  *      pointer into the heap or a root range while a collection is marking
  *      can make the collector free a live object.  Stores into local
- *      variables (the stack) and into memory that is not a root need no
- *      barrier.  Initialising a fresh object's fields with gc_store too is
+ *      variables (the stack), into the calling thread's own
+ *      gc_add_thread_roots() ranges (a VM's value stack) and into memory
+ *      that is not a root need no barrier.  Initialising a fresh object's fields with gc_store too is
  *      the rule (it costs a few instructions when no collection runs).
  *   5. Never hide a pointer (XOR it, store it misaligned, keep only an
  *      offset, keep it only in a gc_alloc_noscan() object): the collector
