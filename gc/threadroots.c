@@ -227,6 +227,7 @@ void mgc_thread_roots_note_sp(gc_thread *t, uintptr_t sp) {
     }
 }
 
+/* ** The page size, for probes (mincore wants page-aligned addresses). */
 static long page_size(void) { return getpagesize(); }
 
 /* ** Can the page at p be read without a fault?  process_vm_readv on our own
@@ -290,6 +291,7 @@ static void warn_deferred(void) {
              (unsigned long)atomic_load(&unknown_sp));
 }
 
+/* ** For the markers, once they have restarted the thread they scanned. */
 void mgc_thread_roots_warn_deferred(void) { warn_deferred(); }
 
 /* ** The stack sp runs on, when sp is not on the thread's own stack and no
@@ -300,10 +302,10 @@ static uint64_t scan_current_stack(gc_thread *t, uintptr_t sp, mgc_range_fn fn, 
         hi = align_down(t->roots.alt_hi);
     } else {
         hi = align_down(readable_up_to(sp, UNKNOWN_STACK_SCAN));
-        int zero = 0;
-        if (atomic_compare_exchange_strong(&unknown_warned, &zero, 1)) {
+        if (atomic_load(&unknown_warned) == 0) { /* scanners hold the threads lock */
             atomic_store(&unknown_sp, sp);
             atomic_store(&unknown_id, t->id);
+            atomic_store(&unknown_warned, 1);
         }
     }
     if (hi <= sp) return 0;
@@ -311,25 +313,33 @@ static uint64_t scan_current_stack(gc_thread *t, uintptr_t sp, mgc_range_fn fn, 
     return hi - sp;
 }
 
+/* ** Is sp inside one of t's ranges (a registered coroutine stack)? */
+static bool sp_in_ranges(const gc_thread *t, uintptr_t sp) {
+    for (uint32_t i = 0; i < t->roots.n; i++)
+        if (sp >= t->roots.ranges[i].lo && sp < t->roots.ranges[i].hi) return true;
+    return false;
+}
+
 /* ** Scan what thread t (stopped or held, at sp) holds: its stack and its
- * thread-roots ranges.  Returns the bytes scanned. */
+ * thread-roots ranges.  Returns the bytes scanned.  On a registered
+ * coroutine stack the own stack is scanned whole even when the coroutine
+ * stack lies inside it (a big local array): the frames that switched to it
+ * are below it. */
 uint64_t mgc_thread_roots_scan(gc_thread *t, uintptr_t sp, mgc_range_fn fn, void *arg) {
     uint64_t bytes = 0;
-    bool on_own = sp - t->stack_lo < t->stack_hi - t->stack_lo;
-    bool in_range = false;
+    bool in_range = sp_in_ranges(t, sp);
+    bool on_own = !in_range && sp - t->stack_lo < t->stack_hi - t->stack_lo;
+    bool known = in_range || sp - t->stack_lo < t->stack_hi - t->stack_lo;
     uintptr_t lo = on_own ? sp : readable_from(t->stack_lo, t->stack_hi);
     fn(lo, t->stack_hi, arg);
     bytes += t->stack_hi - lo;
     for (uint32_t i = 0; i < t->roots.n; i++) {
         uintptr_t a = align_up(t->roots.ranges[i].lo), b = align_down(t->roots.ranges[i].hi);
-        if (sp >= a && sp < b) { /* the stack it runs on: below sp is dead */
-            a = sp;
-            in_range = true;
-        }
+        if (sp >= a && sp < b) a = sp; /* the stack it runs on: below sp is dead */
         if (b <= a) continue;
         fn(a, b, arg);
         bytes += b - a;
     }
-    if (!on_own && !in_range) bytes += scan_current_stack(t, sp, fn, arg);
+    if (!known) bytes += scan_current_stack(t, sp, fn, arg);
     return bytes;
 }

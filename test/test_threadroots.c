@@ -544,3 +544,31 @@ Test(threadroots, main_thread_frames_survive_on_unregistered_coroutine, .timeout
     tu_join(th);
     tu_assert_no_thread_failures();
 }
+
+/* A coroutine stack carved out of the thread's own stack (a local array)
+ * and registered: sp is then inside the thread's stack, but the frames
+ * that switched to the coroutine lie below the array. */
+static void *local_coroutine_thread(void *arg) {
+    (void)arg;
+    gc_register_thread();
+    char co_stack[CO_STACK];
+    if (gc_add_thread_roots(co_stack, co_stack + CO_STACK) != GC_OK) tu_fail("add local stack");
+    getcontext(&raw_co);
+    raw_co.uc_stack.ss_sp = co_stack;
+    raw_co.uc_stack.ss_size = CO_STACK;
+    makecontext(&raw_co, raw_coroutine, 0);
+    enter_other_stack = enter_other_stack_coroutine;
+    hold_while_elsewhere();
+    gc_remove_thread_roots(co_stack, co_stack + CO_STACK);
+    atomic_store(&stop_mutators, 1);
+    gc_unregister_thread();
+    return NULL;
+}
+
+Test(threadroots, coroutine_stack_inside_own_stack, .timeout = 120) {
+    TU_SKIP_UNDER_TSAN("swapcontext without TSan's fiber calls");
+    init_debug(0);
+    tu_warn_capture();
+    collect_while(local_coroutine_thread);
+    cr_assert_eq(tu_warn_count(), 0, "unexpected message: %s", tu_warn_msg(0));
+}
