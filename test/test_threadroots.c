@@ -295,8 +295,8 @@ static TU_NOINLINE void hold_while_elsewhere(void) {
 static void *other_stack_thread(void *arg) {
     (void)arg;
     gc_register_thread();
-    stack_t ss = {.ss_sp = malloc(1 << 16), .ss_size = 1 << 16, .ss_flags = 0};
-    sigaltstack(&ss, NULL);
+    stack_t ss = {.ss_sp = malloc(1 << 16), .ss_size = 1 << 16, .ss_flags = 0}, old;
+    sigaltstack(&ss, &old); /* restored before exit: a sanitizer may own the old one */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
@@ -309,6 +309,10 @@ static void *other_stack_thread(void *arg) {
     raw_co.uc_stack.ss_size = CO_STACK;
     makecontext(&raw_co, raw_coroutine, 0);
     hold_while_elsewhere();
+    sigaltstack(&old, NULL);
+    free(ss.ss_sp);
+    gc_remove_roots(co_stack, co_stack + CO_STACK);
+    free(co_stack);
     atomic_store(&stop_mutators, 1);
     gc_unregister_thread();
     return NULL;
