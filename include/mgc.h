@@ -342,10 +342,13 @@ MGC_API void gc_remove_roots(void *start, void *end);
  * holds for the thread's ordinary stack, which is how these ranges should
  * be thought of.
  *
- * A thread stopped on a stack mgc does not know (an unregistered coroutine
- * stack, a sigaltstack is found by itself) has its own stack scanned whole
- * and the unknown one only up to 64 KiB above its stack pointer, with a
- * one-time message: register coroutine stacks. */
+ * Other stacks: a thread stopped in a signal handler on its sigaltstack
+ * is scanned there (found by itself) and on its own stack, whole.  A thread
+ * stopped on a stack mgc does not know (an unregistered coroutine stack)
+ * has its own stack scanned whole and the unknown one only up to 64 KiB
+ * above its stack pointer, with a one-time message: register coroutine
+ * stacks (an unregistered one carved out of the thread's own stack cannot
+ * even be told apart from it).  MGC_TRACE counts these ranges as stacks. */
 MGC_API int gc_add_thread_roots(void *lo, void *hi);
 MGC_API int gc_remove_thread_roots(void *lo, void *hi);
 
