@@ -42,6 +42,12 @@
  * the innermost frames), probing each page first so it never faults, and
  * warns once that the stack should be registered.  Memory below sp on the
  * current stack is dead and not scanned.
+ *
+ * Cost: the whole own stack is read, untouched pages included (they read
+ * as zero): a stop of a thread with an 8 MiB stack took ~7-11 ms off its
+ * stack against ~0.03-0.15 ms on it.  Skipping never-touched pages through
+ * /proc/self/pagemap (neither present nor swapped) would remove most of it;
+ * mincore alone cannot, it reports swapped-out pages as absent.
  */
 #include <errno.h>
 #include <signal.h>

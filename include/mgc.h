@@ -348,7 +348,11 @@ MGC_API void gc_remove_roots(void *start, void *end);
  * has its own stack scanned whole and the unknown one only up to 64 KiB
  * above its stack pointer, with a one-time message: register coroutine
  * stacks (an unregistered one carved out of the thread's own stack cannot
- * even be told apart from it).  MGC_TRACE counts these ranges as stacks. */
+ * even be told apart from it).  MGC_TRACE counts these ranges as stacks.
+ * Scanning a whole own stack is not free: for glibc's default 8 MiB thread
+ * stack a stop of that thread measured ~7-11 ms (against ~0.03-0.15 ms on
+ * its own stack, loaded 2-core machine); give threads that run coroutines
+ * smaller stacks (pthread_attr_setstacksize). */
 MGC_API int gc_add_thread_roots(void *lo, void *hi);
 MGC_API int gc_remove_thread_roots(void *lo, void *hi);
 
