@@ -485,3 +485,32 @@ Test(roots, ranges_added_and_removed_while_collecting, .timeout = 240)
     void *args[2] = {(void *)1, (void *)2};
     tu_mutators_beside_collections(2, range_churner, args, 40, &churn_stop);
 }
+
+/* GC_ROOTS_BARRIER: a range that is not rescanned still holds what is
+ * stored into it through gc_store; unknown flags are refused with one
+ * message and add nothing. */
+Test(roots, barrier_only_range_holds_and_bad_flags_are_refused)
+{
+    tu_init();
+    tu_warn_capture();
+    cr_assert_eq(gc_add_roots_flags(misuse_slot, misuse_slot + NSLOT, 0x80), GC_EINVAL);
+    tu_expect_one_warning("gc_add_roots_flags with unknown flags", "gc_add_roots_flags",
+                          "GC_ROOTS_BARRIER");
+    misuse_fill(7); /* plain stores, before any barrier-only range exists */
+    tu_collect_clean();
+    size_t freed = tu_count_freed(misuse_h, NSLOT);
+    cr_assert_geq(freed, NSLOT * 9 / 10, "refused range kept objects: only %zu of %d freed",
+                  freed, NSLOT);
+    cr_assert_eq(gc_add_roots_flags(misuse_slot, misuse_slot + NSLOT, GC_ROOTS_BARRIER), GC_OK);
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < NSLOT; i++)
+            gc_store(&misuse_slot[i], make_obj(OBJ, (uint64_t)(round * NSLOT + i)));
+        gc_collect();
+        for (int i = 0; i < NSLOT; i++)
+            cr_assert(gc_base(misuse_slot[i]) == misuse_slot[i] &&
+                          tu_check(misuse_slot[i], OBJ, (uint64_t)(round * NSLOT + i)),
+                      "round %d: object %d of a barrier-only range lost", round, i);
+    }
+    gc_remove_roots(misuse_slot, misuse_slot + NSLOT);
+    cr_assert_eq(tu_warn_count(), 0, "%s", tu_warn_msg(0));
+}
