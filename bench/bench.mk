@@ -9,11 +9,13 @@
 #   make bench-gc       only binary-trees and the pause benchmark
 #   make bench-meta     allocator metadata as a share of the heap
 #   make bench-typed    mark time of precise (typed) vs conservative objects
+#   make bench-roots    root ranges: 20k-100k small ranges (collect, remove)
+#                       and the end-of-mark pause per MiB and per range
 #
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed
+.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
@@ -72,3 +74,13 @@ bench-typed: deps-build $(BUILD)/bench/typed_bench
 	@echo "bench,mode,depth,data_words,nodes,mark_ms_median,mark_ms_min,cpu_ms_per_gc,heap_marked_mb,retained_aliased_mb"
 	@for r in "20 14" "17 126"; do for m in untyped typed; do \
 		MGC_STW=1 MGC_SCAVENGE=0 $(BUILD)/bench/typed_bench $$m $${r% *} 9 $${r#* } || exit 1; done; done
+
+$(BUILD)/bench/roots_bench: bench/roots_bench.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+# 32-byte ranges at 20k, 40k, 100k; then the termination pause of plain
+# (rescanned) against barrier-only ranges (bench/roots_bench.c).
+bench-roots: deps-build $(BUILD)/bench/roots_bench
+	MGC_SCAVENGE=0 $(BUILD)/bench/roots_bench scale 20000 40000 100000
+	MGC_SCAVENGE=0 $(BUILD)/bench/roots_bench pause

@@ -58,6 +58,9 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) __attrib
 static const char *check_where = "";
 static uintptr_t check_lo, check_hi, check_at;
 static uint64_t check_unverified; /* stack words to unmarked objects, last checkmark */
+/* Stacks were scanned again in this cycle's termination pause, the one the
+ * checkmark runs in: it can verify stack words too.  Coordinator only. */
+static bool stacks_rescanned;
 
 /* ** Grey the object that p points into, if p is a heap pointer. */
 static inline void grey_word(gcwork *w, uintptr_t p) {
@@ -311,6 +314,21 @@ void mgc_mark_everything_stw(gcwork *w) {
     drain(w, -1);
 }
 
+/* ** Mark termination, world stopped, after the concurrent mark: ranges
+ * written with plain stores and every stack, scanned again against the
+ * final state of memory, then drained (why: gc/roots.c).  Stacks count
+ * once in the cycle's root bytes. */
+void mgc_mark_rescan_stw(gcwork *w) {
+    stacks_rescanned = false;
+    if (!mgc_roots_need_rescan()) return;
+    mgc_roots_rescan(scan_root_cb, w);
+    uint64_t sb = atomic_load(&stack_bytes);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) scan_stack(w, t, t->suspended_sp);
+    atomic_store(&stack_bytes, sb);
+    drain(w, -1);
+    stacks_rescanned = true;
+}
+
 /* ** One slice of concurrent marking: a root chunk, a stack (if allowed),
  * or up to budget bytes of draining.  False when no work was found. */
 bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks) {
@@ -455,7 +473,7 @@ void mgc_checkmark(void) {
     check_unverified = 0;
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
         check_where = "a thread stack";
-        w.check_stack = true;
+        w.check_stack = !stacks_rescanned;
         scan_stack(&w, t, t->suspended_sp);
         w.check_stack = false;
         check_where = "an object";

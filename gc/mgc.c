@@ -198,6 +198,7 @@ static void run_cycle(bool forced) {
             mgc_trace_pause(1, ci.cycle, p0, d, stopped - p0, tries - 1);
             mgc_workers_set_active(1);
         }
+        mgc_mark_rescan_stw(&w); /* plain stores into root ranges: gc/roots.c */
     }
     uint64_t t_marked = mgc_nanotime();
 

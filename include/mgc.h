@@ -19,14 +19,16 @@
  *   3. Pointers kept outside stacks and the heap -- in globals, in static
  *      tables, in memory from malloc() -- must lie in a range registered with
  *      gc_add_roots().  Thread-local (__thread) variables are not roots.
- *   4. Store pointers into heap objects and into registered root ranges
- *      with gc_store(&obj->field, value): it is the write barrier that lets
- *      the collector mark while the program runs.  A plain assignment of a
- *      pointer into the heap or a root range while a collection is marking
- *      can make the collector free a live object.  Stores into local
- *      variables (the stack), into the calling thread's own
- *      gc_add_thread_roots() ranges (a VM's value stack) and into memory
- *      that is not a root need no barrier.  Initialising a fresh object's fields with gc_store too is
+ *   4. Store pointers into heap objects with gc_store(&obj->field, value):
+ *      it is the write barrier that lets the collector mark while the
+ *      program runs.  A plain assignment of a pointer into the heap while a
+ *      collection is marking can make the collector free a live object.
+ *      Stores into local variables (the stack), into the calling thread's
+ *      own gc_add_thread_roots() ranges (a VM's value stack), into ranges
+ *      added with gc_add_roots() (rescanned at the end of each mark) and
+ *      into memory that is not a root need no barrier; ranges added with
+ *      GC_ROOTS_BARRIER and another thread's thread roots do.
+ *      Initialising a fresh object's fields with gc_store too is
  *      the rule (it costs a few instructions when no collection runs).
  *   5. Never hide a pointer (XOR it, store it misaligned, keep only an
  *      offset, keep it only in a gc_alloc_noscan() object): the collector
@@ -262,8 +264,23 @@ MGC_API void *gc_base(const void *p);
 MGC_API size_t gc_size(const void *p);
 
 /* Conservative root range [start, end): every aligned pointer-sized word
- * inside is scanned at each collection.  Ranges may overlap. */
+ * inside is scanned at each collection.  Ranges may overlap.  Pointers may
+ * be stored into it with plain assignments, also while a collection runs
+ * (gc_store works too): the end-of-mark pause scans the range again, and
+ * every thread's stack, so it costs that pause about 0.5 ms per MiB of such
+ * ranges and 0.05 us per range (docs/performance.md).  Out of memory for the table: a
+ * message, and nothing is added. */
 MGC_API void gc_add_roots(void *start, void *end);
+
+/* gc_add_roots() with flags; returns GC_OK, GC_EINVAL (bad range or
+ * flags, with a message) or GC_ENOMEM.
+ *   GC_ROOTS_BARRIER  a barrier-only range: every pointer store into it
+ *       must go through gc_store() (a plain one can lose an object), and in
+ *       exchange the end-of-mark pause does not rescan it.  For very large
+ *       tables (many MiB) where that pause matters; when every range is
+ *       barrier-only, stacks are not rescanned either. */
+#define GC_ROOTS_BARRIER 1u
+MGC_API int gc_add_roots_flags(void *start, void *end, unsigned flags);
 
 /* Remove every range added with gc_add_roots() that lies inside
  * [start, end).  If there is none, print a message and do nothing. */

@@ -290,6 +290,8 @@ HIDDEN void mgc_roots_mark_begin(void);              /* STW */
 HIDDEN bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg); /* false: none left */
 HIDDEN bool mgc_roots_pending(void);
 HIDDEN uint64_t mgc_roots_bytes(void);
+HIDDEN uint64_t mgc_roots_rescan(mgc_range_fn fn, void *arg); /* STW: plain-store ranges */
+HIDDEN bool mgc_roots_need_rescan(void);
 
 /* thread-owned roots (gc/threadroots.c): read only while t is stopped */
 HIDDEN uint64_t mgc_thread_roots_scan(gc_thread *t, uintptr_t sp, mgc_range_fn fn, void *arg);
@@ -314,6 +316,7 @@ HIDDEN void mgc_grey(gcwork *w, uintptr_t p);
 HIDDEN void mgc_scan_contents(gcwork *w, uintptr_t obj); /* obj's words, obj not marked */
 HIDDEN void mgc_mark_setup(void);          /* STW */
 HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */
+HIDDEN void mgc_mark_rescan_stw(gcwork *w);     /* STW: plain-store roots, stacks, drain */
 HIDDEN bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks); /* one slice; false if no work found */
 HIDDEN bool mgc_mark_work_left(void);
 HIDDEN bool mgc_mark_stacks_pending_locked(void);

@@ -352,3 +352,165 @@ Test(roots, bad_ranges_print_a_message_and_change_nothing)
     gc_remove_roots(misuse_slot, misuse_slot + NSLOT);
     cr_assert_eq(tu_warn_count(), 0, "unexpected message: %s", tu_warn_msg(0));
 }
+
+/* ---- many ranges ------------------------------------------------------------------------ */
+
+/* NCELL 32-byte cells of one malloc'd block, each registered as its own
+ * range (the shape of a VM that registers every global separately), added
+ * and removed in a scrambled order, some twice: the table must keep what is
+ * registered, whatever the order, and drop what is removed. */
+#define NCELL 20000
+typedef struct cell {
+    void *obj;
+    void *pad[3];
+} cell;
+static cell *cells;
+static uintptr_t cell_h[NCELL];
+static unsigned char cell_state[NCELL]; /* 0: never added, 1: registered, 2: removed */
+
+static size_t cell_at(size_t k) { return (size_t)(tu_mix(k) % NCELL); }
+
+static TU_NOINLINE void cells_fill(void)
+{
+    for (size_t i = 0; i < NCELL; i++) {
+        cells[i].obj = make_obj(OBJ, i * 3 + 1);
+        cell_h[i] = tu_hide(cells[i].obj);
+    }
+}
+
+/* ** Add most cells, remove some again, re-add some of those, add a few
+ * twice and remove them once (which removes both). */
+static void cells_churn(void)
+{
+    for (size_t k = 0; k < NCELL * 2; k++) {
+        size_t i = cell_at(k);
+        if (cell_state[i] == 0 || (cell_state[i] == 2 && k % 5 == 0)) {
+            gc_add_roots(&cells[i], &cells[i] + 1);
+            if (k % 7 == 0)
+                gc_add_roots(&cells[i], &cells[i] + 1); /* a duplicate */
+            cell_state[i] = 1;
+        } else if (cell_state[i] == 1 && k % 3 == 0) {
+            gc_remove_roots(&cells[i], &cells[i] + 1);
+            cell_state[i] = 2;
+        }
+    }
+}
+
+Test(roots, many_small_ranges_added_and_removed_interleaved, .timeout = 120)
+{
+    tu_init();
+    tu_warn_capture();
+    cells = calloc(NCELL, sizeof *cells);
+    cr_assert_not_null(cells);
+    cells_fill();
+    cells_churn();
+    size_t nreg = 0, nrem = 0;
+    for (size_t i = 0; i < NCELL; i++)
+        nreg += cell_state[i] == 1, nrem += cell_state[i] == 2;
+    cr_assert(nreg > NCELL / 4 && nrem > NCELL / 10, "test precondition: %zu kept, %zu removed",
+              nreg, nrem);
+    cr_assert_eq(tu_warn_count(), 0, "a removal warned: %s", tu_warn_msg(0));
+    tu_collect_clean();
+    size_t lost = 0, freed = 0, removed = 0;
+    for (size_t i = 0; i < NCELL; i++) {
+        if (cell_state[i] == 1)
+            lost += !(gc_base(cells[i].obj) == cells[i].obj && tu_check(cells[i].obj, OBJ, i * 3 + 1));
+        else
+            removed++, freed += (size_t)tu_is_freed(cell_h[i]);
+    }
+    cr_assert_eq(lost, 0, "%zu of %zu objects held by registered ranges were freed", lost, nreg);
+    cr_assert_geq(freed, removed * 9 / 10,
+                  "only %zu of %zu objects held by removed (or never added) ranges were freed",
+                  freed, removed);
+    /* Remove the rest with one call covering them all. */
+    gc_remove_roots(cells, cells + NCELL);
+    tu_collect_clean();
+    size_t now = tu_count_freed(cell_h, NCELL);
+    cr_assert_geq(now, NCELL * 9 / 10, "after removing every range only %zu of %d freed", now,
+                  NCELL);
+    free(cells);
+}
+
+/* Ranges added and removed by two threads while collections run (the
+ * checkmark verifies each mark): a range added during a mark, behind or
+ * ahead of the markers' walk, is scanned that cycle; one removed mid-walk
+ * is never read again (the cells are freed right after removal, so a
+ * marker reading one reads freed malloc memory: AddressSanitizer's find).
+ * Each thread keeps its objects only in its registered cells. */
+#define CHURN_CELLS 2000
+static _Atomic int churn_stop;
+
+static void *range_churner(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg << 32;
+    if (gc_register_thread() != GC_OK) {
+        tu_fail("gc_register_thread failed");
+        return NULL;
+    }
+    cell **mine = calloc(CHURN_CELLS, sizeof *mine);
+    while (!atomic_load_explicit(&churn_stop, memory_order_relaxed)) {
+        uint64_t r = tu_mix(seed++);
+        size_t i = r % CHURN_CELLS;
+        cell *c = mine[i];
+        if (c) {
+            if (gc_base(c->obj) != c->obj || !tu_check(c->obj, OBJ, (uint64_t)c->pad[0]))
+                tu_fail("object %p held by a registered cell was freed or overwritten", c->obj);
+            gc_remove_roots(c, c + 1);
+            free(c);
+            mine[i] = NULL;
+        } else {
+            c = malloc(sizeof *c);
+            c->pad[0] = (void *)(uintptr_t)(r >> 8);
+            gc_add_roots(c, c + 1);
+            c->obj = make_obj(OBJ, r >> 8); /* a plain store into a root range */
+            mine[i] = c;
+        }
+    }
+    for (size_t i = 0; i < CHURN_CELLS; i++)
+        if (mine[i]) {
+            gc_remove_roots(mine[i], mine[i] + 1);
+            free(mine[i]);
+        }
+    free(mine);
+    gc_unregister_thread();
+    return NULL;
+}
+
+Test(roots, ranges_added_and_removed_while_collecting, .timeout = 240)
+{
+    gc_config cfg;
+    gc_config_default(&cfg);
+    cfg.checkmark = 1;
+    cr_assert_eq(gc_init(&cfg), GC_OK);
+    void *args[2] = {(void *)1, (void *)2};
+    tu_mutators_beside_collections(2, range_churner, args, 40, &churn_stop);
+}
+
+/* GC_ROOTS_BARRIER: a range that is not rescanned still holds what is
+ * stored into it through gc_store; unknown flags are refused with one
+ * message and add nothing. */
+Test(roots, barrier_only_range_holds_and_bad_flags_are_refused)
+{
+    tu_init();
+    tu_warn_capture();
+    cr_assert_eq(gc_add_roots_flags(misuse_slot, misuse_slot + NSLOT, 0x80), GC_EINVAL);
+    tu_expect_one_warning("gc_add_roots_flags with unknown flags", "gc_add_roots_flags",
+                          "GC_ROOTS_BARRIER");
+    misuse_fill(7); /* plain stores, before any barrier-only range exists */
+    tu_collect_clean();
+    size_t freed = tu_count_freed(misuse_h, NSLOT);
+    cr_assert_geq(freed, NSLOT * 9 / 10, "refused range kept objects: only %zu of %d freed",
+                  freed, NSLOT);
+    cr_assert_eq(gc_add_roots_flags(misuse_slot, misuse_slot + NSLOT, GC_ROOTS_BARRIER), GC_OK);
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < NSLOT; i++)
+            gc_store(&misuse_slot[i], make_obj(OBJ, (uint64_t)(round * NSLOT + i)));
+        gc_collect();
+        for (int i = 0; i < NSLOT; i++)
+            cr_assert(gc_base(misuse_slot[i]) == misuse_slot[i] &&
+                          tu_check(misuse_slot[i], OBJ, (uint64_t)(round * NSLOT + i)),
+                      "round %d: object %d of a barrier-only range lost", round, i);
+    }
+    gc_remove_roots(misuse_slot, misuse_slot + NSLOT);
+    cr_assert_eq(tu_warn_count(), 0, "%s", tu_warn_msg(0));
+}
