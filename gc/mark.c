@@ -36,7 +36,6 @@
  * No recursion anywhere: greying pushes onto work buffers and every drain
  * loop pops until they are empty or its budget is spent.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "gc/workbuf.h"
@@ -428,14 +427,15 @@ static void free_check_bits(mspan *s, void *arg) {
 
 static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
     uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
-    fprintf(stderr,
-            "mgc: checkmark: a reachable object was not marked by the concurrent mark\n"
+    /* The world is stopped: mgc_print, never stdio (a stopped thread may
+     * hold stderr's lock). */
+    mgc_print("mgc: checkmark: a reachable object was not marked by the concurrent mark\n"
             "  object %#lx (reached through the word %#lx), size %zu, slot %u\n"
-            "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u\n",
+            "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u",
             (unsigned long)obj, (unsigned long)p, s->elemsize, i, (unsigned long)s->base,
             (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), MGC_SPANCLASS_SIZECLASS(s->spanclass),
             s->noscan ? "noscan" : s->typed ? "typed" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
-    fprintf(stderr, "  found in %s [%#lx, %#lx) at %#lx (offset %lu)\n", check_where,
+    mgc_print("  found in %s [%#lx, %#lx) at %#lx (offset %lu)", check_where,
             (unsigned long)check_lo, (unsigned long)check_hi, (unsigned long)check_at,
             (unsigned long)(check_at - check_lo));
     abort();
@@ -443,8 +443,10 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
 
 /* ** With the world stopped after the mark: mark everything again from
  * scratch into separate bits and abort if any object it reaches is
- * unmarked.  Slow (a full stop-the-world mark) and meant to be. */
-void mgc_checkmark(void) {
+ * unmarked.  Slow (a full stop-the-world mark) and meant to be.  Returns
+ * the stack words it could not verify, for the caller to report once the
+ * world runs again. */
+uint64_t mgc_checkmark(void) {
     mgc_heap_for_each_span(alloc_check_bits, NULL);
     gcwork w;
     mgc_gcwork_init(&w);
@@ -466,11 +468,9 @@ void mgc_checkmark(void) {
         check_where = "an object";
         drain(&w, -1);
     }
-    if (mgc_cfg.verbose && check_unverified)
-        fprintf(stderr, "mgc: checkmark: %llu stack words point to unmarked objects (not verified)\n",
-                (unsigned long long)check_unverified);
     mgc_gcwork_dispose(&w);
     mgc_heap_for_each_span(free_check_bits, NULL);
+    return check_unverified;
 }
 
 uint64_t mgc_mark_stack_bytes(void) { return atomic_load(&stack_bytes); }

@@ -275,9 +275,10 @@ void mgc_trace_cycle(const mgc_cycle_info *c) {
     if (mgc_trace_stderr) {
         double wall = (double)(now - t_init);
         double pct = wall > 0 ? 100.0 * (double)atomic_load(&gc_cpu_total) / (wall * (double)mgc_ncpu()) : 0;
-        fprintf(stderr,
-                "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
-                "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W%s\n",
+        /* write(2), not stdio: a program thread may hold stderr's lock
+         * while it waits for this very cycle (gc_collect). */
+        mgc_print("gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
+                "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W%s",
                 (unsigned long long)c->cycle, (double)(c->start - t_init) / 1e9, pct,
                 c->setup_ns / 1e6, c->mark_ns / 1e6, c->term_ns / 1e6, c->setup_ns / 1e6,
                 assist / 1e6, worker / 1e6, c->term_ns / 1e6, (unsigned long long)mb(c->heap_before),
