@@ -140,6 +140,22 @@ static void report_termination_stop(uint64_t p0, uint64_t stopped, uint64_t idle
                   (idle - stopped) / 1e3);
 }
 
+/* ** Say once (and with MGC_VERBOSE every time) that the mark ran out of
+ * memory for work buffers and was finished by rescanning the heap: correct,
+ * but a long pause, and a sign that the process is out of memory. */
+static void report_rescans(unsigned rescans) {
+    static bool warned; /* coordinator only */
+    if (!rescans) return;
+    if (!warned) {
+        warned = true;
+        mgc_warn("mark: out of memory for mark work buffers; this cycle (and any such later one) "
+                 "finished its mark by rescanning the heap %u times in the pause; free memory "
+                 "or raise the address-space limit", rescans);
+    } else if (mgc_cfg.verbose) {
+        mgc_print("mgc: mark: out of memory for work buffers, %u heap rescans", rescans);
+    }
+}
+
 /* MGC_VERBOSE=2: the pacer's view of the mark, taken in the termination
  * pause and printed after it. */
 typedef struct pacer_line {
@@ -229,6 +245,9 @@ static void run_cycle(bool forced) {
             mgc_workers_set_active(1);
         }
     }
+    /* Grey objects dropped for want of memory (gc/workbuf.c): found again
+     * by rescanning the heap, in this pause. */
+    unsigned rescans = mgc_mark_rescan_dropped(&w);
     uint64_t t_marked = mgc_nanotime();
 
     /* 3. termination: world stopped, nothing left to mark. */
@@ -267,6 +286,7 @@ static void run_cycle(bool forced) {
     mgc_warn_flush();
     if (t_mark0) report_termination_stop(p0, stopped, idle);
     if (mgc_cfg.verbose >= 2) pacer_line_print(&pl);
+    report_rescans(rescans);
     if (mgc_cfg.verbose && unverified)
         mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
                   (unsigned long long)unverified);

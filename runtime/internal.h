@@ -319,6 +319,7 @@ HIDDEN bool mgc_mark_stacks_pending_locked(void);
 HIDDEN void mgc_mark_flush_thread(gc_thread *t); /* STW or self: gcw to the pool */
 HIDDEN uint64_t mgc_mark_finish(uint64_t *root_bytes); /* STW: total marked */
 HIDDEN uint64_t mgc_checkmark(void);
+HIDDEN unsigned mgc_mark_rescan_dropped(gcwork *w); /* STW, after the mark */
 HIDDEN uint64_t mgc_mark_stack_bytes(void); /* this cycle's stack bytes scanned */          /* STW */
 HIDDEN void mgc_assist(gc_thread *t);
 HIDDEN void mgc_barrier_lock_unregistered(void);
