@@ -77,30 +77,34 @@ static cycle_stats cstats;
 static void record_pause(uint64_t ns);
 
 /* The event ring: events_lock protects it (events come at most every few
- * tens of microseconds). */
+ * tens of microseconds).  A runtime lock (mgc_lock): a mutator records its
+ * assists, and one stopped while holding the lock would block a mark
+ * worker's stack-scan event, which the stopper may be waiting for. */
 #define EVENT_RING MGC_EVENT_RING
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 static gc_event events[EVENT_RING];
 static uint64_t nevents;
 
 void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
-    pthread_mutex_lock(&events_lock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
     gc_event *e = &events[nevents % EVENT_RING];
     e->start_ns = start_ns;
     e->duration_ns = dur_ns;
     e->kind = kind;
     e->thread = thread;
     nevents++;
-    pthread_mutex_unlock(&events_lock);
+    mgc_unlock(self, &events_lock);
 }
 
 MGC_API size_t gc_get_events(gc_event *out, size_t max) {
-    pthread_mutex_lock(&events_lock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
     size_t have = nevents < EVENT_RING ? (size_t)nevents : EVENT_RING;
     size_t k = out ? (have < max ? have : max) : have;
     if (out)
         for (size_t i = 0; i < k; i++) out[i] = events[(nevents - k + i) % EVENT_RING];
-    pthread_mutex_unlock(&events_lock);
+    mgc_unlock(self, &events_lock);
     return k;
 }
 
