@@ -19,6 +19,8 @@
 
 #include "test/test_util.h"
 
+#include "runtime/internal.h"
+
 /* fd 2 goes to a file for the test, so the lines can be checked. */
 typedef struct capture {
     char path[64];
@@ -216,4 +218,39 @@ Test(verbose, level_3_collects_while_a_thread_blocks_holding_stdio_and_malloc_lo
     char *text = capture_end(&c);
     assert_lines(text);
     free(text);
+}
+
+/* ---- the warn handler never runs with threads stopped ----------------------------- */
+
+static char seen[16][128];
+static int nseen;
+static void record_warning(const char *msg)
+{
+    if (nseen < 16)
+        snprintf(seen[nseen], sizeof seen[nseen], "%s", msg);
+    nseen++;
+}
+
+/* White-box: warnings raised while this thread has the world stopped wait
+ * for the restart, in order, and an overflowing queue says how many it
+ * dropped. */
+Test(verbose, warnings_raised_with_the_world_stopped_reach_the_handler_after_the_restart)
+{
+    tu_init();
+    gc_set_warn_handler(record_warning);
+    mgc_stop_the_world();
+    for (int i = 0; i < 10; i++)
+        mgc_warn("warning %d", i);
+    int during = nseen;
+    mgc_start_the_world();
+    mgc_warn_flush();
+    gc_set_warn_handler(NULL);
+    cr_assert_eq(during, 0, "the handler ran %d times with the world stopped", during);
+    cr_assert_eq(nseen, 9, "8 queued warnings and one drop notice expected, got %d", nseen);
+    for (int i = 0; i < 8; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "mgc: warning %d", i);
+        cr_assert_str_eq(seen[i], want);
+    }
+    cr_assert(strstr(seen[8], "2 more messages were dropped") != NULL, "%s", seen[8]);
 }
