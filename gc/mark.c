@@ -36,7 +36,6 @@
  * No recursion anywhere: greying pushes onto work buffers and every drain
  * loop pops until they are empty or its budget is spent.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "gc/workbuf.h"
@@ -366,6 +365,44 @@ uint64_t mgc_mark_finish(uint64_t *root_bytes) {
     return atomic_load(&marked_bytes);
 }
 
+/* ---- mark-stack overflow --------------------------------------------------- */
+
+/* ** Scan every marked, allocated object of one span (checkBits for the
+ * checkmark), draining after each so deep structures are followed with the
+ * few buffers there are. */
+static void rescan_span(mspan *s, void *arg) {
+    gcwork *w = arg;
+    if (s->noscan) return;
+    const uint64_t *bits = w->check ? s->checkBits : s->gcmarkBits;
+    for (unsigned k = 0; k < mgc_span_bitmap_words(s); k++) {
+        uint64_t word = __atomic_load_n(&bits[k], __ATOMIC_RELAXED);
+        while (word) {
+            unsigned i = k * 64 + (unsigned)__builtin_ctzll(word);
+            word &= word - 1;
+            if (i >= s->nelems || !mgc_span_is_allocated(s, i)) continue;
+            uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
+            for (uintptr_t off = 0; off < s->elemsize; off += OBLET_SIZE) scan_object(w, obj + off);
+            drain(w, -1);
+        }
+    }
+}
+
+/* ** World stopped, nothing else left to mark: if grey objects were dropped
+ * for want of work buffers (gc/workbuf.c), scan every marked object again
+ * until a whole pass drops nothing.  Each pass that drops has newly marked
+ * what it dropped, so the passes end.  Returns the passes made. */
+unsigned mgc_mark_rescan_dropped(gcwork *w) {
+    unsigned passes = 0;
+    while (atomic_exchange(&mgc_wbuf_dropped, 0) != 0) {
+        passes++;
+        pthread_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
+        mgc_heap_for_each_span(rescan_span, w);
+        pthread_mutex_unlock(&mgc_heap.lock);
+        drain(w, -1);
+    }
+    return passes;
+}
+
 /* ---- assists ------------------------------------------------------------- */
 
 /* ** An allocating thread pays for what it allocated while marking, in
@@ -427,28 +464,30 @@ void mgc_assist(gc_thread *t) {
 /* ---- MGC_CHECKMARK --------------------------------------------------------- */
 
 /* Check bits come from the bitmap allocator, never malloc: a stopped
- * thread may hold malloc's lock. */
+ * thread may hold malloc's lock.  Out of memory, the cycle goes unchecked
+ * (*arg counts the spans left without bits) rather than the process dying
+ * of a debug mode. */
 static void alloc_check_bits(mspan *s, void *arg) {
-    (void)arg;
     s->checkBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
-    if (!s->checkBits) mgc_throw("checkmark: out of memory");
+    if (!s->checkBits) ++*(size_t *)arg;
 }
 static void free_check_bits(mspan *s, void *arg) {
     (void)arg;
-    mgc_bitmap_free(s->checkBits, mgc_span_bitmap_words(s));
+    if (s->checkBits) mgc_bitmap_free(s->checkBits, mgc_span_bitmap_words(s));
     s->checkBits = NULL;
 }
 
 static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
     uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
-    fprintf(stderr,
-            "mgc: checkmark: a reachable object was not marked by the concurrent mark\n"
+    /* The world is stopped: mgc_print, never stdio (a stopped thread may
+     * hold stderr's lock). */
+    mgc_print("mgc: checkmark: a reachable object was not marked by the concurrent mark\n"
             "  object %#lx (reached through the word %#lx), size %zu, slot %u\n"
-            "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u\n",
+            "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u",
             (unsigned long)obj, (unsigned long)p, s->elemsize, i, (unsigned long)s->base,
             (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), MGC_SPANCLASS_SIZECLASS(s->spanclass),
             s->noscan ? "noscan" : s->typed ? "typed" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
-    fprintf(stderr, "  found in %s [%#lx, %#lx) at %#lx (offset %lu)\n", check_where,
+    mgc_print("  found in %s [%#lx, %#lx) at %#lx (offset %lu)", check_where,
             (unsigned long)check_lo, (unsigned long)check_hi, (unsigned long)check_at,
             (unsigned long)(check_at - check_lo));
     abort();
@@ -456,9 +495,18 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
 
 /* ** With the world stopped after the mark: mark everything again from
  * scratch into separate bits and abort if any object it reaches is
- * unmarked.  Slow (a full stop-the-world mark) and meant to be. */
-void mgc_checkmark(void) {
-    mgc_heap_for_each_span(alloc_check_bits, NULL);
+ * unmarked.  Slow (a full stop-the-world mark) and meant to be.  Returns
+ * the stack words it could not verify, for the caller to report once the
+ * world runs again. */
+uint64_t mgc_checkmark(void) {
+    size_t missing = 0;
+    mgc_heap_for_each_span(alloc_check_bits, &missing);
+    if (missing) {
+        mgc_heap_for_each_span(free_check_bits, NULL);
+        mgc_warn("checkmark: out of memory for the check bits of %zu spans; this cycle is "
+                 "not checked", missing);
+        return 0;
+    }
     gcwork w;
     mgc_gcwork_init(&w);
     w.check = true;
@@ -479,11 +527,11 @@ void mgc_checkmark(void) {
         check_where = "an object";
         drain(&w, -1);
     }
-    if (mgc_cfg.verbose && check_unverified)
-        fprintf(stderr, "mgc: checkmark: %llu stack words point to unmarked objects (not verified)\n",
-                (unsigned long long)check_unverified);
+    check_where = "an object (rescan after a work-buffer shortage)";
+    mgc_mark_rescan_dropped(&w);
     mgc_gcwork_dispose(&w);
     mgc_heap_for_each_span(free_check_bits, NULL);
+    return check_unverified;
 }
 
 uint64_t mgc_mark_stack_bytes(void) { return atomic_load(&stack_bytes); }

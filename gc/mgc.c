@@ -31,7 +31,6 @@
  * ask it for cycles (mgc_gc_start) and gc_collect() waits for one.
  */
 #include <sched.h>
-#include <stdio.h>
 #include <time.h>
 
 #include "gc/workbuf.h"
@@ -78,30 +77,34 @@ static cycle_stats cstats;
 static void record_pause(uint64_t ns);
 
 /* The event ring: events_lock protects it (events come at most every few
- * tens of microseconds). */
+ * tens of microseconds).  A runtime lock (mgc_lock): a mutator records its
+ * assists, and one stopped while holding the lock would block a mark
+ * worker's stack-scan event, which the stopper may be waiting for. */
 #define EVENT_RING MGC_EVENT_RING
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 static gc_event events[EVENT_RING];
 static uint64_t nevents;
 
 void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
-    pthread_mutex_lock(&events_lock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
     gc_event *e = &events[nevents % EVENT_RING];
     e->start_ns = start_ns;
     e->duration_ns = dur_ns;
     e->kind = kind;
     e->thread = thread;
     nevents++;
-    pthread_mutex_unlock(&events_lock);
+    mgc_unlock(self, &events_lock);
 }
 
 MGC_API size_t gc_get_events(gc_event *out, size_t max) {
-    pthread_mutex_lock(&events_lock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
     size_t have = nevents < EVENT_RING ? (size_t)nevents : EVENT_RING;
     size_t k = out ? (have < max ? have : max) : have;
     if (out)
         for (size_t i = 0; i < k; i++) out[i] = events[(nevents - k + i) % EVENT_RING];
-    pthread_mutex_unlock(&events_lock);
+    mgc_unlock(self, &events_lock);
     return k;
 }
 
@@ -132,6 +135,53 @@ static bool flush_and_check(void) {
            mgc_mark_stacks_pending_locked();
 }
 
+/* ** MGC_VERBOSE=3: how long a termination attempt took to stop the world
+ * and to idle the workers.  Printed after the restart, as every line is:
+ * a thread stopped inside its own fprintf holds stderr's lock. */
+static void report_termination_stop(uint64_t p0, uint64_t stopped, uint64_t idle) {
+    if (mgc_cfg.verbose >= 3)
+        mgc_print("mgc: termination stop %.1f us, workers idle after %.1f us", (stopped - p0) / 1e3,
+                  (idle - stopped) / 1e3);
+}
+
+/* ** Say once (and with MGC_VERBOSE every time) that the mark ran out of
+ * memory for work buffers and was finished by rescanning the heap: correct,
+ * but a long pause, and a sign that the process is out of memory. */
+static void report_rescans(unsigned rescans) {
+    static bool warned; /* coordinator only */
+    if (!rescans) return;
+    if (!warned) {
+        warned = true;
+        mgc_warn("mark: out of memory for mark work buffers; this cycle (and any such later one) "
+                 "finished its mark by rescanning the heap %u times in the pause; free memory "
+                 "or raise the address-space limit", rescans);
+    } else if (mgc_cfg.verbose) {
+        mgc_print("mgc: mark: out of memory for work buffers, %u heap rescans", rescans);
+    }
+}
+
+/* MGC_VERBOSE=2: the pacer's view of the mark, taken in the termination
+ * pause and printed after it. */
+typedef struct pacer_line {
+    uint64_t scanned, worker_bytes, worker_ns, trigger, goal, runway, live;
+} pacer_line;
+
+static void pacer_line_take(pacer_line *l) {
+    extern void mgc_pacer_debug(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
+    extern uint64_t mgc_mark_scanned(void);
+    mgc_pacer_debug(&l->worker_bytes, &l->worker_ns, &l->trigger, &l->runway);
+    l->scanned = mgc_mark_scanned();
+    l->goal = atomic_load(&mgc_heap_goal);
+    l->live = atomic_load(&mgc_hstats.heap_live);
+}
+
+static void pacer_line_print(const pacer_line *l) {
+    mgc_print("mgc: pacer: scanned %.1f MB (workers %.1f MB in %.1f ms), trigger at %.1f MB, "
+              "goal %.1f, runway %.1f MB, live now %.1f",
+              l->scanned / 1e6, l->worker_bytes / 1e6, l->worker_ns / 1e6, l->trigger / 1e6,
+              l->goal / 1e6, l->runway / 1e6, l->live / 1e6);
+}
+
 static void run_cycle(bool forced) {
     mgc_cycle_info ci;
     memset(&ci, 0, sizeof ci);
@@ -153,7 +203,7 @@ static void run_cycle(bool forced) {
     gcwork w;
     mgc_gcwork_init(&w);
     int tries = 0;
-    uint64_t t_mark0 = 0;
+    uint64_t t_mark0 = 0, idle = 0;
     if (mgc_cfg.stw) {
         mgc_mark_everything_stw(&w);
     } else {
@@ -163,9 +213,10 @@ static void run_cycle(bool forced) {
         record_pause_at(p0, setup);
         ci.setup_ns = setup;
         mgc_trace_pause(0, ci.cycle, p0, setup, stopped - p0, 0);
+        mgc_warn_flush();
         if (mgc_cfg.verbose >= 3)
-            fprintf(stderr, "mgc: setup pause %.1f us (stopped+setup %.1f us)\n",
-                    setup / 1e3, (ps - p0) / 1e3);
+            mgc_print("mgc: setup pause %.1f us (stopped+setup %.1f us)", setup / 1e3,
+                      (ps - p0) / 1e3);
 
         /* 2. concurrent mark, 3. termination attempts */
         t_mark0 = mgc_nanotime();
@@ -180,9 +231,7 @@ static void run_cycle(bool forced) {
              * work and wait for the few that are mid-slice (a 64 KiB scan). */
             mgc_workers_set_active(0);
             while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
-            if (mgc_cfg.verbose >= 3)
-                fprintf(stderr, "mgc: termination stop %.1f us, workers idle after %.1f us\n",
-                        (stopped - p0) / 1e3, (mgc_nanotime() - stopped) / 1e3);
+            idle = mgc_nanotime();
             mgc_barrier_lock_unregistered();
             if (!flush_and_check()) break;
             if (++tries >= 8) {
@@ -195,11 +244,15 @@ static void run_cycle(bool forced) {
             uint64_t d = mgc_nanotime() - p0;
             record_pause_at(p0, d);
             ci.term_ns += d;
+            report_termination_stop(p0, stopped, idle);
             mgc_trace_pause(1, ci.cycle, p0, d, stopped - p0, tries - 1);
             mgc_workers_set_active(1);
         }
         mgc_mark_rescan_stw(&w); /* plain stores into root ranges: gc/roots.c */
     }
+    /* Grey objects dropped for want of memory (gc/workbuf.c): found again
+     * by rescanning the heap, in this pause. */
+    unsigned rescans = mgc_mark_rescan_dropped(&w);
     uint64_t t_marked = mgc_nanotime();
 
     /* 3. termination: world stopped, nothing left to mark. */
@@ -210,16 +263,10 @@ static void run_cycle(bool forced) {
     uint64_t marked = mgc_mark_finish(&root_bytes);
     ci.stack_bytes = mgc_mark_stack_bytes();
     ci.root_bytes = root_bytes - ci.stack_bytes;
-    if (mgc_cfg.verbose >= 2) {
-        extern void mgc_pacer_debug(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
-        extern uint64_t mgc_mark_scanned(void);
-        uint64_t wb, wn, trig, rw;
-        mgc_pacer_debug(&wb, &wn, &trig, &rw);
-        fprintf(stderr, "mgc: pacer: scanned %.1f MB (workers %.1f MB in %.1f ms), trigger at %.1f MB, goal %.1f, runway %.1f MB, live now %.1f\n",
-                mgc_mark_scanned() / 1e6, wb / 1e6, wn / 1e6, trig / 1e6, atomic_load(&mgc_heap_goal) / 1e6, rw / 1e6, atomic_load(&mgc_hstats.heap_live) / 1e6);
-    }
+    pacer_line pl;
+    if (mgc_cfg.verbose >= 2) pacer_line_take(&pl);
     if (!mgc_cfg.stw) mgc_barrier_unlock_unregistered();
-    if (mgc_cfg.checkmark) mgc_checkmark();
+    uint64_t unverified = mgc_cfg.checkmark ? mgc_checkmark() : 0;
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
     uint64_t peak = ci.heap_peak = atomic_load(&mgc_hstats.heap_live);
     ci.heap_marked = marked;
@@ -240,6 +287,14 @@ static void run_cycle(bool forced) {
     pthread_cond_broadcast(&c_marked);
     pthread_mutex_unlock(&cmu);
     uint64_t t_restarted = mgc_nanotime();
+    /* Everything said about the pause, now that nobody is stopped. */
+    mgc_warn_flush();
+    if (t_mark0) report_termination_stop(p0, stopped, idle);
+    if (mgc_cfg.verbose >= 2) pacer_line_print(&pl);
+    report_rescans(rescans);
+    if (mgc_cfg.verbose && unverified)
+        mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
+                  (unsigned long long)unverified);
     record_pause_at(p0, t_restarted - p0);
     if (mgc_cfg.stw) ci.setup_ns = t_restarted - p0; /* one pause did it all */
     else ci.term_ns += t_restarted - p0;
@@ -248,7 +303,7 @@ static void run_cycle(bool forced) {
     mgc_trace_pause(!mgc_cfg.stw, ci.cycle, p0, t_restarted - p0, stopped - p0, tries);
     if (t_mark0) mgc_trace_phase(0, ci.cycle, t_mark0, p0 - t_mark0);
     mgc_trace_heap(t_restarted, marked);
-    if (mgc_cfg.verbose >= 3) fprintf(stderr, "mgc: termination pause %.1f us\n", (t_restarted - p0) / 1e3);
+    if (mgc_cfg.verbose >= 3) mgc_print("mgc: termination pause %.1f us", (t_restarted - p0) / 1e3);
 
     /* 4. concurrent sweep, in the background: yield now and then so the
      * program's threads get the CPU first. */
@@ -265,11 +320,11 @@ static void run_cycle(bool forced) {
     if (forced) atomic_fetch_add(&cstats.num_forced, 1);
     mgc_trace_cycle(&ci);
 
+    mgc_warn_flush(); /* what single-thread stops queued during the mark */
     if (mgc_cfg.verbose) {
         uint64_t goal = atomic_load(&mgc_heap_goal);
-        fprintf(stderr,
-                "mgc: gc %llu%s: %.3f ms mark, %.3f ms sweep, last pause %.3f ms, "
-                "%.1f -> %.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %d termination retries\n",
+        mgc_print("mgc: gc %llu%s: %.3f ms mark, %.3f ms sweep, last pause %.3f ms, "
+                "%.1f -> %.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %d termination retries",
                 (unsigned long long)n, forced ? " (forced)" : "",
                 (double)(t_marked - t_start) / 1e6, (double)(t_swept - t_restarted) / 1e6,
                 (double)(t_restarted - p0) / 1e6, (double)live_before / 1048576.0,
@@ -287,6 +342,7 @@ static uint64_t verify_stw(void) {
     uint64_t n = mgc_verify_heap_stw();
     pthread_mutex_unlock(&mgc_heap.lock);
     mgc_start_the_world();
+    mgc_warn_flush();
     return n;
 }
 

@@ -296,6 +296,7 @@ void mgc_nopreempt_slow(gc_thread *t) {
 void mgc_stop_the_world(void) {
     gc_thread *self = mgc_self;
     mgc_threads_lock();
+    mgc_stopping = 1; /* warnings wait for the restart (gc/init.c) */
     unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
     for (gc_thread *t = mgc_all_threads; t; t = t->next)
         t->stopped = t == self ? STOP_NONE : stop_one(t, "stop-the-world");
@@ -304,6 +305,7 @@ void mgc_stop_the_world(void) {
 
 void mgc_start_the_world(void) {
     restart(NULL);
+    mgc_stopping = 0;
     mgc_threads_unlock();
 }
 
@@ -312,11 +314,13 @@ void mgc_start_the_world(void) {
  * be signalled. */
 bool mgc_stop_thread(gc_thread *t) {
     atomic_store(&stop_target, t);
+    mgc_stopping = 1;
     unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
     t->stopped = stop_one(t, "stack scan");
     if (t->stopped == STOP_NONE) {
         atomic_fetch_add(&stw_epoch, 1);
         atomic_store(&stop_target, NULL);
+        mgc_stopping = 0;
         return false;
     }
     wait_acks(epoch, true, t);
@@ -326,6 +330,7 @@ bool mgc_stop_thread(gc_thread *t) {
 void mgc_start_thread(gc_thread *t) {
     restart(t);
     atomic_store(&stop_target, NULL);
+    mgc_stopping = 0;
 }
 
 void mgc_unblock_stop_signals(void) {

@@ -9,10 +9,15 @@
  *    event per line) that Perfetto and chrome://tracing open: every
  *    stop-the-world pause with the time taken to stop, the concurrent mark
  *    and sweep phases, mark-worker slices, assists and stack-scan stops per
- *    thread, heap counters.  Events are formatted into a malloc'd buffer
- *    under tlock; the "mgc-trace" thread writes the buffer out every 100 ms
- *    (or when it passes 64 KiB), so a crash loses at most that much; at exit
- *    the file is closed with a trace_end event and "]".
+ *    thread, heap counters.  Events are formatted on the stack and copied
+ *    into a buffer under tlock; the "mgc-trace" thread writes the buffer
+ *    out every 100 ms (or when it passes 64 KiB), so a crash loses at most
+ *    that much; at exit the file is closed with a trace_end event and "]".
+ *    tlock is a runtime lock (held in a no-preempt section) and the buffer
+ *    is mmap'd, never malloc'd: a mark worker emits its slice while the
+ *    coordinator may be waiting for it with the world stopped, so nothing
+ *    emit takes may be held by a stopped thread (a mutator stopped inside
+ *    its own assist's emit, or inside malloc).
  *  - always: a histogram of every pause (log buckets), MMU over the kept
  *    events, and gc_set_phase_callback.
  *
@@ -66,6 +71,21 @@ static int fd = -1;
 
 /* ** Append formatted text; drops the event (never blocks the caller on the
  * disk) if memory runs out. */
+/* ** Make room for need bytes: a bigger mapping, the old one copied and
+ * unmapped.  tlock held. */
+static void grow_buffer(size_t need) {
+    size_t ncap = cap ? cap * 2 : 4 * FLUSH_BYTES;
+    while (ncap < need) ncap *= 2;
+    char *nb = mgc_sys_alloc(ncap, NULL);
+    if (!nb) return;
+    if (buf) {
+        memcpy(nb, buf, len);
+        mgc_sys_free(buf, cap, NULL);
+    }
+    buf = nb;
+    cap = ncap;
+}
+
 static void __attribute__((format(printf, 1, 2))) emit(const char *fmt, ...) {
     char line[1024];
     va_list ap;
@@ -74,14 +94,10 @@ static void __attribute__((format(printf, 1, 2))) emit(const char *fmt, ...) {
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n >= sizeof line) n = sizeof line - 1;
-    pthread_mutex_lock(&tlock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &tlock);
     if (!closed) {
-        if (len + (size_t)n + 2 > cap) {
-            size_t ncap = cap ? cap * 2 : 4 * FLUSH_BYTES;
-            while (ncap < len + (size_t)n + 2) ncap *= 2;
-            char *nb = realloc(buf, ncap);
-            if (nb) buf = nb, cap = ncap;
-        }
+        if (len + (size_t)n + 2 > cap) grow_buffer(len + (size_t)n + 2);
         if (len + (size_t)n + 2 <= cap) {
             memcpy(buf + len, line, (size_t)n);
             len += (size_t)n;
@@ -90,7 +106,7 @@ static void __attribute__((format(printf, 1, 2))) emit(const char *fmt, ...) {
             if (len >= FLUSH_BYTES) pthread_cond_signal(&tcv);
         }
     }
-    pthread_mutex_unlock(&tlock);
+    mgc_unlock(self, &tlock);
 }
 
 static void write_all(const char *p, size_t n) {
@@ -104,16 +120,17 @@ static void write_all(const char *p, size_t n) {
 
 /* ** Take what is buffered and write it; wlock keeps the pieces in order. */
 static void flush_buffer(void) {
+    gc_thread *self = mgc_self; /* gc_trace_flush: maybe a registered thread */
     pthread_mutex_lock(&wlock);
-    pthread_mutex_lock(&tlock);
+    mgc_lock(self, &tlock);
     char *out = buf;
-    size_t n = len;
+    size_t n = len, ncap = cap;
     buf = NULL;
     len = cap = 0;
-    pthread_mutex_unlock(&tlock);
+    mgc_unlock(self, &tlock);
     if (out) {
         write_all(out, n);
-        free(out);
+        mgc_sys_free(out, ncap, NULL);
     }
     pthread_mutex_unlock(&wlock);
 }
@@ -139,10 +156,11 @@ static void *writer_main(void *arg) {
 /* ** At exit: the last events, trace_end and the closing bracket. */
 static void trace_finish(void) {
     flush_buffer();
-    pthread_mutex_lock(&tlock);
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &tlock);
     closed = 1;
     pthread_cond_signal(&tcv);
-    pthread_mutex_unlock(&tlock);
+    mgc_unlock(self, &tlock);
     pthread_mutex_lock(&wlock);
     /* No comma after the last event: a finished file is strict JSON
      * (a crashed one ends in a comma, which trace viewers accept). */
@@ -275,9 +293,10 @@ void mgc_trace_cycle(const mgc_cycle_info *c) {
     if (mgc_trace_stderr) {
         double wall = (double)(now - t_init);
         double pct = wall > 0 ? 100.0 * (double)atomic_load(&gc_cpu_total) / (wall * (double)mgc_ncpu()) : 0;
-        fprintf(stderr,
-                "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
-                "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W%s\n",
+        /* write(2), not stdio: a program thread may hold stderr's lock
+         * while it waits for this very cycle (gc_collect). */
+        mgc_print("gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
+                "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W%s",
                 (unsigned long long)c->cycle, (double)(c->start - t_init) / 1e9, pct,
                 c->setup_ns / 1e6, c->mark_ns / 1e6, c->term_ns / 1e6, c->setup_ns / 1e6,
                 assist / 1e6, worker / 1e6, c->term_ns / 1e6, (unsigned long long)mb(c->heap_before),

@@ -25,6 +25,7 @@ typedef struct workbuf {
     uintptr_t obj[WORKBUF_OBJS];
 } workbuf;
 
+/* NULL when no buffer can be had (out of memory): the caller drops. */
 HIDDEN workbuf *mgc_wbuf_get_empty(void);
 HIDDEN void mgc_wbuf_put_empty(workbuf *b);
 HIDDEN void mgc_wbuf_put_full(workbuf *b);
@@ -33,6 +34,12 @@ HIDDEN workbuf *mgc_wbuf_try_get_full(void);
 /* Full buffers in the global pool (approximate while markers run; exact
  * once they are idle). */
 extern HIDDEN _Atomic long mgc_wbuf_nfull;
+/* Grey objects dropped for want of a buffer since the last rescan
+ * (gc/mark.c's mgc_mark_rescan_dropped clears it). */
+extern HIDDEN _Atomic long mgc_wbuf_dropped;
+/* White-box tests: nonzero caps the buffers out of the empty pool, so the
+ * dropping path runs without exhausting memory. */
+extern HIDDEN _Atomic long mgc_wbuf_limit;
 
 HIDDEN void mgc_gcwork_init(gcwork *w);
 HIDDEN void mgc_gcwork_put_slow(gcwork *w, uintptr_t obj);
@@ -41,7 +48,7 @@ HIDDEN void mgc_gcwork_dispose(gcwork *w);
 HIDDEN bool mgc_gcwork_balance(gcwork *w);
 
 /* ** Queue a grey object.  A gcwork starts without buffers (a mutator's
- * may never need one); the slow path takes them. */
+ * may never need one); the slow path takes them, or drops the object. */
 static inline void mgc_gcwork_put(gcwork *w, uintptr_t obj) {
     workbuf *b = w->wbuf1;
     if (likely(b && b->nobj < WORKBUF_OBJS)) b->obj[b->nobj++] = obj;

@@ -441,8 +441,11 @@ MGC_API void gc_free_os_memory(void);
 typedef void (*gc_oom_handler)(size_t requested);
 MGC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn);
 
-/* Where misuse messages go (default: one line on stderr).  Returns the
- * previous handler; NULL restores the default. */
+/* Where misuse messages go (default: one line on stderr, written with
+ * write(2) so it never waits for stdio's lock).  Returns the previous
+ * handler; NULL restores the default.  The handler is never called while
+ * the collector has threads stopped: a message raised then is queued (the
+ * last few) and delivered after the restart, on the collector's thread. */
 typedef void (*gc_warn_handler)(const char *msg);
 MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
 

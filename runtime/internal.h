@@ -255,6 +255,13 @@ HIDDEN void mgc_call_oom(size_t n);
 /* ---- the collector (gc/) --------------------------------------------------- */
 
 HIDDEN void mgc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line on stderr by write(2), no stdio lock: safe with threads stopped. */
+HIDDEN void mgc_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Deliver the warnings queued while this or another thread had threads
+ * stopped (the warn handler is never called then).  No-op while stopping. */
+HIDDEN void mgc_warn_flush(void);
+/* Nonzero while this thread has the world or one thread stopped (gc/stw.c). */
+extern HIDDEN __thread int mgc_stopping __attribute__((tls_model("initial-exec")));
 /* An internal invariant is broken: report and abort rather than risk
  * freeing a live object. */
 HIDDEN void mgc_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -322,7 +329,8 @@ HIDDEN bool mgc_mark_work_left(void);
 HIDDEN bool mgc_mark_stacks_pending_locked(void);
 HIDDEN void mgc_mark_flush_thread(gc_thread *t); /* STW or self: gcw to the pool */
 HIDDEN uint64_t mgc_mark_finish(uint64_t *root_bytes); /* STW: total marked */
-HIDDEN void mgc_checkmark(void);
+HIDDEN uint64_t mgc_checkmark(void);
+HIDDEN unsigned mgc_mark_rescan_dropped(gcwork *w); /* STW, after the mark */
 HIDDEN uint64_t mgc_mark_stack_bytes(void); /* this cycle's stack bytes scanned */          /* STW */
 HIDDEN void mgc_assist(gc_thread *t);
 HIDDEN void mgc_barrier_lock_unregistered(void);

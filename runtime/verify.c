@@ -36,12 +36,14 @@ static uint64_t nbad;
 
 static void __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...) {
     if (nbad++ >= 20) return;
+    /* The world is stopped: format here and write(2) it, never stdio (a
+     * stopped thread may hold stderr's lock). */
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    fputs("mgc: verify: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    mgc_print("mgc: verify: %s", line);
 }
 
 #define SPAN_FMT "span %#lx (class %u, %zu pages)"
@@ -230,6 +232,6 @@ uint64_t mgc_verify_heap_stw(void) {
     if (released != atomic_load(&mgc_hstats.heap_released))
         bad("released free runs hold %llu bytes, heap_released says %llu", (unsigned long long)released,
             (unsigned long long)atomic_load(&mgc_hstats.heap_released));
-    if (nbad > 20) fprintf(stderr, "mgc: verify: ... %llu problems in all\n", (unsigned long long)nbad);
+    if (nbad > 20) mgc_print("mgc: verify: ... %llu problems in all", (unsigned long long)nbad);
     return nbad;
 }

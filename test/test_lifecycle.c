@@ -14,18 +14,6 @@
 
 #include "test/test_util.h"
 
-/* Run fn in a child; returns its exit status (or 128 + signal). */
-static int in_child(int (*fn)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0)
-        _exit(fn());
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* ---- out of memory at the OS level ------------------------------------------ */
 
@@ -82,10 +70,8 @@ static int oom_scenario(void)
 
 Test(lifecycle, address_space_exhausted_gives_null_and_the_handler_then_recovers, .timeout = 120)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    cr_skip_test("the sanitizers' shadow memory needs terabytes of address space");
-#endif
-    int rc = in_child(oom_scenario);
+    TU_SKIP_UNDER_ASAN_OR_TSAN_RLIMIT();
+    int rc = tu_in_child(oom_scenario);
     cr_assert_eq(rc, 0, "out-of-address-space scenario failed with %d (10 setrlimit, 11 gc_init, "
                  "12 no limit, 13 no handler call, 14 blocks lost, 15 no recovery, 16 too few "
                  "blocks, 17 a bad small object; >128: killed by a signal)", rc);
@@ -160,7 +146,7 @@ static int own_signals_scenario(void)
 
 Test(lifecycle, a_program_that_uses_the_default_stop_signals_configures_others, .timeout = 120)
 {
-    int rc = in_child(own_signals_scenario);
+    int rc = tu_in_child(own_signals_scenario);
     cr_assert_eq(rc, 0, "own-signals scenario failed with %d (20 init, 21 threads, 22 a thread "
                  "failed, 23 too few collections, 24 the program's handler missed signals)", rc);
 }

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mgc.h"
 
@@ -47,6 +49,14 @@
 #define TU_SKIP_UNDER_TSAN(why) cr_skip_test("not under ThreadSanitizer: %s", why)
 #else
 #define TU_SKIP_UNDER_TSAN(why) ((void)0)
+#endif
+/* Tests that cap the address space (RLIMIT_AS) cannot run under ASan or
+ * TSan: their shadow memory needs terabytes of it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SKIP_UNDER_ASAN_OR_TSAN_RLIMIT() \
+    cr_skip_test("the sanitizers' shadow memory needs terabytes of address space")
+#else
+#define TU_SKIP_UNDER_ASAN_OR_TSAN_RLIMIT() ((void)0)
 #endif
 #define TU_MASK ((uintptr_t)0xA5A5A5A5A5A5A5A5u)
 #define TU_KIB ((size_t)1024)
@@ -62,6 +72,20 @@ static inline void tu_init(void)
     unsetenv("MGC_SIG_RESTART");
     int rc = gc_init(NULL);
     cr_assert_eq(rc, GC_OK, "gc_init: %s", gc_strerror(rc));
+}
+
+/* Run fn in a forked child (a limit or a crash stays there); its exit
+ * status, or 128 + the signal that killed it. */
+static inline __attribute__((unused)) int tu_in_child(int (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        _exit(fn());
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* ---- hidden addresses ---------------------------------------------------- */
