@@ -187,19 +187,13 @@ void mgc_scan_contents(gcwork *w, uintptr_t obj) {
     if (s && !s->noscan) scan_words(w, s, obj, obj + s->elemsize);
 }
 
-/* ** The thread's stack from where it stopped to its base, and its tiny
- * block (the cache is not scanned memory). */
+/* ** The thread's stack from where it stopped to its base, its thread-roots
+ * ranges (gc/threadroots.c, which also handles a thread stopped on another
+ * stack), and its tiny block (the cache is not scanned memory). */
 static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
     grey_word(w, t->cache.tiny);
-    if (sp < t->stack_lo || sp >= t->stack_hi) {
-        mgc_warn("mark: a registered thread's stack pointer %#lx is outside its stack "
-                 "[%#lx, %#lx); is it running on another stack (coroutines, sigaltstack)? "
-                 "Its stack is not scanned this cycle", (unsigned long)sp,
-                 (unsigned long)t->stack_lo, (unsigned long)t->stack_hi);
-        return;
-    }
-    scan_range(w, sp, t->stack_hi);
-    atomic_fetch_add_explicit(&stack_bytes, t->stack_hi - sp, memory_order_relaxed);
+    uint64_t bytes = mgc_thread_roots_scan(t, sp, scan_root_cb, w);
+    atomic_fetch_add_explicit(&stack_bytes, bytes, memory_order_relaxed);
 }
 
 /* ** Pop and scan until empty or budget bytes scanned.  True if the budget
@@ -256,6 +250,7 @@ static bool scan_one_stack(gcwork *w) {
     }
     t->stack_scanned = cycle;
     mgc_threads_unlock();
+    mgc_thread_roots_warn_deferred();
     return true;
 }
 

@@ -114,6 +114,7 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     gc_thread *only = atomic_load(&stop_target);
     if (only && only != t) return; /* a single-thread stop for another thread */
     t->suspended_sp = mgc_current_sp();
+    mgc_thread_roots_note_sp(t, t->suspended_sp);
     ack(&t->ack_epoch, epoch);
     while (atomic_load(&stw_epoch) == epoch) sigsuspend(&wait_mask);
     ack(&t->restart_epoch, atomic_load(&stw_epoch));
@@ -186,6 +187,7 @@ __attribute__((noinline)) void *mgc_parked(gc_thread *t, void *(*fn)(void *), vo
     if (!t) return fn(arg);
     __builtin_unwind_init();
     t->suspended_sp = mgc_current_sp();
+    mgc_thread_roots_note_sp(t, t->suspended_sp);
     atomic_store_explicit(&t->park, PARK_PARKED, memory_order_release);
     void *r = fn(arg);
     for (;;) {

@@ -75,6 +75,7 @@ int mgc_thread_register_self(void) {
         return GC_ESYS;
     }
     mgc_cache_init(&t->cache);
+    memset(&t->roots, 0, sizeof t->roots);
     t->pthread = pthread_self();
     /* Joining the list blocks while a collection has the world stopped;
      * we are not yet registered, so nobody waits for us meanwhile. */
@@ -119,6 +120,7 @@ static void unregister(gc_thread *t) {
     mgc_self = NULL;
     mgc_threads_unlock();
     pthread_setspecific(exit_key, NULL);
+    mgc_thread_roots_drop(t);
     mgc_thread_struct_free(t);
 }
 
@@ -213,6 +215,7 @@ void mgc_threads_fork_child(void) {
         atomic_fetch_add(&mgc_hstats.nalloc_dead, atomic_load(&t->cache.nalloc));
         atomic_fetch_add(&mgc_hstats.alloc_bytes_dead, atomic_load(&t->cache.alloc_bytes));
         atomic_fetch_add(&mgc_hstats.ntiny_dead, atomic_load(&t->cache.ntiny));
+        mgc_thread_roots_drop(t);
         mgc_thread_struct_free(t);
     }
     mgc_all_threads = self;

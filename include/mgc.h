@@ -268,6 +268,86 @@ MGC_API void gc_add_roots(void *start, void *end);
  * [start, end).  If there is none, print a message and do nothing. */
 MGC_API void gc_remove_roots(void *start, void *end);
 
+/* ---- thread-owned roots: a VM's value stack, a coroutine's stack ---------
+ *
+ * gc_add_thread_roots(lo, hi) makes [lo, hi) part of the calling
+ * (registered) thread's stack as far as the collector is concerned: it is
+ * scanned conservatively, like the stack, in the same stop of that thread,
+ * and never while the thread runs.  So the owning thread stores pointers
+ * into it with plain assignments, exactly like into local variables: no
+ * gc_store.  Use it for a VM's value stack and call frames, and for the
+ * stack of a coroutine (makecontext/swapcontext or a hand-written switch)
+ * that runs on this thread: a thread stopped while running on a registered
+ * coroutine stack is scanned there from its stack pointer up, and its own
+ * stack whole (the frames it left are live).
+ *
+ *   - Returns GC_OK; GC_ENOTREG / GC_ENOTINIT from an unregistered thread;
+ *     GC_EINVAL for a bad range (NULL, reversed, not user memory);
+ *     GC_ENOMEM.  Each error prints one line naming the call.
+ *   - Ranges are keyed by lo: adding a range whose lo the thread already
+ *     registered replaces its hi (grow or shrink a range in place).  Add
+ *     and remove cost O(1) (a hash by lo), whatever the number of ranges.
+ *   - gc_remove_thread_roots(lo, hi) takes the range at lo away; with no
+ *     range at lo it prints a message and returns GC_EINVAL; with a
+ *     different hi it removes the range, prints a message and returns
+ *     GC_EINVAL.  Ranges may overlap each other or the thread's stack
+ *     (scanned twice: harmless).
+ *   - Ranges belong to the thread: another thread cannot add or remove
+ *     them, and they are dropped when the thread unregisters or exits.
+ *   - Growing a stack: malloc the new block, gc_add_thread_roots it, copy,
+ *     gc_remove_thread_roots the old one, free it.  Never realloc() a
+ *     registered block (the thread can be stopped inside realloc, after the
+ *     old block was freed and before the new one is registered).
+ *   - Inside gc_do_blocking's fn, do not store into these ranges (they are
+ *     scanned while fn runs, as the frames above the call are).
+ *
+ * Why plain stores by the owner are safe (the model is Go's design note
+ * "Eliminate STW stack re-scanning", whose hybrid barrier needs no barrier
+ * on stack writes).  The collector's colours: an object is white until
+ * marked, grey while queued, black once scanned; mark setup turns the
+ * barrier on with every thread's stack grey; objects allocated while
+ * marking are black; gc_store shades (greys) both the pointer it
+ * overwrites (Yuasa's deletion half) and the pointer it stores (Dijkstra's
+ * insertion half).  A thread's ranges are scanned only in the stop that
+ * scans its stack, once per cycle, so they are grey together before it and
+ * black together after it: for the collector they are one root set, S.
+ *   1. Before S's scan, anything the owner stores into its ranges comes from
+ *      S itself (registers, frames, ranges), from the heap or is new.  The
+ *      scan reads S with the thread stopped, so it sees every word as the
+ *      owner left it: nothing in S at that moment can be missed, and moving
+ *      pointers around inside S before it cannot hide one.
+ *   2. After S's scan (S black), a pointer the owner stores into its ranges
+ *      was either in S at the scan (so marked then), allocated since
+ *      (black), or loaded from the heap after the scan.  An object loaded
+ *      from the heap is marked unless every heap path to it is cut before
+ *      the markers traverse it, and every such cut is a gc_store, whose
+ *      deletion half shades the object.  So every object S points to is
+ *      marked by the end of the mark: a black S needs no shading of what it
+ *      stores, and overwriting a word of S (a deletion from a black root)
+ *      hides nothing, exactly as for Go's stacks.
+ *   3. A store from S into the heap still goes through gc_store: while S
+ *      is grey, its insertion half is what keeps an object whose only
+ *      pointer moves from the unscanned S into an already black object.
+ * A store into these ranges by a *different* thread must use gc_store,
+ * as into the heap: to that thread the range is memory scanned at a moment
+ * unrelated to its own stack scan (the owner's stop, with the writer
+ * running), so the argument above does not hold for it: the writer's grey
+ * stack could hand a white object to the owner's black range and drop it
+ * (the insertion half shades it), or overwrite, while the range is being
+ * scanned, the only pointer to an object the writer's black stack keeps
+ * (the deletion half shades it).  Likewise a pointer another thread reads
+ * from the range is safe to keep only once it has stored it with gc_store
+ * into the heap or a root range while the range still held it.  The same
+ * holds for the thread's ordinary stack, which is how these ranges should
+ * be thought of.
+ *
+ * A thread stopped on a stack mgc does not know (an unregistered coroutine
+ * stack, a sigaltstack is found by itself) has its own stack scanned whole
+ * and the unknown one only up to 64 KiB above its stack pointer, with a
+ * one-time message: register coroutine stacks. */
+MGC_API int gc_add_thread_roots(void *lo, void *hi);
+MGC_API int gc_remove_thread_roots(void *lo, void *hi);
+
 /* Make the calling thread's stack and registers roots and let it allocate.
  * Returns GC_OK, GC_EALREADY if it already is registered, GC_ENOTINIT
  * before gc_init(). */

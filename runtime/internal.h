@@ -289,6 +289,12 @@ HIDDEN bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg); /* false: none lef
 HIDDEN bool mgc_roots_pending(void);
 HIDDEN uint64_t mgc_roots_bytes(void);
 
+/* thread-owned roots (gc/threadroots.c): read only while t is stopped */
+HIDDEN uint64_t mgc_thread_roots_scan(gc_thread *t, uintptr_t sp, mgc_range_fn fn, void *arg);
+HIDDEN void mgc_thread_roots_note_sp(gc_thread *t, uintptr_t sp); /* t itself, at a stop */
+HIDDEN void mgc_thread_roots_drop(gc_thread *t); /* t off the thread list */
+HIDDEN void mgc_thread_roots_warn_deferred(void); /* with no thread stopped */
+
 /* finalizers and cleanups (gc/finalizer.c): a mark job like the roots */
 HIDDEN void mgc_fin_mark_begin(void);         /* STW */
 HIDDEN bool mgc_fin_mark_some(gcwork *w);     /* false: nothing left */

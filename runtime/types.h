@@ -203,6 +203,20 @@ typedef struct mcache {
     _Atomic uint64_t ntiny; /* tiny objects placed in an existing block */
 } mcache;
 
+/* A registered thread's own root ranges (gc/threadroots.c): scanned with
+ * its stack.  Owner: the thread, which changes them only inside no-preempt
+ * sections; the collector reads them only while the thread is stopped (or
+ * held parked), as it reads the stack. */
+typedef struct mgc_troot { uintptr_t lo, hi; } mgc_troot;
+typedef struct mgc_thread_roots {
+    mgc_troot *ranges; /* [0, n), dense; one malloc'd block with index */
+    uint32_t *index;   /* 2 * cap slots by lo: range number + 1, 0 = empty */
+    uint32_t n, cap;
+    /* The sigaltstack the thread was on when it last stopped or parked off
+     * its own stack; written by the thread before it acknowledges. */
+    uintptr_t alt_lo, alt_hi;
+} mgc_thread_roots;
+
 /* A registered thread.  Lives in metadata memory that is never scanned. */
 typedef struct gc_thread {
     mcache cache;
@@ -232,6 +246,9 @@ typedef struct gc_thread {
     pthread_t pthread;
     uintptr_t stack_hi;  /* stack grows down from here */
     uintptr_t stack_lo;  /* lowest address of the stack mapping */
+
+    /* gc_add_thread_roots ranges: owned as mgc_thread_roots says. */
+    mgc_thread_roots roots;
 
     /* The low end of the stack to scan while stopped or parked.  Written
      * by the thread before it acknowledges a stop (release store of
