@@ -5,13 +5,15 @@
  * upvalues live in one struct (`roots`), a registered root range written
  * through the barrier (heap_store, value_set).  The value stack and the
  * call frames, written at every instruction, are this thread's own: they
- * live in run_stack, a local of interpret() on the registered main
- * thread's C stack, which the collector scans only while this thread is
- * stopped, like any C local.  So pushes, pops and frame stores are plain
- * assignments: the hybrid barrier's argument for C locals (mgc.h, rule 4)
- * covers them, and nothing else ever writes them.  The interpreter keeps
- * the instruction pointer in a C local and writes it back to its frame
- * only around calls and errors.
+ * live in `run`, registered with heap_add_thread_roots, which the collector
+ * scans only while this thread is stopped for its stack scan.  So pushes,
+ * pops and frame stores are plain assignments (the proof is in mgc.h, at
+ * gc_add_thread_roots), and no other thread ever writes them.  The
+ * registered range is the frames and the part of the stack used so far,
+ * grown in place by pieces as the stack first reaches further, so a small
+ * program's collections do not scan the whole 128 KiB array.  The
+ * interpreter keeps the instruction pointer in a C local and writes it
+ * back to its frame only around calls and errors.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 
 #define FRAMES_MAX 64
 #define STACK_MAX (FRAMES_MAX * UINT8_COUNT)
+#define STACK_ROOTS_STEP 1024 /* values registered at a time */
 
 typedef struct {
     ObjClosure *closure;
@@ -40,32 +43,38 @@ static struct {
 } roots;
 
 /* The thread-owned part: plain stores only (see the top). */
-typedef struct {
+static struct {
     CallFrame frames[FRAMES_MAX];
     Value stack[STACK_MAX];
-} RunStack;
+} run;
 
-static CallFrame *frames; /* the running interpret()'s run_stack, or NULL */
-static Value *stack;
 static Value *stack_top;
+static Value *stack_roots_end; /* &run .. here is registered */
 static Value *stack_high; /* [stack_top .. here) may hold stale values */
 static int frame_count;
 
 /* ---- the value stack ---- */
 
 static void reset_stack(void) {
-    stack_top = stack;
+    stack_top = run.stack;
     frame_count = 0;
     heap_store(&roots.open_upvalues, NULL);
 }
 
-static __attribute__((noinline, noreturn)) void stack_exhausted(void) {
-    fprintf(stderr, "lox: value stack exhausted\n");
-    exit(70);
+/* Grow the registered range in place (same lo: a new hi). */
+static __attribute__((noinline)) void extend_stack_roots(void) {
+    if (stack_roots_end == run.stack + STACK_MAX) {
+        fprintf(stderr, "lox: value stack exhausted\n");
+        exit(70);
+    }
+    Value *end = stack_roots_end + STACK_ROOTS_STEP;
+    if (end > run.stack + STACK_MAX) end = run.stack + STACK_MAX;
+    heap_add_thread_roots(&run, end);
+    stack_roots_end = end;
 }
 
 static inline void push(Value v) {
-    if (__builtin_expect(stack_top == stack + STACK_MAX, 0)) stack_exhausted();
+    if (__builtin_expect(stack_top == stack_roots_end, 0)) extend_stack_roots();
     *stack_top++ = v;
     if (stack_top > stack_high) stack_high = stack_top;
 }
@@ -97,7 +106,7 @@ static void runtime_error(const char *format, ...) {
     va_end(ap);
     fputc('\n', stderr);
     for (int i = frame_count - 1; i >= 0; i--) {
-        CallFrame *f = &frames[i];
+        CallFrame *f = &run.frames[i];
         ObjFunction *fn = f->closure->function;
         size_t at = (size_t)(f->ip - fn->chunk.code - 1);
         fprintf(stderr, "[line %d] in ", fn->chunk.lines[at]);
@@ -147,7 +156,7 @@ static bool call(ObjClosure *closure, int argc) {
         runtime_error("Stack overflow.");
         return false;
     }
-    CallFrame *f = &frames[frame_count++];
+    CallFrame *f = &run.frames[frame_count++];
     f->closure = closure;
     f->ip = closure->function->chunk.code;
     f->slots = stack_top - argc - 1;
@@ -256,8 +265,8 @@ static bool is_falsey(Value v) { return IS_NIL(v) || (IS_BOOL(v) && !AS_BOOL(v))
 
 /* ---- the loop ---- */
 
-static InterpretResult run(void) {
-    CallFrame *frame = &frames[frame_count - 1];
+static InterpretResult run_loop(void) {
+    CallFrame *frame = &run.frames[frame_count - 1];
     uint8_t *ip = frame->ip;
 
 #define READ_BYTE() (*ip++)
@@ -265,7 +274,7 @@ static InterpretResult run(void) {
 #define READ_CONSTANT() (frame->closure->function->chunk.constants.values[READ_BYTE()])
 #define READ_STRING() AS_STRING(READ_CONSTANT())
 #define SAVE_IP() (frame->ip = ip)
-#define LOAD_FRAME() (frame = &frames[frame_count - 1], ip = frame->ip)
+#define LOAD_FRAME() (frame = &run.frames[frame_count - 1], ip = frame->ip)
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
         SAVE_IP();                                                                                 \
@@ -477,6 +486,9 @@ static InterpretResult run(void) {
 
 void vm_init(bool gc_natives) {
     heap_add_roots(&roots, &roots + 1);
+    stack_roots_end = run.stack;
+    extend_stack_roots();
+    reset_stack();
     table_init(&roots.globals);
     heap_store(&roots.init_string, copy_string("init", 4));
     define_native("clock", clock_native);
@@ -487,6 +499,7 @@ void vm_init(bool gc_natives) {
 }
 
 void vm_free(void) {
+    heap_remove_thread_roots(&run, stack_roots_end);
     heap_remove_roots(&roots, &roots + 1);
     intern_free();
 }
@@ -494,16 +507,8 @@ void vm_free(void) {
 InterpretResult interpret(const char *source) {
     ObjFunction *fn = compile(source);
     if (!fn) return INTERPRET_COMPILE_ERROR;
-    RunStack run_stack; /* thread-owned: see the top */
-    memset(&run_stack, 0, sizeof run_stack); /* no stale words from earlier C frames */
-    frames = run_stack.frames;
-    stack = stack_high = run_stack.stack;
-    reset_stack();
     ObjClosure *closure = new_closure(fn);
     push(OBJ_VAL(closure));
     call(closure, 0);
-    InterpretResult r = run();
-    frames = NULL;
-    stack = stack_top = stack_high = NULL;
-    return r;
+    return run_loop();
 }
