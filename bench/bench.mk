@@ -11,11 +11,14 @@
 #   make bench-typed    mark time of precise (typed) vs conservative objects
 #   make bench-roots    root ranges: 20k-100k small ranges (collect, remove)
 #                       and the end-of-mark pause per MiB and per range
+#   make bench-lox      the Lox VM on mgc against clox, the book's VM built
+#                       from ../shared/clox (bench/lox_clox.sh; CALLGRIND=1
+#                       adds instruction counts); also run by make bench
 #
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots
+.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots bench-lox
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
@@ -45,6 +48,10 @@ bench-bins: deps-bench
 
 bench: bench-bins
 	BUILD='$(BUILD)' bench/run.sh
+	@$(MAKE) --no-print-directory bench-lox
+
+bench-lox: $(BUILD)/lox
+	BUILD='$(BUILD)' bench/lox_clox.sh
 
 bench-quick: bench-bins
 	QUICK=1 BUILD='$(BUILD)' bench/run.sh

@@ -22,7 +22,24 @@
  * Shaded objects go to the thread's own gcwork, published to the global
  * pool when a buffer fills and flushed at mark termination.  Cost outside
  * marking: the TLS load, two counter updates and a predictable branch.
+ *
+ * Bulk stores (gc_store_range, gc_clear_range) are Go's typedmemmove and
+ * bulkBarrierPreWrite: one no-preempt section and one test of the flag per
+ * chunk of up to 64 KiB, not per word.  While marking, every old word of
+ * the destination is shaded, then the bytes are moved, then every new word
+ * of the destination is shaded (reading the new values from the
+ * destination after the move covers overlap in either direction and a
+ * source laid out differently from the destination).  Shading after the
+ * move is as good as before it: the section keeps the mark from ending in
+ * between, and the values were reachable from the source when the call
+ * began.  Only the destination's pointer words are shaded (all words of a
+ * scan object or of memory outside the heap, the map's words of a typed
+ * object, none of a noscan object).  A long move is cut into chunks, each
+ * its own section, so a stop never waits for more than a 64 KiB memmove:
+ * chunks run from the low end when the destination is below the source and
+ * from the high end otherwise, so no chunk reads bytes an earlier one wrote.
  */
+#include "gc/barrier.h"
 #include "gc/workbuf.h"
 
 static pthread_mutex_t unregistered_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -35,6 +52,14 @@ static __attribute__((noinline)) void store_marking(gc_thread *t, void **slot, v
     mgc_grey(&t->gcw, (uintptr_t)value);
     *(void *volatile *)slot = value;
     mgc_nopreempt_end(t);
+}
+
+/* ** Hand what an unregistered thread shaded to the pool at once (no
+ * termination flushes it); unregistered_lock held. */
+static void unregistered_publish(void) {
+    mgc_gcwork_dispose(&unregistered_gcw);
+    unregistered_gcw.last = NULL;
+    mgc_gcwork_account(&unregistered_gcw);
 }
 
 /* ** A NULL slot is refused.  An unregistered thread is never stopped, so
@@ -50,9 +75,7 @@ static __attribute__((noinline)) void store_unregistered(void **slot, void *valu
         pthread_mutex_lock(&unregistered_lock);
         mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
         mgc_grey(&unregistered_gcw, (uintptr_t)value);
-        mgc_gcwork_dispose(&unregistered_gcw);
-        unregistered_gcw.last = NULL;
-        mgc_gcwork_account(&unregistered_gcw);
+        unregistered_publish();
         pthread_mutex_unlock(&unregistered_lock);
     }
     *(void *volatile *)slot = value;
@@ -76,6 +99,136 @@ MGC_API void gc_store_ptr(void **slot, void *value) {
     }
     *(void *volatile *)slot = value;
     mgc_nopreempt_end(t);
+}
+
+/* ---- bulk stores ------------------------------------------------------ */
+
+#define BULK_CHUNK (64 * 1024)
+
+/* ** Shade the pointer words among the aligned words that [lo, hi)
+ * touches; s is the heap span holding the range, or NULL outside the heap.
+ * A misaligned range's edge words are read whole (never past a page: an
+ * aligned word lies in one), and other threads may be writing them: racy
+ * reads by design, as the marker's. */
+__attribute__((no_sanitize("address", "thread"))) static void shade_words(gcwork *w,
+                                                                            const mspan *s,
+                                                                            uintptr_t lo,
+                                                                            uintptr_t hi) {
+    lo &= ~(uintptr_t)7;
+    hi = (hi + 7) & ~(uintptr_t)7;
+    if (s && s->noscan) return;
+    bool map = s && mgc_span_has_ptrmap(s);
+    for (uintptr_t p = lo; p < hi; p += 8)
+        if (!map || mgc_span_word_is_ptr(s, p)) mgc_grey(w, *(volatile const uintptr_t *)p);
+}
+
+/* ** One chunk while marking: shade the old words, move (or clear), shade
+ * the new ones.  src NULL: clear. */
+static __attribute__((noinline)) void bulk_marking(gcwork *w, const mspan *s, uintptr_t dst,
+                                                   uintptr_t src, size_t n) {
+    shade_words(w, s, dst, dst + n);
+    if (src) {
+        memmove((void *)dst, (const void *)src, n);
+        shade_words(w, s, dst, dst + n);
+    } else {
+        memset((void *)dst, 0, n);
+    }
+}
+
+/* ** One chunk of a registered thread's bulk store, in one no-preempt
+ * section: entirely before a mark or entirely inside one. */
+static void bulk_chunk(gc_thread *t, const mspan *s, uintptr_t dst, uintptr_t src, size_t n) {
+    mgc_nopreempt_begin(t);
+    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed)))
+        bulk_marking(&t->gcw, s, dst, src, n);
+    else if (src)
+        memmove((void *)dst, (const void *)src, n);
+    else
+        memset((void *)dst, 0, n);
+    mgc_nopreempt_end(t);
+}
+
+/* ** An unregistered thread is never stopped, so it moves everything at
+ * once, under the lock mark termination takes to turn the barrier off. */
+static void bulk_unregistered(const mspan *s, uintptr_t dst, uintptr_t src, size_t n) {
+    if (atomic_load(&mgc_marking)) {
+        pthread_mutex_lock(&unregistered_lock);
+        if (atomic_load(&mgc_marking)) {
+            bulk_marking(&unregistered_gcw, s, dst, src, n);
+            unregistered_publish();
+            pthread_mutex_unlock(&unregistered_lock);
+            return;
+        }
+        pthread_mutex_unlock(&unregistered_lock);
+    }
+    if (src) memmove((void *)dst, (const void *)src, n);
+    else memset((void *)dst, 0, n);
+}
+
+/* ** The checks both bulk calls make once: false (after a message, if
+ * warranted) when nothing is to be done.  A destination inside a heap
+ * object must end inside it: running past would overwrite the neighbour,
+ * so nothing is moved.  Misaligned ranges are moved as asked (no data is
+ * dropped) with a message: pointers in them are hidden from the
+ * collector.  *sp: the heap span holding dst, or NULL. */
+static bool bulk_ok(const char *fn, uintptr_t dst, uintptr_t src, bool has_src, size_t n,
+                    mspan **sp) {
+    *sp = NULL;
+    if (n == 0) return false;
+    if (!dst || (has_src && !src)) {
+        mgc_warn("%s: %s is NULL with %zu bytes to %s; pass the addresses of the first "
+                 "words (nothing done)", fn, dst ? "src" : "dst", n, has_src ? "copy" : "clear");
+        return false;
+    }
+    mspan *s = mgc_span_of_heap(dst);
+    if (s) {
+        uintptr_t end = s->base + (uintptr_t)(mgc_span_obj_index(s, dst) + 1) * s->elemsize;
+        if (n > end - dst) {
+            mgc_warn("%s(%#lx, %zu bytes): the range runs %zu bytes past the end of the heap "
+                     "object it starts in; pass at most %zu bytes (nothing done)", fn,
+                     (unsigned long)dst, n, (size_t)(n - (end - dst)), (size_t)(end - dst));
+            return false;
+        }
+        *sp = s;
+    }
+    if ((dst | src | n) & 7)
+        mgc_warn("%s(%#lx, %#lx, %zu): not whole 8-byte-aligned words; pointers must be "
+                 "aligned words to be seen by the collector: align both addresses and pass "
+                 "a multiple of 8 bytes (the bytes were %s as asked)", fn, (unsigned long)dst,
+                 (unsigned long)src, n, has_src ? "copied" : "cleared");
+    return true;
+}
+
+/* ** A bulk move (src) or clear (src 0), chunk by chunk in the direction
+ * that never reads what it already wrote. */
+static void bulk(const char *fn, void *dstp, const void *srcp, bool has_src, size_t n) {
+    uintptr_t dst = (uintptr_t)dstp, src = (uintptr_t)srcp;
+    mspan *s;
+    if (!bulk_ok(fn, dst, src, has_src, n, &s)) return;
+    gc_thread *t = mgc_self;
+    if (!t) {
+        bulk_unregistered(s, dst, src, n);
+        return;
+    }
+    if (!src || dst <= src || dst >= src + n) {
+        for (size_t off = 0; off < n; off += BULK_CHUNK)
+            bulk_chunk(t, s, dst + off, src ? src + off : 0,
+                       n - off < BULK_CHUNK ? n - off : BULK_CHUNK);
+        return;
+    }
+    for (size_t off = n; off > 0;) {
+        size_t c = off < BULK_CHUNK ? off : BULK_CHUNK;
+        off -= c;
+        bulk_chunk(t, s, dst + off, src + off, c);
+    }
+}
+
+MGC_API void gc_store_range(void *dst, const void *src, size_t nbytes) {
+    bulk("gc_store_range", dst, src, true, nbytes);
+}
+
+MGC_API void gc_clear_range(void *dst, size_t nbytes) {
+    bulk("gc_clear_range", dst, NULL, false, nbytes);
 }
 
 /* ** Mark termination holds this around turning the barrier off, so an

@@ -422,6 +422,30 @@ MGC_API void gc_store_ptr(void **slot, void *value);
 #define gc_store(slot, value) \
     ((void)sizeof(*(slot) = (value)), gc_store_ptr((void **)(slot), (void *)(value)))
 
+/* Bulk stores: the write barrier for nbytes at a time, where a program
+ * would otherwise call gc_store once per word (a VM's array copy, a table
+ * resize, a struct copy).  gc_store_range is memmove(dst, src, nbytes) --
+ * the ranges may overlap, in either direction -- and gc_clear_range is
+ * memset(dst, 0, nbytes), both with the barrier applied: while a
+ * collection marks, every pointer word dst held and every one it receives
+ * is shaded (Go's typedmemmove).  They cost one check per call (per 64 KiB)
+ * rather than per word, and a plain memmove when no collection marks.
+ *
+ *   gc_store_range(&arr->items[i + 1], &arr->items[i], (n - i) * sizeof(void *));
+ *   gc_clear_range(&arr->items[n - k], k * sizeof(void *));
+ *
+ * dst may be in a heap object (the range must end inside that object: a
+ * longer one is refused with a message and nothing is written), in a root
+ * range or in any other memory; src may be anywhere.  In a typed object
+ * only the pointer words of dst's map are shaded.  Any thread may call
+ * them, registered or not.  Pointers are whole 8-byte-aligned words: a
+ * misaligned dst or src, or nbytes not a multiple of 8, prints a message
+ * and the bytes are still moved (or cleared) as asked.  nbytes 0 does
+ * nothing; a NULL dst or src with nbytes > 0 prints a message and does
+ * nothing. */
+MGC_API void gc_store_range(void *dst, const void *src, size_t nbytes);
+MGC_API void gc_clear_range(void *dst, size_t nbytes);
+
 /* Copy the collector's statistics into *out. */
 MGC_API void gc_get_stats(gc_stats *out);
 

@@ -36,6 +36,10 @@ static inline void *heap_alloc_noscan(size_t n) {
 }
 static inline void heap_add_roots(void *lo, void *hi) { GC_add_roots(lo, hi); }
 static inline void heap_remove_roots(void *lo, void *hi) { GC_remove_roots(lo, hi); }
+/* Boehm scans all roots with the world stopped: thread roots are roots. */
+static inline void heap_add_thread_roots(void *lo, void *hi) { GC_add_roots(lo, hi); }
+static inline void heap_remove_thread_roots(void *lo, void *hi) { GC_remove_roots(lo, hi); }
+static inline void heap_store_range(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
 static inline void heap_collect(void) { GC_gcollect(); }
 /* Disappearing links.  Boehm clears them inside a collection, which only
  * runs inside this thread's allocation calls, so a plain read is safe. */
@@ -72,6 +76,14 @@ static inline void *heap_alloc(size_t n) { return gc_alloc(n); }
 static inline void *heap_alloc_noscan(size_t n) { return gc_alloc_noscan(n); }
 static inline void heap_add_roots(void *lo, void *hi) { gc_add_roots(lo, hi); }
 static inline void heap_remove_roots(void *lo, void *hi) { gc_remove_roots(lo, hi); }
+/* This thread's own ranges (the VM's stack and frames): scanned with its
+ * stack, written with plain stores.  Same lo again grows the range. */
+static inline void heap_add_thread_roots(void *lo, void *hi) {
+    if (gc_add_thread_roots(lo, hi) != GC_OK) exit(70); /* mgc printed why */
+}
+static inline void heap_remove_thread_roots(void *lo, void *hi) { gc_remove_thread_roots(lo, hi); }
+/* memmove of values into the heap, the barrier applied once per call. */
+static inline void heap_store_range(void *dst, const void *src, size_t n) { gc_store_range(dst, src, n); }
 static inline void heap_collect(void) { gc_collect(); }
 static inline void heap_weak_set(void **slot, void *obj) { gc_weak_slot_set(slot, obj); }
 static inline void *heap_weak_get(void **slot) { return gc_weak_slot_get(slot); }

@@ -26,8 +26,9 @@ void *grow_data(const void *old, size_t old_bytes, size_t new_bytes) {
 
 Value *grow_values(const Value *old, int count, int cap) {
     Value *p = lox_alloc((size_t)cap * sizeof(Value), true);
-    /* Each copied word through the barrier, so a concurrent mark that has
-     * already scanned the new (black) block still sees what it holds. */
-    for (int i = 0; i < count; i++) value_set(&p[i], old[i]);
+    /* Copied through the barrier (one check for the whole copy), so a
+     * concurrent mark that has already scanned the new (black) block still
+     * sees what it holds. */
+    if (count) heap_store_range(p, old, (size_t)count * sizeof(Value));
     return p;
 }

@@ -57,7 +57,9 @@ bool table_set(Table *t, ObjString *key, Value v) {
     Entry *e = find_entry(t->entries, t->capacity, key);
     bool is_new = e->key == NULL;
     if (is_new && IS_NIL(e->value)) t->count++; /* a reused tombstone is already counted */
-    heap_store(&e->key, key);
+    /* An update finds the key already there: storing the same pointer
+     * again would change nothing, so it needs no barrier either. */
+    if (is_new) heap_store(&e->key, key);
     value_set(&e->value, v);
     return is_new;
 }

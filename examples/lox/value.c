@@ -24,21 +24,17 @@ void value_array_write(ValueArray *a, Value v) {
 }
 
 bool values_equal(Value a, Value b) {
-    if (a.type != b.type) return false;
-    switch (a.type) {
-    case VAL_NIL: return true;
-    case VAL_BOOL: return AS_BOOL(a) == AS_BOOL(b);
-    case VAL_NUMBER: return AS_NUMBER(a) == AS_NUMBER(b); /* NaN != NaN */
-    case VAL_OBJ: return AS_OBJ(a) == AS_OBJ(b); /* strings are interned */
-    }
-    return false;
+    if (IS_NUMBER(a) && IS_NUMBER(b)) return AS_NUMBER(a) == AS_NUMBER(b); /* NaN != NaN, 0 == -0 */
+    return a == b; /* nil, booleans, objects (strings are interned) */
 }
 
 void print_value(Value v) {
-    switch (v.type) {
-    case VAL_NIL: printf("nil"); break;
-    case VAL_BOOL: printf(AS_BOOL(v) ? "true" : "false"); break;
-    case VAL_NUMBER: printf("%g", AS_NUMBER(v)); break;
-    case VAL_OBJ: print_object(v); break;
-    }
+    if (IS_NIL(v))
+        printf("nil");
+    else if (IS_BOOL(v))
+        printf(AS_BOOL(v) ? "true" : "false");
+    else if (IS_NUMBER(v))
+        printf("%g", AS_NUMBER(v));
+    else
+        print_object(v);
 }

@@ -1,12 +1,18 @@
 /*
  * value.h -- Lox values and growable arrays of them.
  *
- * A value is a tag and one machine word.  The word holds a double, a
- * boolean or an object pointer, never a disguised pointer: mgc finds
- * objects conservatively, so a pointer must stay a plain aligned word (no
- * NaN-boxing, which would hide it).  Storing a value into the heap or into
- * a root range goes through value_set, which passes the word through the
- * write barrier; the barrier ignores words that are not heap pointers.
+ * A value is one 64-bit word, as in clox, but boxed the other way round
+ * from clox's NaN-boxing: an object is its plain pointer (a word below
+ * 2^48), so the conservative collector sees it exactly as it sees any
+ * pointer, and a pointer is never disguised.  A number is its IEEE bits
+ * plus 2^49 (JavaScriptCore's encoding), which puts every number at or
+ * above 2^49, outside user address space: a number never looks like a
+ * pointer, so it cannot keep an object alive.  NaNs are made canonical
+ * first, so the addition never wraps.  nil is 0 (zeroed memory is nil),
+ * false 2 and true 3: small words that are no pointer either.  Storing a
+ * value into the heap or a root range goes through value_set, which passes
+ * the word through the write barrier; the barrier ignores words that are
+ * not heap pointers.
  */
 #ifndef LOX_VALUE_H
 #define LOX_VALUE_H
@@ -16,37 +22,41 @@
 typedef struct Obj Obj;
 typedef struct ObjString ObjString;
 
-typedef enum { VAL_NIL, VAL_BOOL, VAL_NUMBER, VAL_OBJ } ValueType;
+typedef uint64_t Value;
 
-typedef struct {
-    ValueType type;
-    union {
-        double number;
-        Obj *obj;
-        uintptr_t bits; /* booleans and nil: the whole word is defined */
-        void *raw;      /* the word as the barrier sees it */
-    } as;
-} Value;
+#define NUMBER_OFFSET ((uint64_t)1 << 49)
+#define NIL_VAL ((Value)0)
+#define FALSE_VAL ((Value)2)
+#define TRUE_VAL ((Value)3)
+#define BOOL_VAL(b) ((b) ? TRUE_VAL : FALSE_VAL)
+#define OBJ_VAL(o) ((Value)(uintptr_t)(o))
 
-#define NIL_VAL ((Value){VAL_NIL, {.bits = 0}})
-#define BOOL_VAL(b) ((Value){VAL_BOOL, {.bits = (b) ? 1u : 0u}})
-#define NUMBER_VAL(n) ((Value){VAL_NUMBER, {.number = (n)}})
-#define OBJ_VAL(o) ((Value){VAL_OBJ, {.obj = (Obj *)(o)}})
+#define IS_NIL(v) ((v) == NIL_VAL)
+#define IS_BOOL(v) (((v) | 1) == TRUE_VAL)
+#define IS_NUMBER(v) ((v) >= NUMBER_OFFSET)
+#define IS_OBJ(v) ((v) - 8 < NUMBER_OFFSET - 8) /* 8 <= v < 2^49 */
 
-#define IS_NIL(v) ((v).type == VAL_NIL)
-#define IS_BOOL(v) ((v).type == VAL_BOOL)
-#define IS_NUMBER(v) ((v).type == VAL_NUMBER)
-#define IS_OBJ(v) ((v).type == VAL_OBJ)
+#define AS_BOOL(v) ((v) == TRUE_VAL)
+#define AS_OBJ(v) ((Obj *)(uintptr_t)(v))
+#define AS_NUMBER(v) value_to_num(v)
+#define NUMBER_VAL(n) num_to_value(n)
 
-#define AS_BOOL(v) ((v).as.bits != 0)
-#define AS_NUMBER(v) ((v).as.number)
-#define AS_OBJ(v) ((v).as.obj)
+static inline double value_to_num(Value v) {
+    double d;
+    uint64_t bits = v - NUMBER_OFFSET;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static inline Value num_to_value(double d) {
+    uint64_t bits;
+    if (__builtin_expect(d != d, 0)) d = __builtin_nan(""); /* one NaN: no wrap-around */
+    memcpy(&bits, &d, sizeof bits);
+    return bits + NUMBER_OFFSET;
+}
 
 /* Every store of a value into heap or root memory. */
-static inline void value_set(Value *slot, Value v) {
-    slot->type = v.type;
-    heap_store(&slot->as.raw, v.as.raw);
-}
+static inline void value_set(Value *slot, Value v) { heap_store((void **)slot, (void *)(uintptr_t)v); }
 
 typedef struct {
     int count;

@@ -1,18 +1,19 @@
 /*
  * vm.c -- the interpreter loop, calls, closures' upvalues and classes.
  *
- * Roots.  Everything the VM holds between instructions that references
- * heap objects is in registered root ranges: the call frames, the globals
- * table, the "init" string and the list of open upvalues live in one
- * struct (`roots`), registered once; the value stack is a static array
- * whose used prefix is registered, growing by pieces as the stack first
- * reaches further (so a small program's collections do not scan the whole
- * 256 KiB array).  Root ranges are scanned while this thread runs, so every
- * pointer stored into them goes through the barrier (heap_store,
- * value_set), the value stack's pushes included.  The interpreter keeps
- * the instruction pointer in a C local and writes it back to its frame
- * only around calls and errors; C locals need no barrier, the thread's
- * stack being scanned as a root.
+ * Roots.  The globals table, the "init" string and the list of open
+ * upvalues live in one struct (`roots`), a registered root range written
+ * through the barrier (heap_store, value_set).  The value stack and the
+ * call frames, written at every instruction, are this thread's own: they
+ * live in `run`, registered with heap_add_thread_roots, which the collector
+ * scans only while this thread is stopped for its stack scan.  So pushes,
+ * pops and frame stores are plain assignments (the proof is in mgc.h, at
+ * gc_add_thread_roots), and no other thread ever writes them.  The
+ * registered range is the frames and the part of the stack used so far,
+ * grown in place by pieces as the stack first reaches further, so a small
+ * program's collections do not scan the whole 128 KiB array.  The
+ * interpreter keeps the instruction pointer in a C local and writes it
+ * back to its frame only around calls and errors.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,57 +37,61 @@ typedef struct {
 } CallFrame;
 
 static struct {
-    CallFrame frames[FRAMES_MAX];
     Table globals;
     ObjString *init_string;
     ObjUpvalue *open_upvalues; /* sorted by stack slot, highest first */
 } roots;
 
-static Value stack[STACK_MAX];
+/* The thread-owned part: plain stores only (see the top). */
+static struct {
+    CallFrame frames[FRAMES_MAX];
+    Value stack[STACK_MAX];
+} run;
+
 static Value *stack_top;
-static Value *stack_roots_end; /* stack[0 .. here) is registered */
-static Value *stack_high;      /* [stack_top .. here) may hold stale values */
+static Value *stack_roots_end; /* &run .. here is registered */
+static Value *stack_high; /* [stack_top .. here) may hold stale values */
 static int frame_count;
 
 /* ---- the value stack ---- */
 
 static void reset_stack(void) {
-    stack_top = stack;
+    stack_top = run.stack;
     frame_count = 0;
     heap_store(&roots.open_upvalues, NULL);
 }
 
-static void extend_stack_roots(void) {
-    if (stack_roots_end == stack + STACK_MAX) {
+/* Grow the registered range in place (same lo: a new hi). */
+static __attribute__((noinline)) void extend_stack_roots(void) {
+    if (stack_roots_end == run.stack + STACK_MAX) {
         fprintf(stderr, "lox: value stack exhausted\n");
         exit(70);
     }
     Value *end = stack_roots_end + STACK_ROOTS_STEP;
-    if (end > stack + STACK_MAX) end = stack + STACK_MAX;
-    heap_add_roots(stack_roots_end, end);
+    if (end > run.stack + STACK_MAX) end = run.stack + STACK_MAX;
+    heap_add_thread_roots(&run, end);
     stack_roots_end = end;
 }
 
 static inline void push(Value v) {
     if (__builtin_expect(stack_top == stack_roots_end, 0)) extend_stack_roots();
-    value_set(stack_top, v);
-    stack_top++;
+    *stack_top++ = v;
     if (stack_top > stack_high) stack_high = stack_top;
 }
 
 static inline Value pop(void) { return *--stack_top; }
 static void drop_to(Value *new_top) { stack_top = new_top; }
 
-/* Popping leaves the old values in their slots, and the root range covers
- * the whole used prefix of the stack: a stale pointer above the top would
- * keep its object (and all it reaches, e.g. a whole dropped list) alive.
- * Clearing at every pop would double the barriered stores of the hottest
- * path; instead the slots popped since the last call are cleared here,
- * before each allocation (where a collection can start) and before an
- * explicit collection.  A cycle already marking may still see a stale
- * slot, which costs one cycle of retention, never safety. */
+/* Popping leaves the old values in their slots, and the whole array is
+ * scanned: a stale pointer above the top would keep its object (and all it
+ * reaches, e.g. a whole dropped list) alive.  Clearing at every pop would
+ * slow the hottest path; instead the slots popped since the last
+ * allocation are cleared here, before each allocation (where a collection
+ * can start) and before an explicit collection.  A cycle already marking
+ * may still see a stale slot, which costs one cycle of retention, never
+ * safety. */
 void vm_clear_stale_stack(void) {
-    for (Value *v = stack_top; v < stack_high; v++) heap_store(&v->as.raw, NULL);
+    for (Value *v = stack_top; v < stack_high; v++) *v = NIL_VAL;
     stack_high = stack_top;
 }
 
@@ -101,7 +106,7 @@ static void runtime_error(const char *format, ...) {
     va_end(ap);
     fputc('\n', stderr);
     for (int i = frame_count - 1; i >= 0; i--) {
-        CallFrame *f = &roots.frames[i];
+        CallFrame *f = &run.frames[i];
         ObjFunction *fn = f->closure->function;
         size_t at = (size_t)(f->ip - fn->chunk.code - 1);
         fprintf(stderr, "[line %d] in ", fn->chunk.lines[at]);
@@ -151,10 +156,10 @@ static bool call(ObjClosure *closure, int argc) {
         runtime_error("Stack overflow.");
         return false;
     }
-    CallFrame *f = &roots.frames[frame_count++];
-    heap_store(&f->closure, closure);
-    heap_store(&f->ip, closure->function->chunk.code);
-    heap_store(&f->slots, stack_top - argc - 1);
+    CallFrame *f = &run.frames[frame_count++];
+    f->closure = closure;
+    f->ip = closure->function->chunk.code;
+    f->slots = stack_top - argc - 1;
     return true;
 }
 
@@ -163,12 +168,12 @@ static bool call_value(Value callee, int argc) {
         switch (OBJ_TYPE(callee)) {
         case OBJ_BOUND_METHOD: {
             ObjBoundMethod *b = AS_BOUND_METHOD(callee);
-            value_set(&stack_top[-argc - 1], b->receiver);
+            stack_top[-argc - 1] = b->receiver;
             return call(b->method, argc);
         }
         case OBJ_CLASS: {
             ObjClass *klass = AS_CLASS(callee);
-            value_set(&stack_top[-argc - 1], OBJ_VAL(new_instance(klass)));
+            stack_top[-argc - 1] = OBJ_VAL(new_instance(klass));
             Value init;
             if (table_get(&klass->methods, roots.init_string, &init)) return call(AS_CLOSURE(init), argc);
             if (argc != 0) {
@@ -209,7 +214,7 @@ static bool invoke(ObjString *name, int argc) {
     ObjInstance *inst = AS_INSTANCE(receiver);
     Value field;
     if (table_get(&inst->fields, name, &field)) { /* a field holding a callable */
-        value_set(&stack_top[-argc - 1], field);
+        stack_top[-argc - 1] = field;
         return call_value(field, argc);
     }
     return invoke_from_class(inst->klass, name, argc);
@@ -260,16 +265,16 @@ static bool is_falsey(Value v) { return IS_NIL(v) || (IS_BOOL(v) && !AS_BOOL(v))
 
 /* ---- the loop ---- */
 
-static InterpretResult run(void) {
-    CallFrame *frame = &roots.frames[frame_count - 1];
+static InterpretResult run_loop(void) {
+    CallFrame *frame = &run.frames[frame_count - 1];
     uint8_t *ip = frame->ip;
 
 #define READ_BYTE() (*ip++)
 #define READ_SHORT() (ip += 2, (uint16_t)((ip[-2] << 8) | ip[-1]))
 #define READ_CONSTANT() (frame->closure->function->chunk.constants.values[READ_BYTE()])
 #define READ_STRING() AS_STRING(READ_CONSTANT())
-#define SAVE_IP() heap_store(&frame->ip, ip)
-#define LOAD_FRAME() (frame = &roots.frames[frame_count - 1], ip = frame->ip)
+#define SAVE_IP() (frame->ip = ip)
+#define LOAD_FRAME() (frame = &run.frames[frame_count - 1], ip = frame->ip)
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
         SAVE_IP();                                                                                 \
@@ -300,7 +305,7 @@ static InterpretResult run(void) {
         case OP_FALSE: push(BOOL_VAL(false)); break;
         case OP_POP: pop(); break;
         case OP_GET_LOCAL: push(frame->slots[READ_BYTE()]); break;
-        case OP_SET_LOCAL: value_set(&frame->slots[READ_BYTE()], peek(0)); break;
+        case OP_SET_LOCAL: frame->slots[READ_BYTE()] = peek(0); break;
         case OP_GET_GLOBAL: {
             ObjString *name = READ_STRING();
             Value v;
@@ -438,9 +443,9 @@ static InterpretResult run(void) {
             break;
         case OP_RETURN: {
             Value result = pop();
-            close_upvalues(frame->slots);
+            if (roots.open_upvalues) close_upvalues(frame->slots);
             frame_count--;
-            heap_store(&frame->closure, NULL); /* a stale frame would keep it alive */
+            frame->closure = NULL; /* a stale frame would keep it alive */
             if (frame_count == 0) {
                 pop();
                 return INTERPRET_OK;
@@ -481,7 +486,7 @@ static InterpretResult run(void) {
 
 void vm_init(bool gc_natives) {
     heap_add_roots(&roots, &roots + 1);
-    stack_roots_end = stack;
+    stack_roots_end = run.stack;
     extend_stack_roots();
     reset_stack();
     table_init(&roots.globals);
@@ -494,7 +499,7 @@ void vm_init(bool gc_natives) {
 }
 
 void vm_free(void) {
-    heap_remove_roots(stack, stack + STACK_MAX);
+    heap_remove_thread_roots(&run, stack_roots_end);
     heap_remove_roots(&roots, &roots + 1);
     intern_free();
 }
@@ -505,5 +510,5 @@ InterpretResult interpret(const char *source) {
     ObjClosure *closure = new_closure(fn);
     push(OBJ_VAL(closure));
     call(closure, 0);
-    return run();
+    return run_loop();
 }

@@ -1,0 +1,34 @@
+/*
+ * barrier.h -- what the write barrier (gc/barrier.c), its sanitizer
+ * (gc/barriercheck.c) and the marker share.
+ *
+ * Which words of an object hold pointers is the span's business: every
+ * word of a scan object, no word of a noscan one, and for a typed object
+ * the words its pointer map names (runtime/typed.c).  The bulk barrier
+ * shades, and the sanitizer compares, only those words: a typed object's
+ * numbers may be written freely and are never taken for pointers.
+ */
+#ifndef MGC_BARRIER_H
+#define MGC_BARRIER_H
+
+#include "runtime/internal.h"
+
+/* ** Does span s keep a pointer map (a typed span whose objects are not all
+ * pointers)?  Otherwise every word of a scan span is a pointer word. */
+static inline bool mgc_span_has_ptrmap(const mspan *s) {
+    return s->typed && (s->ptrbits || s->large_type);
+}
+
+/* ** Is the aligned word at p, inside span s with a pointer map, one of its
+ * objects' pointer words?  The map of a live object is constant (written
+ * before the object is published), read with relaxed atomics as the marker
+ * does. */
+static inline bool mgc_span_word_is_ptr(const mspan *s, uintptr_t p) {
+    size_t k = (p - s->base) / 8;
+    if (s->ptrbits) return (__atomic_load_n(&s->ptrbits[k / 64], __ATOMIC_RELAXED) >> (k % 64)) & 1;
+    const gc_type *t = s->large_type;
+    k %= t->nwords;
+    return (t->mask[k / 64] >> (k % 64)) & 1;
+}
+
+#endif
