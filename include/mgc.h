@@ -152,6 +152,9 @@ typedef struct gc_config {
      * on the library's finalizer thread; 1 only queues them for the program
      * to run with gc_run_finalizers(). */
     int manual_finalizers;
+    /* MGC_BARRIERCHECK: report pointer stores that bypassed gc_store while
+     * a collection marked (see "Debug modes" above). */
+    int barriercheck;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
