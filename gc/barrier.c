@@ -50,7 +50,8 @@ static gcwork unregistered_gcw; /* unregistered_lock */
 static __attribute__((noinline)) void store_marking(gc_thread *t, void **slot, void *value) {
     mgc_grey(&t->gcw, (uintptr_t)*(void *volatile *)slot);
     mgc_grey(&t->gcw, (uintptr_t)value);
-    *(void *volatile *)slot = value;
+    if (unlikely(mgc_bc_on)) mgc_bc_store(slot, value);
+    else *(void *volatile *)slot = value;
     mgc_nopreempt_end(t);
 }
 
@@ -73,9 +74,16 @@ static __attribute__((noinline)) void store_unregistered(void **slot, void *valu
     }
     if (atomic_load(&mgc_marking)) {
         pthread_mutex_lock(&unregistered_lock);
-        mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
-        mgc_grey(&unregistered_gcw, (uintptr_t)value);
-        unregistered_publish();
+        if (atomic_load(&mgc_marking)) {
+            mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
+            mgc_grey(&unregistered_gcw, (uintptr_t)value);
+            unregistered_publish();
+            if (unlikely(mgc_bc_on)) {
+                mgc_bc_store(slot, value);
+                pthread_mutex_unlock(&unregistered_lock);
+                return;
+            }
+        }
         pthread_mutex_unlock(&unregistered_lock);
     }
     *(void *volatile *)slot = value;
@@ -133,6 +141,7 @@ static __attribute__((noinline)) void bulk_marking(gcwork *w, const mspan *s, ui
     } else {
         memset((void *)dst, 0, n);
     }
+    if (unlikely(mgc_bc_on)) mgc_bc_refresh(s, dst, dst + n);
 }
 
 /* ** One chunk of a registered thread's bulk store, in one no-preempt

@@ -31,4 +31,16 @@ static inline bool mgc_span_word_is_ptr(const mspan *s, uintptr_t p) {
     return (t->mask[k / 64] >> (k % 64)) & 1;
 }
 
+
+
+/* ---- MGC_BARRIERCHECK (gc/barriercheck.c) --------------------------------
+ * Nonzero when the sanitizer is on; set once by gc_init, read everywhere. */
+extern HIDDEN int mgc_bc_on;
+HIDDEN void mgc_bc_init(int on);                  /* gc_init */
+HIDDEN void mgc_bc_scan(const mspan *s, uintptr_t obj); /* a marker scans obj (or an oblet) */
+HIDDEN void mgc_bc_store(void **slot, void *value); /* the barrier's store, while marking */
+HIDDEN void mgc_bc_refresh(const mspan *s, uintptr_t lo, uintptr_t hi); /* after a bulk store */
+HIDDEN void mgc_bc_note_type(void *obj, const gc_type *type); /* a typed allocation */
+HIDDEN void mgc_bc_terminate(void); /* mark termination, world stopped */
+HIDDEN void mgc_bc_report(void);    /* after the world restarts */
 #endif

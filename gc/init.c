@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "gc/barrier.h"
 
 _Atomic int mgc_initialized;
 mgc_settings mgc_cfg;
@@ -274,6 +274,7 @@ static void apply_env(gc_config *cfg) {
     env_bytes("MGC_MAXHEAP", &cfg->max_heap);
     env_int("MGC_STW", &cfg->stw, 0, 2);
     env_int("MGC_CHECKMARK", &cfg->checkmark, 0, 1);
+    env_int("MGC_BARRIERCHECK", &cfg->barriercheck, 0, 1);
     env_int("MGC_CLOBBER", &cfg->clobber, 0, 1);
     int torture = (int)cfg->torture;
     env_int("MGC_TORTURE", &torture, 0, INT_MAX);
@@ -341,6 +342,7 @@ MGC_API int gc_init(const gc_config *user) {
     if (mgc_cfg.worker_util < 0.05) mgc_cfg.worker_util = 0.05;
     mgc_trace_init();
     int rc = mgc_heap_init();
+    mgc_bc_init(cfg.barriercheck);
     if (rc == GC_OK) rc = mgc_threads_init();
     if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);
     mgc_roots_init();

@@ -38,6 +38,7 @@
  */
 #include <stdlib.h>
 
+#include "gc/barrier.h"
 #include "gc/workbuf.h"
 
 #define OBLET_SIZE (128 * 1024)
@@ -174,6 +175,7 @@ static inline void scan_words(gcwork *w, mspan *s, uintptr_t lo, uintptr_t hi) {
 /* ** A grey object's slot, or one oblet of a large object. */
 static void scan_object(gcwork *w, uintptr_t obj) {
     mspan *s = mgc_span_of_heap(obj);
+    if (unlikely(mgc_bc_on) && !w->check) mgc_bc_scan(s, obj); /* MGC_BARRIERCHECK */
     if (s->elemsize <= OBLET_SIZE) {
         scan_words(w, s, obj, obj + s->elemsize);
     } else {

@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "gc/barrier.h"
 #include "gc/workbuf.h"
 
 HIDDEN int mgc_workers_start(int n);
@@ -261,6 +262,7 @@ static void run_cycle(bool forced) {
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
     uint64_t root_bytes = 0;
     uint64_t marked = mgc_mark_finish(&root_bytes);
+    if (mgc_bc_on) mgc_bc_terminate();
     ci.stack_bytes = mgc_mark_stack_bytes();
     ci.root_bytes = root_bytes - ci.stack_bytes;
     pacer_line pl;
@@ -295,6 +297,7 @@ static void run_cycle(bool forced) {
     if (mgc_cfg.verbose && unverified)
         mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
                   (unsigned long long)unverified);
+    if (mgc_bc_on) mgc_bc_report();
     record_pause_at(p0, t_restarted - p0);
     if (mgc_cfg.stw) ci.setup_ns = t_restarted - p0; /* one pause did it all */
     else ci.term_ns += t_restarted - p0;

@@ -78,6 +78,27 @@
  *   MGC_VERIFY=1     run gc_verify_heap() after every cycle and abort on a
  *                    problem (the default in builds with -DMGC_DEBUG, such
  *                    as `make debug`).
+ *   MGC_BARRIERCHECK=1  (gc_config.barriercheck) the barrier sanitizer:
+ *                    reports every pointer store into a heap object that
+ *                    bypassed gc_store while a collection marked, one line
+ *                    each through the warn handler after the cycle's mark:
+ *                      mgc: barriercheck: object 0x... size 64 [type T]
+ *                        word 3 (offset 24): old 0 new 0xc000123450: ...
+ *                    How: when the marker scans an object it records the
+ *                    object's pointer words; barrier stores update the
+ *                    record; at mark termination every scanned object is
+ *                    compared with it.  Only pointer words count (a typed
+ *                    object's data words may be written freely), and only
+ *                    stores after the marker reached the object are seen,
+ *                    so run the program with collections going (MGC_TORTURE
+ *                    or a low MGC_PERCENT) to catch each store site.  When
+ *                    porting a program: run its tests with
+ *                    MGC_BARRIERCHECK=1 MGC_TORTURE=100, find each reported
+ *                    object's field (size, type, offset) and store it with
+ *                    gc_store / gc_store_range.  Cost: memory for a copy of
+ *                    the scanned heap, marking and barrier stores several
+ *                    times slower, and a stop-the-world comparison of the
+ *                    marked heap in each termination pause.
  *
  * Thread safety: every function may be called from any registered thread
  * at any time.  gc_init() may be called from an unregistered thread only
@@ -155,6 +176,9 @@ typedef struct gc_config {
      * on the library's finalizer thread; 1 only queues them for the program
      * to run with gc_run_finalizers(). */
     int manual_finalizers;
+    /* MGC_BARRIERCHECK: report pointer stores that bypassed gc_store while
+     * a collection marked (see "Debug modes" above). */
+    int barriercheck;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time

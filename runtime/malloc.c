@@ -19,6 +19,7 @@
 #include <sched.h>
 
 #include "runtime/internal.h"
+#include "gc/barrier.h"
 
 static gc_oom_handler oom_handler; /* atomic via __atomic builtins */
 int mgc_alloc_debug; /* set once by gc_init */
@@ -246,7 +247,9 @@ MGC_API void *gc_alloc_noscan(size_t n) {
 void *mgc_alloc_typed(const gc_type *type, size_t size, const char *fn) {
     if (type->nptrs == 0) return mallocgc(size, MGC_KIND_NOSCAN, NULL, fn);
     if (type->nptrs == type->nwords) return mallocgc(size, MGC_KIND_SCAN, NULL, fn);
-    return mallocgc(size, MGC_KIND_TYPED, type, fn);
+    void *p = mallocgc(size, MGC_KIND_TYPED, type, fn);
+    if (unlikely(mgc_bc_on) && p) mgc_bc_note_type(p, type); /* for its reports' type names */
+    return p;
 }
 
 MGC_API void *gc_alloc_array(size_t count, size_t size) {

@@ -194,7 +194,7 @@ static void *fork_churn(void *arg)
         if (!head)
             return (void *)2;
         if (seq % 2000 == 0)
-            head->next = NULL; /* keep the lists short (fresh node: no barrier needed) */
+            gc_store(&head->next, NULL); /* keep the lists short (a heap store: barrier) */
         gc_store(&lists[id], head);
     }
     gc_unregister_thread();
