@@ -132,7 +132,7 @@ demo: deps-build
 # default: every test, about 10 minutes of CPU here; CI runs the
 # concurrency suites, TSAN_CI_TESTS).
 TSAN_TESTS ?= *
-TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*
+TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*
 TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 build-tsan/test/mgc-tests-tsan: $(TEST_SRCS) test/shim/runner.c test/shim/criterion/criterion.h $(HDRS) FORCE
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a
