@@ -46,8 +46,21 @@ void mgc_warn(const char *fmt, ...) {
     vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
     va_end(ap);
     gc_warn_handler h = __atomic_load_n(&warn_handler, __ATOMIC_ACQUIRE);
-    if (h) h(buf);
-    else fprintf(stderr, "%s\n", buf);
+    if (h) {
+        h(buf);
+        return;
+    }
+    /* write(2), not stdio: a message may come while threads are stopped,
+     * one of them perhaps inside fprintf(stderr) with its lock held. */
+    size_t len = strlen(buf);
+    if (len > sizeof buf - 2) len = sizeof buf - 2;
+    buf[len++] = '\n';
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
 }
 
 void mgc_throw(const char *fmt, ...) {
@@ -129,10 +142,11 @@ static void env_bytes(const char *name, size_t *out) {
 }
 
 /* ** A signal the collector may take over: not one that cannot be caught,
- * nor one the kernel sends for faults. */
+ * nor one the kernel sends for faults, nor one the C library keeps for
+ * itself (glibc: 32 and 33, below SIGRTMIN, for cancellation and setxid). */
 static bool usable_signal(int sig) {
-    return sig >= 1 && sig <= SIGRTMAX && sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV &&
-           sig != SIGBUS && sig != SIGILL && sig != SIGFPE;
+    return sig >= 1 && sig <= SIGRTMAX && (sig < 32 || sig >= SIGRTMIN) && sig != SIGKILL &&
+           sig != SIGSTOP && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE;
 }
 
 static void apply_env(gc_config *cfg) {
@@ -159,14 +173,13 @@ static void apply_env(gc_config *cfg) {
 }
 
 MGC_API int gc_init(const gc_config *user) {
-    if (atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
-        if (!mgc_self) return mgc_thread_register_self();
-        return GC_OK;
-    }
+    /* mgc_me: inside gc_do_blocking's fn the thread is registered still. */
+    if (atomic_load_explicit(&mgc_initialized, memory_order_acquire))
+        return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
     pthread_mutex_lock(&init_lock);
     if (atomic_load(&mgc_initialized)) {
         pthread_mutex_unlock(&init_lock);
-        return mgc_self ? GC_OK : mgc_thread_register_self();
+        return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
     }
     gc_config cfg;
     if (user) cfg = *user;
@@ -180,9 +193,10 @@ MGC_API int gc_init(const gc_config *user) {
     else if (cfg.mark_workers < 0 || cfg.mark_workers > 1024)
         bad = "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
     if (bad) {
-        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to %d, "
-                 "not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE); fix that field",
-                 bad, SIGRTMAX);
+        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to 31 or "
+                 "%d to %d, not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE; 32 to %d "
+                 "belong to the C library); fix that field", bad, SIGRTMIN, SIGRTMAX,
+                 SIGRTMIN - 1);
         pthread_mutex_unlock(&init_lock);
         return GC_EINVAL;
     }
@@ -235,5 +249,5 @@ MGC_API int gc_init(const gc_config *user) {
     }
     atomic_store_explicit(&mgc_initialized, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
-    return mgc_thread_register_self();
+    return mgc_register_caller("gc_init");
 }
