@@ -186,6 +186,7 @@ static void stop_churn(pthread_t th)
 
 Test(hostile, cancelling_a_thread_blocked_in_read_never_deadlocks, .timeout = 120)
 {
+    TU_SKIP_UNDER_TSAN("TSan blocks signals in pthread_create while collections run (seen hung)");
     pthread_t churn;
     start_churn(&churn);
     cr_assert_eq(pipe(cancel_pipe), 0);
@@ -237,6 +238,7 @@ static void *collect_loop_fn(void *arg)
  * collector's request lock. */
 Test(hostile, cancelling_a_thread_inside_gc_collect_never_deadlocks, .timeout = 120)
 {
+    TU_SKIP_UNDER_TSAN("TSan blocks signals in pthread_create while collections run (seen hung)");
     pthread_t churn;
     start_churn(&churn);
     for (int i = 0; i < 60; i++) {
@@ -274,6 +276,7 @@ static void *parked_reader_fn(void *arg)
  * thread leaves parked, and its exit still unregisters it. */
 Test(hostile, cancelling_a_thread_inside_gc_do_blocking_unregisters_it, .timeout = 120)
 {
+    TU_SKIP_UNDER_TSAN("TSan blocks signals in pthread_create while collections run (seen hung)");
     pthread_t churn;
     start_churn(&churn);
     cr_assert_eq(pipe(cancel_pipe), 0);
@@ -361,7 +364,7 @@ Test(hostile, gc_init_unblocks_the_stop_signals_of_its_thread)
     block_all();
     tu_warn_capture();
     tu_init();
-    cr_assert_not(suspend_blocked(), "gc_init left SIGPWR blocked");
+    cr_assert(!suspend_blocked(), "gc_init left SIGPWR blocked");
     tu_expect_one_warning("gc_init with SIGPWR blocked", "gc_init", "SIGPWR");
 }
 
