@@ -511,6 +511,9 @@ void mgc_check_stop_signals(const char *call) {
     bool s = sigismember(&cur, sig_suspend) == 1, r = sigismember(&cur, sig_restart) == 1;
     if (!s && !r) return;
     mgc_unblock_stop_signals();
+#if defined(__SANITIZE_THREAD__)
+    return; /* ThreadSanitizer starts every thread with the signals blocked */
+#endif
     if (atomic_exchange(&said, 1)) return;
     char sn[16], rn[16];
     signame(sig_suspend, sn);
