@@ -256,10 +256,11 @@ static void env_bytes(const char *name, size_t *out) {
 }
 
 /* ** A signal the collector may take over: not one that cannot be caught,
- * nor one the kernel sends for faults. */
+ * nor one the kernel sends for faults, nor one the C library keeps for
+ * itself (glibc: 32 and 33, below SIGRTMIN, for cancellation and setxid). */
 static bool usable_signal(int sig) {
-    return sig >= 1 && sig <= SIGRTMAX && sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV &&
-           sig != SIGBUS && sig != SIGILL && sig != SIGFPE;
+    return sig >= 1 && sig <= SIGRTMAX && (sig < 32 || sig >= SIGRTMIN) && sig != SIGKILL &&
+           sig != SIGSTOP && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE;
 }
 
 static void apply_env(gc_config *cfg) {
@@ -287,14 +288,13 @@ static void apply_env(gc_config *cfg) {
 }
 
 MGC_API int gc_init(const gc_config *user) {
-    if (atomic_load_explicit(&mgc_initialized, memory_order_acquire)) {
-        if (!mgc_self) return mgc_thread_register_self();
-        return GC_OK;
-    }
+    /* mgc_me: inside gc_do_blocking's fn the thread is registered still. */
+    if (atomic_load_explicit(&mgc_initialized, memory_order_acquire))
+        return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
     pthread_mutex_lock(&init_lock);
     if (atomic_load(&mgc_initialized)) {
         pthread_mutex_unlock(&init_lock);
-        return mgc_self ? GC_OK : mgc_thread_register_self();
+        return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
     }
     gc_config cfg;
     if (user) cfg = *user;
@@ -308,9 +308,10 @@ MGC_API int gc_init(const gc_config *user) {
     else if (cfg.mark_workers < 0 || cfg.mark_workers > 1024)
         bad = "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
     if (bad) {
-        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to %d, "
-                 "not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE); fix that field",
-                 bad, SIGRTMAX);
+        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to 31 or "
+                 "%d to %d, not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE; 32 to %d "
+                 "belong to the C library); fix that field", bad, SIGRTMIN, SIGRTMAX,
+                 SIGRTMIN - 1);
         pthread_mutex_unlock(&init_lock);
         return GC_EINVAL;
     }
@@ -364,5 +365,5 @@ MGC_API int gc_init(const gc_config *user) {
     }
     atomic_store_explicit(&mgc_initialized, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
-    return mgc_thread_register_self();
+    return mgc_register_caller("gc_init");
 }

@@ -481,12 +481,9 @@ void mgc_gc_torture(gc_thread *t) {
 
 MGC_API void gc_collect(void) {
     gc_thread *t = mgc_self;
-    if (!t) {
-        if (!atomic_load(&mgc_initialized))
-            mgc_warn("gc_collect: called before gc_init(); call gc_init(NULL) first");
-        else
-            mgc_warn("gc_collect: the calling thread is not registered; call "
-                     "gc_register_thread() first");
+    /* Inside gc_do_blocking's fn t is NULL, the thread parked already. */
+    if (!t && !mgc_in_do_blocking()) {
+        mgc_caller("gc_collect", "no collection");
         return;
     }
     mgc_gc_start(t, true);
@@ -506,6 +503,10 @@ static void *verify_fn(void *arg) {
 MGC_API size_t gc_verify_heap(void) {
     if (!atomic_load(&mgc_initialized)) {
         mgc_warn("gc_verify_heap: called before gc_init(); call gc_init(NULL) first");
+        return 0;
+    }
+    if (!mgc_self && mgc_on_library_thread()) { /* the coordinator would wait for itself */
+        mgc_caller("gc_verify_heap", "nothing checked: returns 0");
         return 0;
     }
     uint64_t problems = 0;

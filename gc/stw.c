@@ -46,6 +46,29 @@
  * lock and never leaves metadata half-written, and a write barrier's read of
  * the barrier flag and its store stay together.
  *
+ * Nesting: a thread is parked at most once.  mgc_parked() called while the
+ * thread already is parked (an internal wait reached from inside
+ * gc_do_blocking's fn, the fork handlers of a fork made there) just runs
+ * its function: the thread is already counted stopped whenever a stopper
+ * wants it, and only the outermost park may leave it.  Inside fn the
+ * thread counts as unregistered (gc/thread.c).
+ *
+ * Cancellation: nothing of this protocol may be left half done by a
+ * thread that pthread_cancel unwinds.  The handler runs with cancellation
+ * disabled (glibc switches a thread blocked in read() to asynchronous
+ * cancellation, so without that the handler could be unwound between its
+ * two acknowledgements, leaving the stopper waiting for ever), and so do
+ * the library's own parked waits (a cancelled pthread_cond_wait returns
+ * holding the mutex, which the dying thread would keep).  fn of
+ * gc_do_blocking stays cancellable: its thread exits parked, and the exit
+ * hook leaves the park before it unregisters the thread.  A restart also
+ * counts a thread found parked as out of the handler.
+ *
+ * A stop that waits over a second for a thread says why, once (the
+ * thread blocks the signal, the program replaced mgc's handler -- mgc puts
+ * its own back and signals again --, or the thread is in the state /proc
+ * shows, such as D or T), and keeps waiting.
+ *
  * Epoch protocol: stw_epoch is odd while the world, or one thread, is
  * (being) stopped.  A stray suspend signal arriving while it is even is
  * ignored.  Whoever stops threads holds the threads lock from stop to
@@ -55,7 +78,10 @@
  * thread runs.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <linux/futex.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,10 +146,32 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     ack(&t->restart_epoch, atomic_load(&stw_epoch));
 }
 
+/* ** Cancellation off, for a wait or handler that must not be unwound. */
+static int cancel_off(void) {
+    int state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+    return state;
+}
+
+/* ** Back to the caller's cancel state.  If the interrupted code runs with
+ * asynchronous cancellation (glibc's read() does, while blocked), a cancel
+ * that came meanwhile acts now, through pthread_testcancel: re-enabling
+ * alone would unwind without setting the PTHREAD_CANCELED result that
+ * pthread_join reports (glibc 2.36). */
+static void cancel_restore(int state) {
+    int type;
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+    pthread_setcancelstate(state, NULL);
+    if (type == PTHREAD_CANCEL_ASYNCHRONOUS) {
+        pthread_testcancel();
+        pthread_setcanceltype(type, NULL);
+    }
+}
+
 static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
     (void)sig, (void)info, (void)uctx;
-    int saved = errno;
-    gc_thread *t = mgc_self;
+    int saved = errno, cancel = cancel_off();
+    gc_thread *t = mgc_me();
     if (t && (atomic_load(&stw_epoch) & 1)) {
         if (atomic_load(&t->park) != PARK_RUNNING) {
             /* Parked since the signal was sent.  Only the stopper may take
@@ -138,14 +186,12 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
         }
     }
     errno = saved;
+    cancel_restore(cancel); /* may act on a cancel that came meanwhile: we are done */
 }
 
 static void restart_handler(int sig) { (void)sig; }
 
-int mgc_stw_init(int suspend_sig, int restart_sig) {
-    sig_suspend = suspend_sig;
-    sig_restart = restart_sig;
-
+static void install_suspend_handler(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_flags = SA_RESTART | SA_SIGINFO;
@@ -155,14 +201,33 @@ int mgc_stw_init(int suspend_sig, int restart_sig) {
     sigfillset(&sa.sa_mask);
     sigdelset(&sa.sa_mask, SIGSEGV);
     sigdelset(&sa.sa_mask, SIGBUS);
-    if (sigaction(sig_suspend, &sa, NULL) != 0) return GC_ESYS;
+    sigaction(sig_suspend, &sa, NULL);
+}
 
+static void install_restart_handler(void) {
     struct sigaction sr;
     memset(&sr, 0, sizeof sr);
     sr.sa_flags = SA_RESTART;
     sr.sa_handler = restart_handler;
     sigemptyset(&sr.sa_mask);
-    if (sigaction(sig_restart, &sr, NULL) != 0) return GC_ESYS;
+    sigaction(sig_restart, &sr, NULL);
+}
+
+/* ** Is sig's handler still the one mgc installed? */
+static bool handler_is_ours(int sig) {
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) != 0) return false;
+    if (sig == sig_suspend)
+        return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == suspend_handler;
+    return !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == restart_handler;
+}
+
+int mgc_stw_init(int suspend_sig, int restart_sig) {
+    sig_suspend = suspend_sig;
+    sig_restart = restart_sig;
+    install_suspend_handler();
+    install_restart_handler();
+    if (!handler_is_ours(sig_suspend) || !handler_is_ours(sig_restart)) return GC_ESYS;
 
     /* While parked, only the restart signal and the ones a user needs to
      * kill a stuck program get through. */
@@ -178,23 +243,41 @@ int mgc_stw_init(int suspend_sig, int restart_sig) {
 /* ---- parking ------------------------------------------------------------ */
 
 /* ** Run fn(arg) parked: a stopper need not signal this thread while fn
- * blocks.  fn must not touch heap objects or call the library (other than
- * through the waits written for this).  noinline, and the registers are
- * spilled here, so every root of the frames above is in memory at or above
- * suspended_sp for the whole call.  t NULL (an unregistered caller, never
- * stopped): just fn(arg). */
-__attribute__((noinline)) void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg) {
-    if (!t) return fn(arg);
+ * blocks.  noinline, and the registers are spilled here, so every root of
+ * the frames above is in memory at or above suspended_sp for the whole
+ * call.  Leaves the park when fn returns; a thread that fn unwinds (a
+ * cancellation in gc_do_blocking's fn) stays parked until mgc_unpark. */
+__attribute__((noinline)) void *mgc_park_call(gc_thread *t, void *(*fn)(void *), void *arg) {
     __builtin_unwind_init();
     t->suspended_sp = mgc_current_sp();
     mgc_thread_roots_note_sp(t, t->suspended_sp);
     atomic_store_explicit(&t->park, PARK_PARKED, memory_order_release);
     void *r = fn(arg);
+    mgc_unpark(t);
+    return r;
+}
+
+/* ** Leave the parked state: at once, or when the stopper that holds us
+ * lets go. */
+void mgc_unpark(gc_thread *t) {
     for (;;) {
         unsigned s = PARK_PARKED;
-        if (atomic_compare_exchange_strong(&t->park, &s, PARK_RUNNING)) break;
+        if (atomic_compare_exchange_strong(&t->park, &s, PARK_RUNNING)) return;
         futex_wait(&t->park, PARK_HELD, 0); /* a stopper holds us: wait for it */
     }
+}
+
+/* ** The library's own waits, parked.  fn must not touch heap objects or
+ * call the library (other than through the waits written for this).  Not
+ * a cancellation point: fn's waits leave no lock behind that way.  t NULL
+ * (an unregistered caller, never stopped) or already parked (a nested
+ * call): just fn(arg). */
+void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg) {
+    if (!t || atomic_load_explicit(&t->park, memory_order_relaxed) != PARK_RUNNING)
+        return fn(arg);
+    int cancel = cancel_off();
+    void *r = mgc_park_call(t, fn, arg);
+    cancel_restore(cancel);
     return r;
 }
 
@@ -216,37 +299,127 @@ static int stop_one(gc_thread *t, const char *what) {
     return STOP_NONE;
 }
 
+/* ** Has t answered the stop (stopping) or the restart with this epoch?  A
+ * thread found parked during a restart has left the handler (a thread
+ * unwound out of it by a cancellation parks in its exit hook). */
+static bool answered(gc_thread *t, unsigned epoch, bool stopping) {
+    _Atomic unsigned *field = stopping ? &t->ack_epoch : &t->restart_epoch;
+    if (atomic_load_explicit(field, memory_order_acquire) == epoch) return true;
+    return !stopping && atomic_load(&t->park) != PARK_RUNNING;
+}
+
 /* ** Has every signalled thread acknowledged epoch?  A signalled thread
  * found parked (it parked after the signal was sent) is held instead.  With
  * resend, signal again the running ones that have not answered: a signal
  * consumed while the thread was parked, then left, would otherwise be lost
  * (a duplicate is harmless: signals coalesce, and the handler of a stopped
- * or deferring thread does nothing new). */
+ * or deferring thread does nothing new, and a restart signal only ends a
+ * sigsuspend). */
 static bool all_acked(unsigned epoch, bool stopping, gc_thread *only, bool resend) {
     bool done = true;
     for (gc_thread *t = only ? only : mgc_all_threads; t; t = only ? NULL : t->next) {
-        if (t->stopped != STOP_SIGNALLED) continue;
-        _Atomic unsigned *field = stopping ? &t->ack_epoch : &t->restart_epoch;
-        if (atomic_load_explicit(field, memory_order_acquire) == epoch) continue;
-        if (stopping) {
-            unsigned s = PARK_PARKED;
-            if (atomic_compare_exchange_strong(&t->park, &s, PARK_HELD)) {
-                t->stopped = STOP_HELD;
-                continue;
-            }
-            if (resend && s == PARK_RUNNING) pthread_kill(t->pthread, sig_suspend);
+        if (t->stopped != STOP_SIGNALLED || answered(t, epoch, stopping)) continue;
+        unsigned s = PARK_PARKED;
+        if (stopping && atomic_compare_exchange_strong(&t->park, &s, PARK_HELD)) {
+            t->stopped = STOP_HELD;
+            continue;
         }
+        if (resend && s == PARK_RUNNING)
+            pthread_kill(t->pthread, stopping ? sig_suspend : sig_restart);
         done = false;
     }
     return done;
 }
 
+/* ** SIGPWR for 30: the name a message gives a signal. */
+static const char *signame(int sig, char buf[16]) {
+    const char *abbrev = sigabbrev_np(sig);
+    if (abbrev) snprintf(buf, 16, "SIG%s", abbrev);
+    else snprintf(buf, 16, "signal %d", sig);
+    return buf;
+}
+
+/* ** From /proc: t's name, scheduler state, and whether it blocks sig.
+ * Raw open/read: the caller may have threads stopped that hold stdio or
+ * malloc locks. */
+static void thread_status(gc_thread *t, int sig, char name[17], char *state, bool *blocked) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", t->tid);
+    snprintf(name, 17, "?");
+    *state = '?';
+    *blocked = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    char *p = strstr(buf, "Name:\t");
+    if (p) {
+        size_t i = 0;
+        for (p += 6; i < 16 && p[i] && p[i] != '\n'; i++) name[i] = p[i];
+        name[i] = 0;
+    }
+    if ((p = strstr(buf, "\nState:\t"))) *state = p[8];
+    if ((p = strstr(buf, "\nSigBlk:\t"))) {
+        unsigned long long mask = strtoull(p + 9, NULL, 16);
+        *blocked = (mask >> (sig - 1)) & 1;
+    }
+}
+
+/* ** A stop or restart has waited a second: say why, once.  A handler the
+ * program replaced is put back (returns true: the caller signals again and
+ * waits another second); otherwise one line per thread that has not
+ * answered, and the caller keeps waiting. */
+static bool report_stall(unsigned epoch, bool stopping, gc_thread *only) {
+    int sig = stopping ? sig_suspend : sig_restart;
+    const char *field = stopping ? "suspend" : "restart";
+    char sn[16];
+    if (!handler_is_ours(sig)) {
+        if (stopping) install_suspend_handler();
+        else install_restart_handler();
+        mgc_warn("%s threads: the handler of %s, the signal mgc %s threads with, was "
+                 "replaced after gc_init (by sigaction or signal); mgc installed its own again and "
+                 "the program's no longer runs: give mgc another signal with "
+                 "gc_config.%s_signal or MGC_SIG_%s", stopping ? "stopping" : "restarting",
+                 signame(sig, sn),
+                 stopping ? "stops" : "restarts", field, stopping ? "SUSPEND" : "RESTART");
+        return true;
+    }
+    for (gc_thread *t = only ? only : mgc_all_threads; t; t = only ? NULL : t->next) {
+        if (t->stopped != STOP_SIGNALLED || answered(t, epoch, stopping)) continue;
+        char name[17], state;
+        bool blocked;
+        thread_status(t, sig, name, &state, &blocked);
+        if (blocked)
+            mgc_warn("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
+                     "for 1 s: it blocks %s (pthread_sigmask after gc_register_thread?); the "
+                     "collection waits until it unblocks it: keep %s unblocked in registered "
+                     "threads, or block it only inside gc_do_blocking()", t->id, name, t->tid,
+                     field, signame(sig, sn), sn, sn);
+        else
+            mgc_warn("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
+                     "for 1 s: it is in state %c (D: a call the kernel does not interrupt, "
+                     "T: stopped by a debugger or SIGSTOP); the collection waits for it",
+                     t->id, name, t->tid, field, signame(sig, sn), state);
+    }
+    return false;
+}
+
 static void wait_acks(unsigned epoch, bool stopping, gc_thread *only) {
-    bool timed_out = false;
+    bool timed_out = false, reported = false;
+    uint64_t since = 0;
     for (;;) {
         unsigned seq = atomic_load_explicit(&ack_seq, memory_order_acquire);
         if (all_acked(epoch, stopping, only, timed_out)) return;
         timed_out = futex_wait(&ack_seq, seq, 1000000);
+        if (!timed_out || reported) continue;
+        uint64_t now = mgc_nanotime();
+        if (!since) since = now;
+        else if (now - since >= 1000000000u) {
+            if (report_stall(epoch, stopping, only)) since = now;
+            else reported = true;
+        }
     }
 }
 
@@ -276,10 +449,12 @@ void mgc_nopreempt_slow(gc_thread *t) {
         sigemptyset(&block);
         sigaddset(&block, sig_suspend);
         sigaddset(&block, sig_restart);
+        int cancel = cancel_off(); /* sigsuspend is a cancellation point */
         pthread_sigmask(SIG_BLOCK, &block, &old);
         t->suspend_pending = 0;
         mgc_suspend_self(t);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        cancel_restore(cancel);
     }
     if (t->want_assist) {
         t->want_assist = 0;
@@ -294,7 +469,7 @@ void mgc_nopreempt_slow(gc_thread *t) {
 /* ** Stop every registered thread but the caller.  Takes the threads lock
  * and keeps it until mgc_start_the_world(). */
 void mgc_stop_the_world(void) {
-    gc_thread *self = mgc_self;
+    gc_thread *self = mgc_me(); /* parked in gc_do_blocking when a fork stops */
     mgc_threads_lock();
     mgc_stopping = 1; /* warnings wait for the restart (gc/init.c) */
     unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
@@ -331,6 +506,30 @@ void mgc_start_thread(gc_thread *t) {
     restart(t);
     atomic_store(&stop_target, NULL);
     mgc_stopping = 0;
+}
+
+/* ** A thread about to register that blocks the stop signals (servers
+ * block every signal before they start threads) would hang every
+ * collection: unblock them, and say so once per process. */
+void mgc_check_stop_signals(const char *call) {
+    static _Atomic int said;
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    bool s = sigismember(&cur, sig_suspend) == 1, r = sigismember(&cur, sig_restart) == 1;
+    if (!s && !r) return;
+    mgc_unblock_stop_signals();
+#if defined(__SANITIZE_THREAD__)
+    return; /* ThreadSanitizer starts every thread with the signals blocked */
+#endif
+    if (atomic_exchange(&said, 1)) return;
+    char sn[16], rn[16];
+    signame(sig_suspend, sn);
+    signame(sig_restart, rn);
+    mgc_warn("%s: the calling thread blocks %s%s%s, which mgc stops and restarts threads "
+             "with (blocked, it would hang every collection); unblocked in this thread (said "
+             "once).  To keep %s blocked, give mgc other signals: gc_config.suspend_signal and "
+             "restart_signal, or MGC_SIG_SUSPEND and MGC_SIG_RESTART", call, s ? sn : rn,
+             s && r ? " and " : "", s && r ? rn : "", s ? sn : rn);
 }
 
 void mgc_unblock_stop_signals(void) {

@@ -8,14 +8,38 @@
  * so the set of threads it stopped is the set it scans and restarts.
  *
  * A thread that exits while registered is unregistered by a pthread key
- * destructor, so the collector never signals a dead thread.
+ * destructor, so the collector never signals a dead thread -- also when it
+ * exits from inside gc_do_blocking's fn (pthread_cancel of a thread
+ * blocked in read() there): the destructor leaves the park first.
+ *
+ * Inside gc_do_blocking's fn the thread is parked (gc/stw.c) and counts as
+ * unregistered: mgc_self is NULL and parked_self holds its gc_thread.  So
+ * every call made there behaves as for an unregistered thread, which is
+ * safe by construction (such a thread is never stopped, it stores through
+ * the shared barrier buffer): gc_store, gc_base, gc_get_stats and
+ * gc_collect work; gc_alloc is refused, since the new object would be held
+ * only by frames the collector does not scan.  The library's own parked
+ * waits reached from there run unparked-nested (mgc_parked), and fork()
+ * keeps the forking thread, found through mgc_me().
+ *
+ * Library threads (coordinator, mark workers, scavenger, trace writer,
+ * finalizer) carry library_thread, so a misused call from a phase callback
+ * or a notifier (run on the coordinator) names the rule for callbacks
+ * instead of telling the caller to register.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "runtime/internal.h"
 
 __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
+/* Owner: the thread (its signal handler reads both).  Set for the length
+ * of gc_do_blocking's fn, while mgc_self is NULL. */
+static __thread gc_thread *parked_self __attribute__((tls_model("initial-exec")));
+/* Owner: the thread; set once at its start.  One of the library's own. */
+static __thread int library_thread __attribute__((tls_model("initial-exec")));
 gc_thread *mgc_all_threads;
 uint64_t mgc_num_threads; /* written under the threads lock, read atomically without it */
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,9 +63,18 @@ static void *lock_threads_fn(void *arg) {
  * leave the parked state at once. */
 void mgc_threads_lock_parked(gc_thread *t) { mgc_parked(t, lock_threads_fn, NULL); }
 
-/* ** Key destructor: a registered thread is exiting without having said so. */
+gc_thread *mgc_me(void) { return mgc_self ? mgc_self : parked_self; }
+
+/* ** Key destructor: a registered thread is exiting without having said so
+ * (it returned, called pthread_exit or was cancelled), perhaps from inside
+ * gc_do_blocking's fn, still parked. */
 static void thread_exit_hook(void *arg) {
     gc_thread *t = arg;
+    if (t && parked_self == t) {
+        mgc_unpark(t);
+        mgc_self = t;
+        parked_self = NULL;
+    }
     if (t && mgc_self == t) unregister(t);
 }
 
@@ -77,6 +110,7 @@ int mgc_thread_register_self(void) {
     mgc_cache_init(&t->cache);
     memset(&t->roots, 0, sizeof t->roots);
     t->pthread = pthread_self();
+    t->tid = (int)gettid();
     /* Joining the list blocks while a collection has the world stopped;
      * we are not yet registered, so nobody waits for us meanwhile. */
     static int next_id; /* threads lock */
@@ -130,16 +164,33 @@ MGC_API int gc_register_thread(void) {
                  "the start of the program");
         return GC_ENOTINIT;
     }
+    if (parked_self) {
+        mgc_warn("gc_register_thread: called inside the fn of gc_do_blocking(); the thread is "
+                 "registered already (it counts as unregistered only until fn returns)");
+        return GC_EALREADY;
+    }
     if (mgc_self) {
         mgc_warn("gc_register_thread: this thread is already registered; register each "
                  "thread once");
         return GC_EALREADY;
     }
+    return mgc_register_caller("gc_register_thread");
+}
+
+/* ** Register the calling thread for a public call, with its stop signals
+ * unblocked (gc/stw.c). */
+int mgc_register_caller(const char *call) {
+    mgc_check_stop_signals(call);
     return mgc_thread_register_self();
 }
 
 MGC_API void gc_unregister_thread(void) {
     gc_thread *t = mgc_self;
+    if (!t && parked_self) {
+        mgc_warn("gc_unregister_thread: called inside the fn of gc_do_blocking(); unregister "
+                 "after gc_do_blocking returns (nothing done)");
+        return;
+    }
     if (!t) {
         mgc_warn("gc_unregister_thread: the calling thread is not registered; nothing to do");
         return;
@@ -147,7 +198,10 @@ MGC_API void gc_unregister_thread(void) {
     unregister(t);
 }
 
-MGC_API int gc_thread_is_registered(void) { return mgc_self != NULL; }
+MGC_API int gc_thread_is_registered(void) { return mgc_me() != NULL; }
+
+bool mgc_in_do_blocking(void) { return parked_self != NULL; }
+bool mgc_on_library_thread(void) { return library_thread; }
 
 /* ** The calling thread for an API call that needs a registered one; NULL
  * after a message that names the call, the fix (gc_init before it was
@@ -158,18 +212,42 @@ gc_thread *mgc_caller(const char *call, const char *instead) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire))
         mgc_warn("%s: called before gc_init(); call gc_init(NULL) once at the start of the "
                  "program (%s)", call, instead);
+    else if (parked_self)
+        mgc_warn("%s: called inside the fn of gc_do_blocking(), where the thread is parked and "
+                 "counts as unregistered (frames fn creates are not scanned); call it before or "
+                 "after gc_do_blocking (%s)", call, instead);
+    else if (library_thread)
+        mgc_warn("%s: called from a phase callback or finalizer notifier, which run on the "
+                 "collector's own thread: they may only read statistics and set flags; have a "
+                 "program thread make this call (%s)", call, instead);
     else
         mgc_warn("%s: the calling thread is not registered; call gc_register_thread() first "
                  "(%s)", call, instead);
     return NULL;
 }
 
+typedef struct daemon_start {
+    void *(*fn)(void *);
+    void *arg;
+} daemon_start;
+
+static void *daemon_main(void *p) {
+    daemon_start d = *(daemon_start *)p;
+    free(p);
+    library_thread = 1;
+    return d.fn(d.arg);
+}
+
 /* ** Start a library thread (coordinator, mark worker, scavenger, trace
- * writer): detached, named for debuggers, and with every signal blocked --
- * it is never registered, so it must not take the stop signals, nor the
- * program's own.  The mask is set around pthread_create so the thread is
- * born with it. */
+ * writer): detached, named for debuggers, marked as the library's, and
+ * with every signal blocked -- it is never registered, so it must not take
+ * the stop signals, nor the program's own.  The mask is set around
+ * pthread_create so the thread is born with it. */
 int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg) {
+    daemon_start *d = malloc(sizeof *d);
+    if (!d) return GC_ESYS;
+    d->fn = fn;
+    d->arg = arg;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -177,14 +255,21 @@ int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t th;
-    int rc = pthread_create(&th, &attr, fn, arg);
+    int rc = pthread_create(&th, &attr, daemon_main, d);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) return GC_ESYS;
+    if (rc != 0) {
+        free(d);
+        return GC_ESYS;
+    }
     pthread_setname_np(th, name);
     return GC_OK;
 }
 
+/* ** fn runs parked (gc/stw.c) and cancellable, with the thread counting as
+ * unregistered (mgc_self NULL, parked_self set: the handler and the exit
+ * hook find it through either).  The signal fences order the TLS writes
+ * against this thread's own handler. */
 MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
     gc_thread *t = mgc_self;
     if (!fn) {
@@ -192,6 +277,7 @@ MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
         return NULL;
     }
     if (!t) {
+        if (parked_self) return fn(arg); /* nested: parked already */
         mgc_caller("gc_do_blocking", "running fn unparked");
         return fn(arg);
     }
@@ -200,14 +286,22 @@ MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg) {
          * there, a stopper could then wait for a runtime lock we hold. */
         return fn(arg);
     }
-    return mgc_parked(t, fn, arg);
+    parked_self = t;
+    atomic_signal_fence(memory_order_seq_cst);
+    mgc_self = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+    void *r = mgc_park_call(t, fn, arg);
+    mgc_self = t;
+    atomic_signal_fence(memory_order_seq_cst);
+    parked_self = NULL;
+    return r;
 }
 
 /* ** In a forked child, threads lock held: only the forking thread exists.
  * The others' caches go back to the heap and their counters into the
  * totals, as if they had unregistered. */
 void mgc_threads_fork_child(void) {
-    gc_thread *self = mgc_self;
+    gc_thread *self = mgc_me(); /* a fork inside gc_do_blocking: still parked */
     for (gc_thread *t = mgc_all_threads, *next; t; t = next) {
         next = t->next;
         if (t == self) continue;

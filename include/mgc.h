@@ -150,7 +150,8 @@ typedef struct gc_config {
      * of the last collection; negative disables automatic collection. */
     int percent;
     /* Signals used to stop and restart threads; pick others if the program
-     * uses SIGPWR or SIGXCPU itself. */
+     * uses SIGPWR or SIGXCPU itself (1 to 31 or SIGRTMIN to SIGRTMAX: 32 and
+     * 33 belong to the C library; GC_EINVAL names the field otherwise). */
     int suspend_signal;
     int restart_signal;
     /* Print one line per collection on stderr. */
@@ -417,11 +418,36 @@ MGC_API int gc_thread_is_registered(void);
  * which also makes mgc work under ThreadSanitizer, which does not deliver
  * signals to threads blocked in such calls.
  *
- * Inside fn: do not call mgc (no gc_alloc, no gc_store), and do not read or
- * write heap objects -- the collector may be marking or sweeping, and an
- * object reachable only from pointers fn creates is not seen.  Pointers held
- * by the caller's frames stay roots.  From an unregistered thread fn simply
- * runs (with a warning). */
+ * Inside fn the thread counts as unregistered: pointers held by the
+ * caller's frames stay roots, but frames fn creates are not scanned.  So
+ * inside fn:
+ *   - allowed: gc_collect, gc_get_stats and the other statistics,
+ *     gc_base, gc_size, gc_store (through the barrier an unregistered
+ *     thread uses), gc_add_roots/gc_remove_roots, gc_verify_heap, a nested
+ *     gc_do_blocking (runs its fn at once), and fork() (the child's only
+ *     registered thread is this one, still inside fn);
+ *   - refused with a message: gc_alloc and every allocation (returns NULL:
+ *     the object would be held only by fn's unscanned frames),
+ *     gc_register_thread (GC_EALREADY), gc_unregister_thread (nothing done);
+ *   - do not keep a heap pointer only in fn's own variables.
+ * fn may be cancelled (pthread_cancel) or call pthread_exit: the thread
+ * leaves the parked state and is unregistered as it exits.  From an
+ * unregistered thread fn simply runs (with a warning).
+ *
+ * Signals: mgc stops a registered thread that is not parked with the
+ * suspend signal (SIGPWR) and restarts it with the restart signal
+ * (SIGXCPU).  gc_init and gc_register_thread unblock both in the calling
+ * thread (with one message per process) if it had them blocked; a thread
+ * that blocks them later, or a program that installs its own handler for
+ * them after gc_init, holds every collection up: after a second mgc names
+ * the thread and the reason (and puts its own handler back), once.  Block
+ * them only inside gc_do_blocking.  Cancellation: registered threads may
+ * be cancelled (deferred cancellation) anywhere, also inside fn and while
+ * blocked in read(); mgc's own calls are not cancellation points (a
+ * cancel pending when gc_collect returns acts at the next one).
+ * Asynchronous cancellation (PTHREAD_CANCEL_ASYNCHRONOUS) is supported
+ * only around code that calls no mgc function, as POSIX requires for every
+ * function that is not async-cancel-safe. */
 MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg);
 
 /* Run a complete collection (mark and sweep) before returning. */
@@ -435,7 +461,8 @@ MGC_API void gc_collect(void);
  * pass over the metadata (not the objects): 25-45 ms per GB of 64-byte
  * objects on a 2-core test machine, so this is a debugging tool.  Not from
  * a phase callback or a finalizer notifier (they run on the collector
- * thread that would do the check). */
+ * thread that would do the check): there it prints a message and returns 0
+ * without checking. */
 MGC_API size_t gc_verify_heap(void);
 
 /* Store value into the pointer field *slot of a heap object, through the
@@ -713,7 +740,10 @@ MGC_API double gc_mmu(uint64_t window_ns, int flags);
  * mark-setup pause, when concurrent marking starts, after each
  * mark-termination pause, when the sweep is done, and at the cycle's end.
  * It must be quick (the cycle waits for it) and must not call gc_alloc,
- * gc_collect or block on a thread that does.  Returns the old callback. */
+ * gc_collect, gc_verify_heap or block on a thread that does: the thread is
+ * the library's and unregistered, so those calls print a message naming
+ * this rule and do nothing.  It may read statistics and set flags that a
+ * program thread acts on.  Returns the old callback. */
 enum {
     GC_PHASE_MARK_SETUP = 0,       /* a pause: start_ns, duration_ns */
     GC_PHASE_MARK_START = 1,       /* concurrent marking begins */

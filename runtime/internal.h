@@ -283,7 +283,16 @@ HIDDEN void mgc_start_the_world(void);
 HIDDEN bool mgc_stop_thread(gc_thread *t);
 HIDDEN void mgc_start_thread(gc_thread *t);
 HIDDEN void mgc_suspend_self(gc_thread *t);
-HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg);
+HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg); /* not cancellable */
+HIDDEN void *mgc_park_call(gc_thread *t, void *(*fn)(void *), void *arg); /* cancellable */
+HIDDEN void mgc_unpark(gc_thread *t);
+/* The calling thread's gc_thread, also while it runs gc_do_blocking's fn
+ * (where mgc_self is NULL: the thread counts as unregistered there). */
+HIDDEN gc_thread *mgc_me(void);
+HIDDEN bool mgc_in_do_blocking(void);
+HIDDEN bool mgc_on_library_thread(void); /* coordinator, workers, ...: callbacks run there */
+HIDDEN int mgc_register_caller(const char *call); /* unblocks the stop signals first */
+HIDDEN void mgc_check_stop_signals(const char *call);
 HIDDEN void mgc_threads_lock_parked(gc_thread *t);
 HIDDEN int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg);
 HIDDEN uintptr_t mgc_current_sp(void);

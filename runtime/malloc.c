@@ -70,11 +70,7 @@ void mgc_call_oom(size_t n) {
 }
 
 static void *alloc_misuse(const char *fn) {
-    if (!atomic_load(&mgc_initialized))
-        mgc_warn("%s: called before gc_init(); call gc_init(NULL) once at the start of the program", fn);
-    else
-        mgc_warn("%s: the calling thread is not registered; call gc_register_thread() at the "
-                 "start of the thread (and gc_unregister_thread() before it exits)", fn);
+    mgc_caller(fn, "returning NULL"); /* names the rule: register, gc_do_blocking, callback */
     return NULL;
 }
 

@@ -241,6 +241,7 @@ typedef struct gc_thread {
     /* Cycle number whose stack scan covered this thread; threads lock. */
     uint64_t stack_scanned;
     int id; /* registration number, for events; constant */
+    int tid; /* kernel thread id, for messages; constant */
 
     /* Set at registration; constant. */
     pthread_t pthread;
