@@ -404,7 +404,12 @@ MGC_API int gc_remove_thread_roots(void *lo, void *hi);
 MGC_API int gc_register_thread(void);
 
 /* The reverse; call before the thread exits.  Objects it allocated stay as
- * long as something else reaches them. */
+ * long as something else reaches them.  From then on the thread's stack is
+ * no root: a heap pointer it returns through pthread_exit/pthread_join
+ * (kept by glibc, unscanned) can be freed before the joiner gets it.  Hand
+ * results over through a slot the joiner keeps alive instead (a field of
+ * a heap object the joiner holds, written with gc_store before
+ * unregistering); docs/embedding.md shows the pattern. */
 MGC_API void gc_unregister_thread(void);
 
 /* Nonzero if the calling thread is registered. */
@@ -447,7 +452,16 @@ MGC_API int gc_thread_is_registered(void);
  * cancel pending when gc_collect returns acts at the next one).
  * Asynchronous cancellation (PTHREAD_CANCEL_ASYNCHRONOUS) is supported
  * only around code that calls no mgc function, as POSIX requires for every
- * function that is not async-cancel-safe. */
+ * function that is not async-cancel-safe.
+ *
+ * EINTR: the stop signals are installed with SA_RESTART, so read, write,
+ * accept, connect, sem_wait, waitpid and condition waits restart by
+ * themselves, but these return EINTR (or return early) when a collection
+ * stops the thread while they wait, as under Boehm GC: poll, ppoll,
+ * select, pselect, epoll_wait, nanosleep, clock_nanosleep, usleep, sleep,
+ * sem_timedwait, sigtimedwait, semop, msgrcv, and recv/send on a socket
+ * with SO_RCVTIMEO/SO_SNDTIMEO.  Retry them on EINTR, or call them inside
+ * gc_do_blocking, where the thread is never signalled. */
 MGC_API void *gc_do_blocking(void *(*fn)(void *arg), void *arg);
 
 /* Run a complete collection (mark and sweep) before returning. */
