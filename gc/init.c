@@ -156,25 +156,39 @@ void mgc_warn_flush(void) {
     }
 }
 
-void mgc_warn(const char *fmt, ...) {
+/* ** The body of mgc_warn and mgc_warn_stalled.  urgent: the message says
+ * why threads stay stopped, so the handler (which only runs after the
+ * restart) might never see it: it also goes to stderr at once. */
+static void vwarn(bool urgent, const char *fmt, va_list ap) {
     char buf[WARN_LEN];
     int saved = errno;
-    va_list ap;
-    va_start(ap, fmt);
     size_t n = format_line(buf, sizeof buf, "mgc: ", fmt, ap);
-    va_end(ap);
     if (!__atomic_load_n(&warn_handler, __ATOMIC_ACQUIRE)) {
         write_fd2(buf, n); /* lock-free: fine even with threads stopped */
-    } else {
+    } else if (mgc_stopping) {
+        if (urgent) write_fd2(buf, n);
         buf[n - 1] = '\0'; /* the handler gets the line without its newline */
-        if (mgc_stopping) {
-            defer_warning(buf);
-        } else {
-            mgc_warn_flush(); /* older messages first */
-            deliver(buf);
-        }
+        defer_warning(buf);
+    } else {
+        buf[n - 1] = '\0';
+        mgc_warn_flush(); /* older messages first */
+        deliver(buf);
     }
     errno = saved;
+}
+
+void mgc_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vwarn(false, fmt, ap);
+    va_end(ap);
+}
+
+void mgc_warn_stalled(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vwarn(true, fmt, ap);
+    va_end(ap);
 }
 
 void mgc_throw(const char *fmt, ...) {

@@ -392,13 +392,13 @@ static bool report_stall(unsigned epoch, bool stopping, gc_thread *only) {
         bool blocked;
         thread_status(t, sig, name, &state, &blocked);
         if (blocked)
-            mgc_warn("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
+            mgc_warn_stalled("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
                      "for 1 s: it blocks %s (pthread_sigmask after gc_register_thread?); the "
                      "collection waits until it unblocks it: keep %s unblocked in registered "
                      "threads, or block it only inside gc_do_blocking()", t->id, name, t->tid,
                      field, signame(sig, sn), sn, sn);
         else
-            mgc_warn("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
+            mgc_warn_stalled("registered thread %d (\"%s\", tid %d) has not answered the %s signal %s "
                      "for 1 s: it is in state %c (D: a call the kernel does not interrupt, "
                      "T: stopped by a debugger or SIGSTOP); the collection waits for it",
                      t->id, name, t->tid, field, signame(sig, sn), state);

@@ -534,7 +534,10 @@ MGC_API gc_oom_handler gc_set_oom_handler(gc_oom_handler fn);
  * write(2) so it never waits for stdio's lock).  Returns the previous
  * handler; NULL restores the default.  The handler is never called while
  * the collector has threads stopped: a message raised then is queued (the
- * last few) and delivered after the restart, on the collector's thread. */
+ * last few) and delivered after the restart, on the collector's thread.
+ * The one exception is a stop held up for a second (a thread that blocks
+ * the stop signal): its message also goes to stderr at once, since the
+ * restart it waits for may never come. */
 typedef void (*gc_warn_handler)(const char *msg);
 MGC_API gc_warn_handler gc_set_warn_handler(gc_warn_handler fn);
 

@@ -255,6 +255,9 @@ HIDDEN void mgc_call_oom(size_t n);
 /* ---- the collector (gc/) --------------------------------------------------- */
 
 HIDDEN void mgc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mgc_warn for a stop that cannot finish: also written to stderr at once
+ * when a warn handler would only get it after the restart. */
+HIDDEN void mgc_warn_stalled(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line on stderr by write(2), no stdio lock: safe with threads stopped. */
 HIDDEN void mgc_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Deliver the warnings queued while this or another thread had threads
