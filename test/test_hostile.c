@@ -135,7 +135,7 @@ static int cancel_pipe[2];
 static _Atomic int reader_ready, churn_stop, reader_errno;
 
 /* Blocked in read() outside gc_do_blocking: collections signal it. */
-static void *reader_fn(void *arg)
+TU_CANCELLED_FRAME static void *reader_fn(void *arg)
 {
     (void)arg;
     gc_register_thread();
@@ -215,7 +215,7 @@ Test(hostile, cancelling_a_thread_blocked_in_read_never_deadlocks, .timeout = 12
 
 static _Atomic int looper_rounds;
 
-static void *collect_loop_fn(void *arg)
+TU_CANCELLED_FRAME static void *collect_loop_fn(void *arg)
 {
     int alloc = (int)(intptr_t)arg;
     gc_register_thread();
@@ -256,14 +256,14 @@ Test(hostile, cancelling_a_thread_inside_gc_collect_never_deadlocks, .timeout = 
     cr_assert_eq(gc_verify_heap(), 0);
 }
 
-static void *blocking_read_fn(void *arg)
+TU_CANCELLED_FRAME static void *blocking_read_fn(void *arg)
 {
     char c;
     ssize_t n = read(*(int *)arg, &c, 1);
     return (void *)(intptr_t)n;
 }
 
-static void *parked_reader_fn(void *arg)
+TU_CANCELLED_FRAME static void *parked_reader_fn(void *arg)
 {
     (void)arg;
     gc_register_thread();

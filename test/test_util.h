@@ -50,6 +50,19 @@
 #else
 #define TU_SKIP_UNDER_TSAN(why) ((void)0)
 #endif
+/* AddressSanitizer replaces some libc calls with its own (malloc_stats
+ * prints its own report and takes no stdio lock), so a test built on what
+ * the libc call does skips itself there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_SKIP_UNDER_ASAN(why) cr_skip_test("not under AddressSanitizer: %s", why)
+#else
+#define TU_SKIP_UNDER_ASAN(why) ((void)0)
+#endif
+/* A C frame unwound by pthread_cancel runs no landing pad, so ASan leaves
+ * its stack redzones poisoned, and the thread's own exit (ASan's
+ * sigaltstack teardown) then trips over them: a false report.  Functions
+ * that a test cancels in mid-call keep no redzones. */
+#define TU_CANCELLED_FRAME __attribute__((no_sanitize_address))
 /* Tests that cap the address space (RLIMIT_AS) cannot run under ASan or
  * TSan: their shadow memory needs terabytes of it. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
