@@ -199,6 +199,10 @@ static size_t run_queue(gc_thread *t) {
         if (!got) return n;
         if (rec.kind == SPECIAL_FINALIZER) rec.u.fin((void *)rec.obj, rec.arg);
         else rec.u.cleanup(rec.arg);
+        /* The copy in this frame would keep the finalized object (and all
+         * it points to) alive from the dead stack after we return, until
+         * something overwrites it: a conservative scan cannot tell. */
+        explicit_bzero(&rec, sizeof rec);
         n++;
     }
 }
