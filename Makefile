@@ -99,8 +99,13 @@ $(BUILD)/cmake/%: scripts/cmake/%.in $(BUILD)/install-dirs
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(SUBST) -e 's|$${prefix}|$(PREFIX)|g' $< > $@
 
+# The library the static-roots tests dlopen (beside the test binary).
+$(BUILD)/test/libstatic_data.so: test/plugin/static_data.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g $(WARN) -fPIC -shared $< -o $@
+
 # Tests link the static library so white-box tests can reach hidden symbols.
-$(BUILD)/test/mgc-tests: $(TEST_SRCS) $(BUILD)/libmgc.a $(HDRS)
+$(BUILD)/test/mgc-tests: $(TEST_SRCS) $(BUILD)/libmgc.a $(HDRS) $(BUILD)/test/libstatic_data.so
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fno-omit-frame-pointer $(TEST_SRCS) -o $@ $(BUILD)/libmgc.a -lcriterion $(LIBS) $(LDFLAGS) -lm
 
@@ -132,10 +137,11 @@ demo: deps-build
 # default: every test, about 10 minutes of CPU here; CI runs the
 # concurrency suites, TSAN_CI_TESTS).
 TSAN_TESTS ?= *
-TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*
+TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*|staticroots/*
 TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 build-tsan/test/mgc-tests-tsan: $(TEST_SRCS) test/shim/runner.c test/shim/criterion/criterion.h $(HDRS) FORCE
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a \
+	    build-tsan/test/libstatic_data.so
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -Itest/shim -I. -Iinclude $(TSAN_FLAGS) \
 	    $(TEST_SRCS) test/shim/runner.c -o $@ build-tsan/libmgc.a $(AO_LIBS) -lm

@@ -67,6 +67,8 @@ static bc_report reports[REPORT_MAX];
 static uint64_t nreports;
 
 void mgc_bc_init(int on) {
+    /* Static roots: the reports name objects; they must not keep them. */
+    mgc_static_exclude(reports, sizeof reports);
     if (!on) return;
     void *m = mmap(NULL, MGC_ARENA_INDEX_LEN * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -290,6 +290,7 @@ static void apply_env(gc_config *cfg) {
     env_int("MGC_STW", &cfg->stw, 0, 2);
     env_int("MGC_CHECKMARK", &cfg->checkmark, 0, 1);
     env_int("MGC_BARRIERCHECK", &cfg->barriercheck, 0, 1);
+    env_int("MGC_STATIC_ROOTS", &cfg->static_roots, 0, 1);
     env_int("MGC_CLOBBER", &cfg->clobber, 0, 1);
     int torture = (int)cfg->torture;
     env_int("MGC_TORTURE", &torture, 0, INT_MAX);
@@ -364,6 +365,10 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_pacer_init(cfg.percent, cfg.memory_limit);
     atomic_store(&mgc_max_heap, cfg.max_heap);
     if (rc == GC_OK) rc = mgc_gc_init();
+    /* After every module has named its own tables (mgc_static_exclude);
+     * the coordinator reads the snapshot only once a cycle is asked for,
+     * after gc_init returns. */
+    if (rc == GC_OK) mgc_static_roots_init(cfg.static_roots);
     if (rc == GC_OK) mgc_fork_init();
     /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
      * works).  No gc_config field: an operator's switch, not a program's. */

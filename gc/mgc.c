@@ -123,6 +123,26 @@ static void record_pause(uint64_t ns) {
     atomic_store(&cstats.num_pauses, n + 1);
 }
 
+/* ** Stop the world with the static-data snapshot current (gc/staticroots.c):
+ * the loader may not be called once the world is stopped, so the snapshot
+ * is refreshed just before, and a library loaded or unloaded in between
+ * sends us round again; such a stop counts as a pause of this phase.
+ * Returns when the world stopped, *p0 when the stop began. */
+static uint64_t stop_world_roots_current(int kind, uint64_t cycle, uint64_t *p0, uint64_t *acc) {
+    for (;;) {
+        mgc_static_roots_refresh();
+        *p0 = mgc_nanotime();
+        mgc_stop_the_world();
+        uint64_t stopped = mgc_nanotime();
+        if (mgc_static_roots_current()) return stopped;
+        mgc_start_the_world();
+        uint64_t d = mgc_nanotime() - *p0;
+        record_pause_at(*p0, d);
+        *acc += d;
+        mgc_trace_pause(kind, cycle, *p0, d, stopped - *p0, 0);
+    }
+}
+
 /* ** Wait until no marker holds work and nothing is left to scan. */
 static void wait_mark_quiet(void) {
     while (atomic_load(&mgc_mark_nbusy) != 0 || mgc_mark_work_left()) mgc_workers_wait_idle(200000);
@@ -195,9 +215,8 @@ static void run_cycle(bool forced) {
     mgc_trace_heap(t_start, live_before);
 
     /* 1. mark setup */
-    uint64_t p0 = mgc_nanotime();
-    mgc_stop_the_world();
-    uint64_t stopped = mgc_nanotime();
+    uint64_t p0;
+    uint64_t stopped = stop_world_roots_current(0, ci.cycle, &p0, &ci.setup_ns);
     mgc_mark_setup();
     mgc_pacer_start_cycle(atomic_load(&mgc_hstats.heap_live));
     ci.heap_goal = atomic_load(&mgc_heap_goal);
@@ -212,7 +231,7 @@ static void run_cycle(bool forced) {
         mgc_start_the_world();
         uint64_t setup = mgc_nanotime() - p0;
         record_pause_at(p0, setup);
-        ci.setup_ns = setup;
+        ci.setup_ns += setup;
         mgc_trace_pause(0, ci.cycle, p0, setup, stopped - p0, 0);
         mgc_warn_flush();
         if (mgc_cfg.verbose >= 3)
@@ -225,9 +244,7 @@ static void run_cycle(bool forced) {
         mgc_workers_set_active(1);
         for (;;) {
             wait_mark_quiet();
-            p0 = mgc_nanotime();
-            mgc_stop_the_world();
-            stopped = mgc_nanotime();
+            stopped = stop_world_roots_current(1, ci.cycle, &p0, &ci.term_ns);
             /* Workers are not stopped by signals: tell them to stop taking
              * work and wait for the few that are mid-slice (a 64 KiB scan). */
             mgc_workers_set_active(0);
@@ -388,6 +405,9 @@ static void *coordinator_main(void *arg) {
 }
 
 int mgc_gc_init(void) {
+    /* Static roots: the event ring and statistics hold no heap pointers. */
+    mgc_static_exclude(events, sizeof events);
+    mgc_static_exclude(&cstats, sizeof cstats);
     if (mgc_start_daemon("mgc-gc", coordinator_main, NULL) != GC_OK) return GC_ESYS;
     return mgc_workers_start(mgc_cfg.mark_workers);
 }
@@ -567,6 +587,8 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->last_heap_peak = atomic_load(&cstats.last_peak);
     out->last_heap_goal = atomic_load(&cstats.last_goal);
     out->heap_released = atomic_load(&mgc_hstats.heap_released);
+    out->root_bytes = mgc_roots_bytes();
+    out->static_root_bytes = mgc_static_roots_bytes();
 }
 
 /* ---- fork (gc/fork.c) ---------------------------------------------------- */

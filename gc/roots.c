@@ -52,6 +52,11 @@
  * GC_ROOTS_BARRIER are left out of it (their stores must use gc_store), and
  * when every range is such, stacks are not rescanned either: the hybrid
  * barrier's argument (gc/barrier.c) holds as before.
+ *
+ * Static data (gc/staticroots.c) lives in this table too, as plain ranges
+ * flagged MGC_ROOTS_STATIC: added and removed only by the static-roots
+ * snapshot (never by gc_remove_roots), and read through a fault-safe copy,
+ * since a library may be unloaded by a thread the collector does not stop.
  */
 #include <stdlib.h>
 
@@ -72,6 +77,10 @@ typedef struct root_node {
 /* The two sides by name, where the code is not symmetric. */
 #define left kid[0]
 #define right kid[1]
+/* Internal flag: a segment of static data (gc/staticroots.c), read through
+ * a fault-safe copy because its library may be unloaded under us, and
+ * added and removed only by the static-roots snapshot. */
+#define MGC_ROOTS_STATIC (1u << 30)
 #define ROOT_CHUNK (64 * 1024)
 #define WALK_MAX_NODES 4096 /* ranges looked at per chunk: bounds a lock hold */
 #define ITER_DEPTH 96       /* an AVL tree of 2^64 nodes is shallower */
@@ -239,6 +248,27 @@ static bool range_ok(const char *fn, void *start, void *end) {
     return true;
 }
 
+static uint64_t node_bytes(const root_node *n);
+
+/* ** Put n in the table (and, while marking, on the pending list). */
+static void insert_node(root_node *n) {
+    gc_thread *t = mgc_self;
+    mgc_lock(t, &roots_lock);
+    n->seq = next_seq++;
+    tree = tree_insert(tree, n);
+    total_bytes += node_bytes(n);
+    if (!(n->flags & GC_ROOTS_BARRIER)) nplain++;
+    /* Added while marking: the markers still have to scan it this cycle,
+     * and the walk may be past its key.  mgc_marking changes only with the
+     * world stopped and we are in a no-preempt section. */
+    if (atomic_load(&mgc_marking)) {
+        n->epoch = roots_epoch;
+        n->cursor = align_up(n->lo);
+        pend_push(n);
+    }
+    mgc_unlock(t, &roots_lock);
+}
+
 static uint64_t node_bytes(const root_node *n) {
     uintptr_t lo = align_up(n->lo), hi = align_down(n->hi);
     return hi > lo ? hi - lo : 0;
@@ -261,25 +291,38 @@ MGC_API int gc_add_roots_flags(void *start, void *end, unsigned flags) {
     n->hi = (uintptr_t)end;
     n->flags = flags;
     n->height = 1;
-    gc_thread *t = mgc_self;
-    mgc_lock(t, &roots_lock);
-    n->seq = next_seq++;
-    tree = tree_insert(tree, n);
-    total_bytes += node_bytes(n);
-    if (!(flags & GC_ROOTS_BARRIER)) nplain++;
-    /* Added while marking: the markers still have to scan it this cycle,
-     * and the walk may be past its key.  mgc_marking changes only with the
-     * world stopped and we are in a no-preempt section. */
-    if (atomic_load(&mgc_marking)) {
-        n->epoch = roots_epoch;
-        n->cursor = align_up(n->lo);
-        pend_push(n);
-    }
-    mgc_unlock(t, &roots_lock);
+    insert_node(n);
     return GC_OK;
 }
 
 MGC_API void gc_add_roots(void *start, void *end) { (void)gc_add_roots_flags(start, end, 0); }
+
+/* ** A segment of static data (gc/staticroots.c): a plain range, so the
+ * termination pause rescans it.  Returns its node, NULL without memory. */
+void *mgc_roots_add_static(uintptr_t lo, uintptr_t hi) {
+    root_node *n = malloc(sizeof *n);
+    if (!n) return NULL;
+    memset(n, 0, sizeof *n);
+    n->lo = lo;
+    n->hi = hi;
+    n->flags = MGC_ROOTS_STATIC;
+    n->height = 1;
+    insert_node(n);
+    return n;
+}
+
+/* ** Take back a range mgc_roots_add_static made. */
+void mgc_roots_remove_static(void *node) {
+    root_node *n = node;
+    gc_thread *t = mgc_self;
+    mgc_lock(t, &roots_lock);
+    tree = tree_remove(tree, n);
+    pend_unlink(n);
+    total_bytes -= node_bytes(n);
+    nplain--;
+    mgc_unlock(t, &roots_lock);
+    free(n);
+}
 
 /* ** Unlink from the tree every range inside [start, end); returns them
  * chained through ->left, to be freed outside the lock. */
@@ -291,7 +334,7 @@ static root_node *unlink_inside(uintptr_t start, uintptr_t end) {
     for (;;) {
         iter_seek(&it, klo, kseq);
         root_node *n;
-        while ((n = iter_next(&it)) && n->lo < end && n->hi > end) {}
+        while ((n = iter_next(&it)) && n->lo < end && (n->hi > end || (n->flags & MGC_ROOTS_STATIC))) {}
         if (!n || n->lo >= end) break;
         tree = tree_remove(tree, n);
         pend_unlink(n);
@@ -322,6 +365,12 @@ MGC_API void gc_remove_roots(void *start, void *end) {
 
 /* ---- scanning ------------------------------------------------------------- */
 
+/* ** Scan [lo, hi) of range n: in place, or for static data through a copy. */
+static void scan_part(const root_node *n, uintptr_t lo, uintptr_t hi, mgc_range_fn fn, void *arg) {
+    if (n->flags & MGC_ROOTS_STATIC) mgc_static_scan(lo, hi, fn, arg);
+    else fn(lo, hi, arg);
+}
+
 /* ** Call fn on every root range (aligned inward) whose flags include none
  * of skip; the world is stopped.  Returns the bytes. */
 static uint64_t each_range(mgc_range_fn fn, void *arg, unsigned skip) {
@@ -332,7 +381,7 @@ static uint64_t each_range(mgc_range_fn fn, void *arg, unsigned skip) {
     for (root_node *n; (n = iter_next(&it));) {
         uintptr_t lo = align_up(n->lo), hi = align_down(n->hi);
         if (hi > lo && !(n->flags & skip)) {
-            fn(lo, hi, arg);
+            scan_part(n, lo, hi, fn, arg);
             bytes += hi - lo;
         }
     }
@@ -376,7 +425,7 @@ static void scan_pending(mgc_range_fn fn, void *arg) {
     root_node *n = pend_head;
     uintptr_t hi = align_down(n->hi), lo = n->cursor;
     uintptr_t end = hi > lo && hi - lo > ROOT_CHUNK ? lo + ROOT_CHUNK : hi;
-    if (end > lo) fn(lo, end, arg);
+    if (end > lo) scan_part(n, lo, end, fn, arg);
     n->cursor = end;
     if (end >= hi) pend_unlink(n);
 }
@@ -394,7 +443,7 @@ static bool walk_some(mgc_range_fn fn, void *arg) {
         uintptr_t hi = align_down(n->hi);
         uintptr_t end = hi > lo && hi - lo > budget ? lo + budget : hi;
         if (end > lo) {
-            fn(lo, end, arg);
+            scan_part(n, lo, end, fn, arg);
             budget -= end - lo;
             scanned = true;
         }

@@ -180,6 +180,16 @@ typedef struct gc_config {
     /* MGC_BARRIERCHECK: report pointer stores that bypassed gc_store while
      * a collection marked (see "Debug modes" above). */
     int barriercheck;
+    /* MGC_STATIC_ROOTS=1: the program's static data -- .data and .bss of
+     * the executable and of every shared library, those loaded later with
+     * dlopen too, dropped on dlclose -- are roots, and plain stores into
+     * globals are safe (as into gc_add_roots ranges).  Off by default: it
+     * scans every library's data (libc's included) twice a cycle, once in
+     * the termination pause, and keeps alive whatever their words happen
+     * to point at; register the globals that hold heap pointers instead.
+     * It is the quick way to port a program written for Boehm GC, whose
+     * default it is.  Thread-local variables are not scanned. */
+    int static_roots;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
@@ -212,6 +222,9 @@ typedef struct gc_stats {
     uint64_t last_heap_goal; /* the goal the last cycle aimed at */
     uint64_t heap_released;  /* free heap bytes returned to the OS (part of
                                 heap_sys; resident again once reused) */
+    uint64_t root_bytes;     /* bytes of root ranges scanned every cycle:
+                                gc_add_roots ranges and static data */
+    uint64_t static_root_bytes; /* of which static data (static_roots) */
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */

@@ -26,6 +26,7 @@ static uintptr_t arena_bases[MAX_ARENAS];
 static size_t narenas;
 
 int mgc_arena_init(void) {
+    mgc_static_exclude(arena_bases, sizeof arena_bases); /* static roots: not the program's */
     /* Never freed; counted as metadata only page by page as touched would be
      * exact, but the count of slots in use is tiny, so it is left out. */
     mgc_arena_index = mgc_sys_alloc(MGC_ARENA_INDEX_LEN * sizeof(heap_arena *), NULL);

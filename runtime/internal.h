@@ -311,6 +311,16 @@ HIDDEN bool mgc_roots_pending(void);
 HIDDEN uint64_t mgc_roots_bytes(void);
 HIDDEN uint64_t mgc_roots_rescan(mgc_range_fn fn, void *arg); /* STW: plain-store ranges */
 HIDDEN bool mgc_roots_need_rescan(void);
+HIDDEN void *mgc_roots_add_static(uintptr_t lo, uintptr_t hi); /* NULL: no memory */
+HIDDEN void mgc_roots_remove_static(void *node);
+
+/* static data as roots (gc/staticroots.c); refresh and current: coordinator */
+HIDDEN void mgc_static_roots_init(int on);       /* gc_init */
+HIDDEN void mgc_static_exclude(const void *p, size_t n); /* mgc's own tables; module init */
+HIDDEN void mgc_static_roots_refresh(void);      /* world running: never the loader while stopped */
+HIDDEN bool mgc_static_roots_current(void);      /* world stopped: nothing loaded since? */
+HIDDEN uint64_t mgc_static_roots_bytes(void);
+HIDDEN void mgc_static_scan(uintptr_t lo, uintptr_t hi, mgc_range_fn fn, void *arg); /* roots_lock */
 
 /* thread-owned roots (gc/threadroots.c): read only while t is stopped */
 HIDDEN uint64_t mgc_thread_roots_scan(gc_thread *t, uintptr_t sp, mgc_range_fn fn, void *arg);

@@ -31,6 +31,7 @@ mgc_heap_stats mgc_hstats;
 static void free_list_insert(mspan *s);
 
 int mgc_heap_init(void) {
+    mgc_static_exclude(&mgc_heap, sizeof mgc_heap); /* static roots: not the program's */
     pthread_mutex_init(&mgc_heap.lock, NULL);
     atomic_store(&mgc_heap.sweepgen, 2); /* so sg-2 never underflows */
     for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) mgc_central_init(&mgc_heap.central[i], i);

@@ -137,10 +137,10 @@ static size_t assert_slots_intact(void)
     return held;
 }
 
-Test(plainroots, plain_stores_into_added_roots_lose_nothing, .timeout = 300)
+/* ** Fill the slots, run four plain-store mutators beside forced
+ * collections, then check every object. */
+static void fill_and_mutate(void)
 {
-    init_checkmark();
-    gc_add_roots(slots, slots + NSLOT);
     for (size_t i = 0; i < NSLOT; i++)
         slot_put(i, make_pair(i * 7919));
     void *args[4] = {(void *)1, (void *)2, (void *)3, (void *)4};
@@ -156,5 +156,24 @@ Test(plainroots, plain_stores_into_added_roots_lose_nothing, .timeout = 300)
     gc_stats st = tu_stats();
     cr_assert_geq(st.num_gc, (uint64_t)collects, "test precondition: %llu cycles",
                   (unsigned long long)st.num_gc);
+}
+
+Test(plainroots, plain_stores_into_added_roots_lose_nothing, .timeout = 300)
+{
+    init_checkmark();
+    gc_add_roots(slots, slots + NSLOT);
+    fill_and_mutate();
     gc_remove_roots(slots, slots + NSLOT);
+}
+
+/* The same stores into the same global array, not registered this time:
+ * with static_roots (MGC_STATIC_ROOTS=1, gc/staticroots.c) the program's
+ * .bss is a root, plain stores included. */
+Test(plainroots, plain_stores_into_static_data_lose_nothing, .timeout = 300)
+{
+    setenv("MGC_STATIC_ROOTS", "1", 1);
+    init_checkmark();
+    unsetenv("MGC_STATIC_ROOTS");
+    cr_assert_gt(tu_stats().static_root_bytes, sizeof slots, "static data is not scanned");
+    fill_and_mutate();
 }
