@@ -19,6 +19,9 @@
  *   3. Pointers kept outside stacks and the heap -- in globals, in static
  *      tables, in memory from malloc() -- must lie in a range registered with
  *      gc_add_roots().  Thread-local (__thread) variables are not roots.
+ *      (Or set gc_config.static_roots / MGC_STATIC_ROOTS=1: then every
+ *      global of the program and its libraries is a root, plain stores
+ *      included, at a pause cost; see gc_config below.)
  *   4. Store pointers into heap objects with gc_store(&obj->field, value):
  *      it is the write barrier that lets the collector mark while the
  *      program runs.  A plain assignment of a pointer into the heap while a
