@@ -153,19 +153,6 @@ TU_CANCELLED_FRAME static void *reader_fn(void *arg)
     return NULL;
 }
 
-static void *churn_fn(void *arg)
-{
-    (void)arg;
-    gc_register_thread();
-    void *volatile keep = NULL;
-    while (!atomic_load(&churn_stop))
-        for (int i = 0; i < 100; i++)
-            keep = gc_alloc(64 + (size_t)(i % 8) * 16);
-    (void)keep;
-    gc_unregister_thread();
-    return NULL;
-}
-
 static void start_churn(pthread_t *th)
 {
     gc_config cfg;
@@ -175,7 +162,7 @@ static void start_churn(pthread_t *th)
     unsetenv("MGC_SIG_SUSPEND");
     unsetenv("MGC_SIG_RESTART");
     cr_assert_eq(gc_init(&cfg), GC_OK);
-    cr_assert_eq(pthread_create(th, NULL, churn_fn, NULL), 0);
+    cr_assert_eq(pthread_create(th, NULL, tu_churn, &churn_stop), 0);
 }
 
 static void stop_churn(pthread_t th)

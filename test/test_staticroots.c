@@ -143,19 +143,6 @@ Test(staticroots, a_dlopened_library_is_scanned_and_forgotten_on_dlclose)
 
 static _Atomic int churn_stop;
 
-static void *churn(void *arg)
-{
-    (void)arg;
-    cr_assert_eq(gc_register_thread(), GC_OK);
-    void *volatile keep;
-    while (!atomic_load(&churn_stop))
-        for (int i = 0; i < 256; i++)
-            keep = gc_alloc(64 + (size_t)(i % 16) * 8);
-    (void)keep;
-    gc_unregister_thread();
-    return NULL;
-}
-
 /* ** One round: load, fill the library's table, let collections run while
  * the table is the only reference, check, unload. */
 static TU_NOINLINE void load_fill_check_unload(int round)
@@ -188,7 +175,7 @@ Test(staticroots, libraries_loaded_and_unloaded_while_collecting, .timeout = 240
     unsetenv("MGC_PERCENT");
     cr_assert_eq(gc_init(&cfg), GC_OK);
     pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, churn, NULL), 0);
+    cr_assert_eq(pthread_create(&th, NULL, tu_churn, &churn_stop), 0);
     uint64_t gc0 = tu_stats().num_gc;
 #ifdef __SANITIZE_THREAD__
     int rounds = 30;
@@ -200,6 +187,7 @@ Test(staticroots, libraries_loaded_and_unloaded_while_collecting, .timeout = 240
         load_fill_check_unload(r);
     atomic_store(&churn_stop, 1);
     tu_join(th);
+    tu_assert_no_thread_failures();
     gc_collect();
     cr_assert_eq(gc_verify_heap(), 0);
 }

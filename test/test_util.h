@@ -340,6 +340,23 @@ static inline void tu_assert_no_thread_failures(void)
     cr_assert_eq(n, 0, "%d failure(s) in worker threads; first: %s", n, f->first);
 }
 
+/* A registered thread that allocates garbage until *(_Atomic int *)stop is
+ * set: keeps collections coming beside what a test does. */
+static inline __attribute__((unused)) void *tu_churn(void *stop)
+{
+    if (gc_register_thread() != GC_OK) {
+        tu_fail("tu_churn: gc_register_thread failed");
+        return NULL;
+    }
+    void *volatile keep = NULL;
+    while (!atomic_load((_Atomic int *)stop))
+        for (int i = 0; i < 100; i++)
+            keep = gc_alloc(64 + (size_t)(i % 8) * 16);
+    (void)keep;
+    gc_unregister_thread();
+    return NULL;
+}
+
 /* The stress tests' shape: n mutator threads fn(args[i]) run beside
  * `collects` forced collections on this (registered) thread; then *stop is
  * raised, they are joined (parked) and any failure they reported fails the
