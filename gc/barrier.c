@@ -39,6 +39,7 @@
  * chunks run from the low end when the destination is below the source and
  * from the high end otherwise, so no chunk reads bytes an earlier one wrote.
  */
+#include "gc/gc.h"
 #include "gc/barrier.h"
 #include "gc/workbuf.h"
 

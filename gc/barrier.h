@@ -11,7 +11,7 @@
 #ifndef MGC_BARRIER_H
 #define MGC_BARRIER_H
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 /* ** Does span s keep a pointer map (a typed span whose objects are not all
  * pointers)?  Otherwise every word of a scan span is a pointer word. */
@@ -34,13 +34,12 @@ static inline bool mgc_span_word_is_ptr(const mspan *s, uintptr_t p) {
 
 
 /* ---- MGC_BARRIERCHECK (gc/barriercheck.c) --------------------------------
- * Nonzero when the sanitizer is on; set once by gc_init, read everywhere. */
-extern HIDDEN int mgc_bc_on;
+ * mgc_bc_on and mgc_bc_note_type are in runtime/collector.h (allocation
+ * reports typed objects). */
 HIDDEN void mgc_bc_init(int on);                  /* gc_init */
 HIDDEN void mgc_bc_scan(const mspan *s, uintptr_t obj); /* a marker scans obj (or an oblet) */
 HIDDEN void mgc_bc_store(void **slot, void *value); /* the barrier's store, while marking */
 HIDDEN void mgc_bc_refresh(const mspan *s, uintptr_t lo, uintptr_t hi); /* after a bulk store */
-HIDDEN void mgc_bc_note_type(void *obj, const gc_type *type); /* a typed allocation */
 HIDDEN void mgc_bc_terminate(void); /* mark termination, world stopped */
 HIDDEN void mgc_bc_report(void);    /* after the world restarts */
 #endif

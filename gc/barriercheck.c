@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+#include "gc/gc.h"
 #include "gc/barrier.h"
 
 #define SHADOW_KEY ((uintptr_t)0xA7F3C5E1B9D2460Bull) /* odd: never a heap address */

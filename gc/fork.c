@@ -30,6 +30,7 @@
  * A fork from inside a finalizer, a phase callback or a notifier (library
  * threads) is not supported.
  */
+#include "gc/gc.h"
 #include "gc/special.h"
 
 const pthread_mutex_t mgc_fresh_mutex = PTHREAD_MUTEX_INITIALIZER;

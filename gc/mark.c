@@ -38,6 +38,7 @@
  */
 #include <stdlib.h>
 
+#include "gc/gc.h"
 #include "gc/barrier.h"
 #include "gc/workbuf.h"
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "gc/gc.h"
 #include "gc/workbuf.h"
 
 #define SLICE_NS 1000000L
@@ -42,11 +43,6 @@ void mgc_workers_wake(void) {
     pthread_mutex_lock(&wmu);
     if (atomic_load(&mgc_workers_hungry)) pthread_cond_broadcast(&wcv);
     pthread_mutex_unlock(&wmu);
-}
-
-static void sleep_ns(long ns) {
-    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
-    while (nanosleep(&ts, &ts) != 0) {}
 }
 
 /* ** This worker's share of a CPU right now (see the CPU share above). */
@@ -95,13 +91,7 @@ static void *worker_main(void *arg) {
             /* Nothing to do: tell the coordinator, then poll again in 1 ms
              * (barrier shades reach the pool without waking anyone). */
             pthread_cond_broadcast(&idle_cv);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += SLICE_NS;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = mgc_deadline(SLICE_NS);
             if (active) {
                 atomic_fetch_add(&mgc_workers_hungry, 1);
                 pthread_cond_timedwait(&wcv, &wmu, &ts);
@@ -110,7 +100,7 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&wmu);
         } else {
             pthread_mutex_unlock(&wmu);
-            if (util < 0.999) sleep_ns((long)((double)ran * (1.0 - util) / util));
+            if (util < 0.999) mgc_sleep_ns((long)((double)ran * (1.0 - util) / util));
         }
     }
     return NULL;
@@ -131,13 +121,7 @@ void mgc_workers_set_active(int on) {
 
 /* ** The coordinator waits (at most ns) for a worker to report idleness. */
 void mgc_workers_wait_idle(long ns) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += ns;
-    while (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = mgc_deadline((uint64_t)ns);
     pthread_mutex_lock(&wmu);
     pthread_cond_timedwait(&idle_cv, &wmu, &ts);
     pthread_mutex_unlock(&wmu);

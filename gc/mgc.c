@@ -33,12 +33,10 @@
 #include <sched.h>
 #include <time.h>
 
+#include "gc/gc.h"
 #include "gc/barrier.h"
 #include "gc/workbuf.h"
 
-HIDDEN int mgc_workers_start(int n);
-HIDDEN void mgc_workers_set_active(int on);
-HIDDEN void mgc_workers_wait_idle(long ns);
 
 _Atomic uint64_t mgc_num_gc;
 
@@ -188,8 +186,6 @@ typedef struct pacer_line {
 } pacer_line;
 
 static void pacer_line_take(pacer_line *l) {
-    extern void mgc_pacer_debug(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
-    extern uint64_t mgc_mark_scanned(void);
     mgc_pacer_debug(&l->worker_bytes, &l->worker_ns, &l->trigger, &l->runway);
     l->scanned = mgc_mark_scanned();
     l->goal = atomic_load(&mgc_heap_goal);
@@ -354,7 +350,7 @@ static void run_cycle(bool forced) {
     }
 }
 
-/* ** Verify the heap's metadata (runtime/verify.c), world stopped, between
+/* ** Verify the heap's metadata (gc/verify.c), world stopped, between
  * cycles: the sweep is done and nothing marks.  Returns the problems. */
 static uint64_t verify_stw(void) {
     mgc_stop_the_world();
@@ -467,13 +463,7 @@ static void *wait_for_mark_end_fn(void *arg) {
             want_cycles = started_cycles + 1;
             pthread_cond_signal(&c_request);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = mgc_deadline(10 * 1000000);
         pthread_cond_timedwait(&c_marked, &cmu, &ts);
         goal = atomic_load(&mgc_heap_goal);
         hard = goal + goal / 16;

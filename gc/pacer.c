@@ -28,7 +28,7 @@
  * All values are atomics written by the coordinator (end_cycle) or by the
  * setters, read anywhere.
  */
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 #define HEAP_MINIMUM ((uint64_t)4 << 20)
 

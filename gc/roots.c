@@ -60,7 +60,7 @@
  */
 #include <stdlib.h>
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 typedef struct root_node {
     struct root_node *kid[2];       /* the tree: left, right; roots_lock */
@@ -101,8 +101,6 @@ static bool walk_done;        /* the walk has passed the last range this cycle *
 static uintptr_t walk_lo, walk_pos; /* the walk's key and, inside it, the next word */
 static uint64_t walk_seq;
 static root_node *pend_head;  /* added while marking */
-
-void mgc_roots_init(void) {}
 
 /* ---- the tree ------------------------------------------------------------- */
 

@@ -19,6 +19,7 @@
  *
  * Returns the number of objects resurrected, which the sweep keeps.
  */
+#include "gc/gc.h"
 #include "gc/special.h"
 
 pthread_mutex_t mgc_special_lock = PTHREAD_MUTEX_INITIALIZER;

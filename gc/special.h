@@ -14,7 +14,7 @@
 #ifndef MGC_SPECIAL_H
 #define MGC_SPECIAL_H
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 enum {
     SPECIAL_HANDLE = 1, /* gc_weak handle (gc/weak.c) */

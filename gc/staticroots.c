@@ -57,7 +57,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 #define MAX_HOLES 16
 #define MAX_SEGS 4096    /* segments kept; more are dropped with a warning */

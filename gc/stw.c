@@ -86,7 +86,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 enum { PARK_RUNNING = 0, PARK_PARKED = 1, PARK_HELD = 2 };
 enum { STOP_NONE = 0, STOP_SIGNALLED = 1, STOP_HELD = 2 };

@@ -25,7 +25,7 @@
  * that still uses a freed object (a collector bug, or a hidden pointer)
  * reads garbage at once instead of stale data that looks right.
  */
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 _Atomic int mgc_sweep_done = 1;
 static _Atomic int sweep_cursor; /* span class to look at first */

@@ -32,14 +32,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
 /* Owner: the thread (its signal handler reads both).  Set for the length
  * of gc_do_blocking's fn, while mgc_self is NULL. */
 static __thread gc_thread *parked_self __attribute__((tls_model("initial-exec")));
-/* Owner: the thread; set once at its start.  One of the library's own. */
-static __thread int library_thread __attribute__((tls_model("initial-exec")));
 gc_thread *mgc_all_threads;
 uint64_t mgc_num_threads; /* written under the threads lock, read atomically without it */
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -201,7 +199,6 @@ MGC_API void gc_unregister_thread(void) {
 MGC_API int gc_thread_is_registered(void) { return mgc_me() != NULL; }
 
 bool mgc_in_do_blocking(void) { return parked_self != NULL; }
-bool mgc_on_library_thread(void) { return library_thread; }
 
 /* ** The calling thread for an API call that needs a registered one; NULL
  * after a message that names the call, the fix (gc_init before it was
@@ -216,7 +213,7 @@ gc_thread *mgc_caller(const char *call, const char *instead) {
         mgc_warn("%s: called inside the fn of gc_do_blocking(), where the thread is parked and "
                  "counts as unregistered (frames fn creates are not scanned); call it before or "
                  "after gc_do_blocking (%s)", call, instead);
-    else if (library_thread)
+    else if (mgc_on_library_thread())
         mgc_warn("%s: called from a phase callback or finalizer notifier, which run on the "
                  "collector's own thread: they may only read statistics and set flags; have a "
                  "program thread make this call (%s)", call, instead);
@@ -224,46 +221,6 @@ gc_thread *mgc_caller(const char *call, const char *instead) {
         mgc_warn("%s: the calling thread is not registered; call gc_register_thread() first "
                  "(%s)", call, instead);
     return NULL;
-}
-
-typedef struct daemon_start {
-    void *(*fn)(void *);
-    void *arg;
-} daemon_start;
-
-static void *daemon_main(void *p) {
-    daemon_start d = *(daemon_start *)p;
-    free(p);
-    library_thread = 1;
-    return d.fn(d.arg);
-}
-
-/* ** Start a library thread (coordinator, mark worker, scavenger, trace
- * writer): detached, named for debuggers, marked as the library's, and
- * with every signal blocked -- it is never registered, so it must not take
- * the stop signals, nor the program's own.  The mask is set around
- * pthread_create so the thread is born with it. */
-int mgc_start_daemon(const char *name, void *(*fn)(void *), void *arg) {
-    daemon_start *d = malloc(sizeof *d);
-    if (!d) return GC_ESYS;
-    d->fn = fn;
-    d->arg = arg;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, daemon_main, d);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        free(d);
-        return GC_ESYS;
-    }
-    pthread_setname_np(th, name);
-    return GC_OK;
 }
 
 /* ** fn runs parked (gc/stw.c) and cancellable, with the thread counting as

@@ -56,7 +56,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 #define MIN_CAP 8
 #define UNKNOWN_STACK_SCAN (64 * 1024)

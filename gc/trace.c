@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "gc/mmu.h"
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 _Static_assert(GC_PAUSE_BUCKETS == MGC_HIST_NBUCKETS, "public and internal histograms differ");
 
@@ -140,10 +140,7 @@ static void *writer_main(void *arg) {
     for (;;) {
         pthread_mutex_lock(&tlock);
         if (!closed && len < FLUSH_BYTES) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += FLUSH_NS;
-            if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            struct timespec ts = mgc_deadline(FLUSH_NS);
             pthread_cond_timedwait(&tcv, &tlock, &ts);
         }
         int done = closed;

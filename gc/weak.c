@@ -31,6 +31,7 @@
  */
 #include <stdlib.h>
 
+#include "gc/gc.h"
 #include "gc/special.h"
 #include "gc/workbuf.h"
 

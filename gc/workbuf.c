@@ -11,6 +11,7 @@
  * objects until nothing is dropped (Boehm's mark-stack overflow).  Taking
  * a grey object never needs a new buffer, so draining always progresses.
  */
+#include "gc/gc.h"
 #include "gc/workbuf.h"
 
 /* libatomic_ops is not built with ThreadSanitizer, so TSan cannot see the

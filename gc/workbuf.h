@@ -15,9 +15,26 @@
 
 #include <atomic_ops_stack.h>
 
-#include "runtime/internal.h"
+#include "runtime/base.h"
+#include "runtime/types.h"
 
 #define WORKBUF_OBJS 253
+
+/* A marker's local share of the grey set (gc/workbuf.h): two buffers, so
+ * pushes and pops rarely touch the global pools.  Owned by one thread: a
+ * mark worker, or a mutator (its write barrier and assists), in which case
+ * the collector reads it only while that thread is stopped. */
+typedef struct gcwork {
+    struct workbuf *wbuf1, *wbuf2;
+    uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
+    uint64_t scan_bytes;   /* bytes scanned */
+    bool check;            /* MGC_CHECKMARK pass: set checkBits, verify gcmarkBits */
+    bool check_stack;      /* ... scanning a thread stack (see grey_word) */
+    /* The span the last heap pointer fell in: neighbours usually share it.
+     * Valid for one mark only (no span is freed while marking); reset at
+     * mark setup and at each worker slice. */
+    struct mspan *last;
+} gcwork;
 
 typedef struct workbuf {
     AO_t link;      /* AO_stack link: must be first */
@@ -60,10 +77,6 @@ static inline uintptr_t mgc_gcwork_try_get(gcwork *w) {
     workbuf *b = w->wbuf1;
     if (likely(b && b->nobj > 0)) return b->obj[--b->nobj];
     return mgc_gcwork_try_get_slow(w);
-}
-
-static inline bool mgc_gcwork_is_empty(const gcwork *w) {
-    return (!w->wbuf1 || !w->wbuf1->nobj) && (!w->wbuf2 || !w->wbuf2->nobj);
 }
 
 #endif

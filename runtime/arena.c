@@ -12,7 +12,8 @@
  * Invariants: a slot, once set, never changes (arenas are never unmapped);
  * mgc_heap_lo/hi only widen, and are published after the slots they cover.
  */
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 _Atomic(heap_arena *) *mgc_arena_index;
 _Atomic uintptr_t mgc_heap_lo = UINTPTR_MAX;

@@ -12,7 +12,8 @@
  * lists; it is a leaf lock (nothing else is taken while holding it) and is
  * only taken inside no-preempt sections or by unregistered threads.
  */
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 #define CHUNK_SIZE (64 * 1024)
 

@@ -10,7 +10,7 @@
  *          test and the two counters.
  *   large  over 32 KiB: a span of its own straight from the page heap.
  *
- * The whole of an allocation is a no-preempt section (runtime/internal.h):
+ * The whole of an allocation is a no-preempt section (runtime/collector.h):
  * the collector may flush this thread's cache while it is stopped, which
  * would be fatal halfway through taking a slot.  A collection that the
  * allocation asked for (heap past its goal) starts when the section ends,
@@ -18,8 +18,8 @@
  */
 #include <sched.h>
 
-#include "runtime/internal.h"
-#include "gc/barrier.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 static gc_oom_handler oom_handler; /* atomic via __atomic builtins */
 int mgc_alloc_debug; /* set once by gc_init */
@@ -143,7 +143,10 @@ static void *malloc_tiny(gc_thread *t, size_t size) {
 
 static void *malloc_large(gc_thread *t, size_t size, int kind, const gc_type *type) {
     size_t npages = (size + MGC_PAGE_SIZE - 1) >> MGC_PAGE_SHIFT;
-    if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL; /* mallocgc retries */
+    if (mgc_over_max_heap(npages * MGC_PAGE_SIZE)) {
+        t->over_limit = 1; /* mallocgc collects and retries */
+        return NULL;
+    }
     mgc_nopreempt_begin(t);
     mspan *s = mgc_heap_alloc(t, npages, MGC_SPANCLASS(0, kind));
     if (!s) {

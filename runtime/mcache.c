@@ -12,7 +12,8 @@
  * Owner: the thread.  The collector touches a thread's mcache only while
  * that thread is stopped, which is never inside a no-preempt section.
  */
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 /* The span every empty cache slot points at: allocCache 0 and no slots, so
  * the fast path fails without a NULL check. */

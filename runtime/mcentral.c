@@ -36,7 +36,8 @@
  * set bit may be stale; the popper then finds the lists empty and looks
  * again, by which time the thread that emptied them has cleared it.
  */
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 #define SWEEP_BUDGET 100
 #define CLASS_WORDS ((MGC_NUM_SPAN_CLASSES + 63) / 64)
@@ -122,7 +123,10 @@ int mgc_central_next_unswept(int from, uint32_t sg) {
 /* ** A fresh span for this class from the page heap. */
 static mspan *central_grow(gc_thread *t, mcentral *c) {
     size_t npages = mgc_class_to_npages[MGC_SPANCLASS_SIZECLASS(c->spanclass)];
-    if (mgc_over_max_heap(t, npages * MGC_PAGE_SIZE)) return NULL;
+    if (mgc_over_max_heap(npages * MGC_PAGE_SIZE)) {
+        if (t) t->over_limit = 1;
+        return NULL;
+    }
     return mgc_heap_alloc(t, npages, c->spanclass);
 }
 

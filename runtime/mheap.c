@@ -23,7 +23,8 @@
  *
  * All of it is protected by mgc_heap.lock.
  */
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 mheap mgc_heap;
 mgc_heap_stats mgc_hstats;

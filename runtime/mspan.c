@@ -13,7 +13,7 @@
  * slots of freeindex's 64-slot word; bits past nelems may be set and are
  * bounds-checked by the users.
  */
-#include "runtime/internal.h"
+#include "runtime/heap.h"
 
 /* ** Set up slot geometry and fresh bitmaps for a span about to be used. */
 void mgc_span_init_objects(mspan *s, int spanclass) {

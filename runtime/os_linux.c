@@ -14,7 +14,7 @@
  */
 #include <sys/mman.h>
 
-#include "runtime/internal.h"
+#include "runtime/heap.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

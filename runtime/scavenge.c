@@ -25,7 +25,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "runtime/internal.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
 
 #define SCAV_PERIOD_NS (500 * 1000000L)
 #define SCAV_PASS_BYTES ((size_t)256 << 20)
@@ -49,9 +50,7 @@ static size_t scavenge(gc_thread *t, size_t max, bool all) {
 static void *scavenger_main(void *arg) {
     (void)arg;
     for (;;) {
-        struct timespec ts = {0, SCAV_PERIOD_NS};
-        while (nanosleep(&ts, &ts) != 0) {
-        }
+        mgc_sleep_ns(SCAV_PERIOD_NS);
         /* MGC_CHECKMARK walks the page table with the world stopped and
          * without the heap lock (mgc_heap_for_each_span); this thread is
          * not stopped, so it would race with that walk.  Debug mode only. */

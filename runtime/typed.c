@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/internal.h"
+#include "runtime/heap.h"
 
 /* ** Store n (1..64) bits of val at bit position at of bm, leaving the
  * other bits as they are. */

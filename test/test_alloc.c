@@ -8,7 +8,7 @@
  */
 #include "test/test_util.h"
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 /* Sizes to try: every size up to 1100, the neighbours of every size class
  * boundary, and a sparse walk up to 40000 (past the 32 KiB small limit). */

@@ -20,7 +20,7 @@
 #include "test/test_util.h"
 
 #include "gc/workbuf.h"
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 typedef struct node {
     struct node *a;

@@ -25,7 +25,7 @@
 #include "test/test_util.h"
 
 #include "gc/workbuf.h"
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 /* ---- white-box: the barrier's shading -------------------------------------- */
 

@@ -17,7 +17,7 @@
 
 #include "test/test_util.h"
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 typedef struct sd_lib {
     void *h;

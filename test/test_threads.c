@@ -11,7 +11,7 @@
 
 #include "test/test_util.h"
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 typedef struct tnode {
     struct tnode *next;

@@ -19,7 +19,7 @@
 
 #include "test/test_util.h"
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 /* fd 2 goes to a file for the test, so the lines can be checked. */
 typedef struct capture {

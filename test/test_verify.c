@@ -7,7 +7,7 @@
  */
 #include "test/test_util.h"
 
-#include "runtime/internal.h"
+#include "gc/gc.h"
 
 static void *roots[4096]; /* registered root */
 

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "gc/gc.h"
 #include "gc/special.h"
 
 static uint64_t nbad;

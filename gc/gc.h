@@ -1,0 +1,173 @@
+/*
+ * gc.h -- the collector: what the files of gc/ say to each other.
+ *
+ * The collector sits on the allocator (runtime/heap.h) and the base
+ * (runtime/base.h); the calls the allocator makes back into it are listed,
+ * with the reason each crosses, in runtime/collector.h.  The per-thread
+ * record is in gc/thread.h, the mark queue in gc/workbuf.h.
+ *
+ * Nothing here is exported from libmgc (-fvisibility=hidden; mgc_ prefix).
+ */
+#ifndef MGC_GC_H
+#define MGC_GC_H
+
+#include "gc/thread.h"
+#include "gc/workbuf.h"
+#include "runtime/collector.h"
+#include "runtime/heap.h"
+
+/* heap verification (gc/verify.c): world stopped, heap lock held, between
+ * cycles */
+HIDDEN uint64_t mgc_verify_heap_stw(void);
+
+
+/* threads and stop-the-world (gc/thread.c, gc/stw.c) */
+HIDDEN int mgc_threads_init(void);
+HIDDEN int mgc_thread_register_self(void);
+HIDDEN void mgc_threads_lock(void);
+HIDDEN void mgc_threads_unlock(void);
+HIDDEN bool mgc_threads_trylock(void);
+extern HIDDEN gc_thread *mgc_all_threads; /* threads lock */
+extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
+HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
+HIDDEN void mgc_stop_the_world(void);
+HIDDEN void mgc_start_the_world(void);
+HIDDEN bool mgc_stop_thread(gc_thread *t);
+HIDDEN void mgc_start_thread(gc_thread *t);
+HIDDEN void mgc_suspend_self(gc_thread *t);
+HIDDEN void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg); /* not cancellable */
+HIDDEN void *mgc_park_call(gc_thread *t, void *(*fn)(void *), void *arg); /* cancellable */
+HIDDEN void mgc_unpark(gc_thread *t);
+/* The calling thread's gc_thread, also while it runs gc_do_blocking's fn
+ * (where mgc_self is NULL: the thread counts as unregistered there). */
+HIDDEN gc_thread *mgc_me(void);
+HIDDEN bool mgc_in_do_blocking(void);
+HIDDEN int mgc_register_caller(const char *call); /* unblocks the stop signals first */
+HIDDEN void mgc_check_stop_signals(const char *call);
+HIDDEN void mgc_threads_lock_parked(gc_thread *t);
+HIDDEN uintptr_t mgc_current_sp(void);
+HIDDEN void mgc_unblock_stop_signals(void); /* a library thread about to register */
+
+/* roots (gc/roots.c) */
+typedef void (*mgc_range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
+HIDDEN uint64_t mgc_roots_each(mgc_range_fn fn, void *arg); /* STW; returns bytes */
+HIDDEN void mgc_roots_mark_begin(void);              /* STW */
+HIDDEN bool mgc_roots_scan_chunk(mgc_range_fn fn, void *arg); /* false: none left */
+HIDDEN bool mgc_roots_pending(void);
+HIDDEN uint64_t mgc_roots_bytes(void);
+HIDDEN uint64_t mgc_roots_rescan(mgc_range_fn fn, void *arg); /* STW: plain-store ranges */
+HIDDEN bool mgc_roots_need_rescan(void);
+HIDDEN void *mgc_roots_add_static(uintptr_t lo, uintptr_t hi); /* NULL: no memory */
+HIDDEN void mgc_roots_remove_static(void *node);
+
+/* static data as roots (gc/staticroots.c); refresh and current: coordinator */
+HIDDEN void mgc_static_roots_init(int on);       /* gc_init */
+HIDDEN void mgc_static_roots_refresh(void);      /* world running: never the loader while stopped */
+HIDDEN bool mgc_static_roots_current(void);      /* world stopped: nothing loaded since? */
+HIDDEN uint64_t mgc_static_roots_bytes(void);
+HIDDEN void mgc_static_scan(uintptr_t lo, uintptr_t hi, mgc_range_fn fn, void *arg); /* roots_lock */
+
+/* thread-owned roots (gc/threadroots.c): read only while t is stopped */
+HIDDEN uint64_t mgc_thread_roots_scan(gc_thread *t, uintptr_t sp, mgc_range_fn fn, void *arg);
+HIDDEN void mgc_thread_roots_note_sp(gc_thread *t, uintptr_t sp); /* t itself, at a stop */
+HIDDEN void mgc_thread_roots_drop(gc_thread *t); /* t off the thread list */
+HIDDEN void mgc_thread_roots_warn_deferred(void); /* with no thread stopped */
+
+/* finalizers and cleanups (gc/finalizer.c): a mark job like the roots */
+HIDDEN void mgc_fin_mark_begin(void);         /* STW */
+HIDDEN bool mgc_fin_mark_some(gcwork *w);     /* false: nothing left */
+HIDDEN bool mgc_fin_pending(void);
+HIDDEN void mgc_fin_scan_all(gcwork *w);      /* STW, checkmark */
+HIDDEN void mgc_fin_cycle_end(void);          /* coordinator, after the sweep */
+
+/* marking (gc/mark.c) */
+HIDDEN void mgc_grey(gcwork *w, uintptr_t p);
+HIDDEN void mgc_scan_contents(gcwork *w, uintptr_t obj); /* obj's words, obj not marked */
+HIDDEN void mgc_mark_setup(void);          /* STW */
+HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */
+HIDDEN void mgc_mark_rescan_stw(gcwork *w);     /* STW: plain-store roots, stacks, drain */
+HIDDEN bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks); /* one slice; false if no work found */
+HIDDEN bool mgc_mark_work_left(void);
+HIDDEN bool mgc_mark_stacks_pending_locked(void);
+HIDDEN void mgc_mark_flush_thread(gc_thread *t); /* STW or self: gcw to the pool */
+HIDDEN uint64_t mgc_mark_finish(uint64_t *root_bytes); /* STW: total marked */
+HIDDEN uint64_t mgc_checkmark(void);
+HIDDEN unsigned mgc_mark_rescan_dropped(gcwork *w); /* STW, after the mark */
+HIDDEN uint64_t mgc_mark_stack_bytes(void); /* this cycle's stack bytes scanned */          /* STW */
+HIDDEN void mgc_assist(gc_thread *t);
+HIDDEN void mgc_barrier_lock_unregistered(void);
+HIDDEN void mgc_barrier_unlock_unregistered(void);
+HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle totals */
+extern HIDDEN _Atomic long mgc_mark_nbusy;
+/* Workers waiting for work (gc/markworker.c): markers share theirs. */
+extern HIDDEN _Atomic int mgc_workers_hungry;
+HIDDEN void mgc_workers_wake(void);
+HIDDEN int mgc_workers_start(int n);
+HIDDEN void mgc_workers_set_active(int on);
+HIDDEN void mgc_workers_wait_idle(long ns); /* coordinator: until a worker idles, at most ns */
+HIDDEN uint64_t mgc_mark_scanned(void);    /* bytes scanned this cycle (gc/mark.c) */
+
+/* sweeping (gc/sweep.c) */
+HIDDEN void mgc_sweep_all(gc_thread *t);
+/* gc/special.c: weak refs, finalizers, cleanups of unmarked objects;
+ * returns the objects finalizers resurrect. */
+HIDDEN unsigned mgc_specials_sweep(mspan *s);
+
+/* tracing and pause statistics (gc/trace.c) */
+#define MGC_TID_COORDINATOR 100000 /* trace lanes of library threads; mutators use t->id */
+#define MGC_TID_WORKER0 100001
+#define MGC_EVENT_RING 16384        /* events gc_get_events keeps */
+typedef struct mgc_cycle_info {
+    uint64_t cycle, start;          /* start: nanotime the cycle began */
+    uint64_t setup_ns, mark_ns, term_ns; /* setup pause, concurrent mark wall, termination pauses */
+    uint64_t heap_before, heap_peak, heap_marked, heap_goal, stack_bytes, root_bytes;
+    int forced, retries;
+} mgc_cycle_info;
+extern HIDDEN int mgc_trace_stderr, mgc_trace_file_on;
+HIDDEN void mgc_trace_init(void);
+HIDDEN void mgc_trace_thread_name(int tid, const char *name);
+HIDDEN void mgc_trace_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
+                            uint64_t stop_ns, int retries);
+HIDDEN void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_mark_start(uint64_t cycle, uint64_t at);
+HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_trace_stack(int tid, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_heap(uint64_t at, uint64_t live);
+HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c);
+
+/* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
+HIDDEN void mgc_gc_start(gc_thread *t, bool forced);
+HIDDEN void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns);
+HIDDEN int mgc_gc_init(void);
+extern HIDDEN _Atomic uint64_t mgc_num_gc;
+HIDDEN void mgc_pacer_init(int percent, uint64_t memlimit);
+HIDDEN void mgc_pacer_start_cycle(uint64_t heap_live);
+HIDDEN void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_live);
+HIDDEN int mgc_pacer_set_percent(int percent);
+HIDDEN uint64_t mgc_pacer_set_memlimit(uint64_t limit);
+HIDDEN void mgc_pacer_worker_scanned(uint64_t bytes, uint64_t ns);
+/* MGC_VERBOSE=3's view of the pacer: worker rate, trigger and runway. */
+HIDDEN void mgc_pacer_debug(uint64_t *wb, uint64_t *wn, uint64_t *trig, uint64_t *rw);
+extern HIDDEN _Atomic int64_t mgc_bg_credit;
+
+/* fork (gc/fork.c and each module's part) */
+HIDDEN void mgc_fork_init(void);
+/* What a forked child assigns to a lock or condition variable that a thread
+ * it does not have may have held or waited on. */
+extern HIDDEN const pthread_mutex_t mgc_fresh_mutex;
+extern HIDDEN const pthread_cond_t mgc_fresh_cond;
+HIDDEN void mgc_gc_fork_hold(gc_thread *t);
+HIDDEN void mgc_gc_fork_release(void);
+HIDDEN void mgc_gc_fork_child(void);
+HIDDEN void mgc_workers_fork_lock(void);
+HIDDEN void mgc_workers_fork_unlock(void);
+HIDDEN void mgc_workers_fork_child(void);
+HIDDEN void mgc_roots_fork_lock(void);
+HIDDEN void mgc_roots_fork_unlock(void);
+HIDDEN void mgc_threads_fork_child(void);
+HIDDEN void mgc_trace_fork_child(void);
+HIDDEN void mgc_fin_fork_child(void);
+HIDDEN int mgc_fin_restart_thread(void);
+
+#endif /* MGC_GC_H */

@@ -1,0 +1,227 @@
+/*
+ * heap.h -- the allocator: what runtime/ offers the rest of mgc.
+ *
+ * Arenas, pages, spans, size classes, the page heap (mheap), the central
+ * span lists (mcentral), the per-thread caches (mcache), typed objects and
+ * OS memory; the data structures are in runtime/types.h.  The allocator
+ * calls into the collector only through runtime/collector.h.
+ *
+ * A thread may be stopped by a signal at any instruction, except inside a
+ * no-preempt section (runtime/collector.h): everything here that leaves
+ * shared metadata half-updated (the allocation fast path, refills,
+ * sweeping a span, holding a runtime lock) runs inside one, so a stopped
+ * world is always a consistent one.
+ */
+#ifndef MGC_HEAP_H
+#define MGC_HEAP_H
+
+#include "runtime/base.h"
+#include "runtime/types.h"
+
+/* The per-thread record is the collector's (gc/thread.h); the allocator
+ * passes it along and reaches into it only through runtime/collector.h. */
+typedef struct gc_thread gc_thread;
+
+/* ---- globals ------------------------------------------------------------ */
+
+extern HIDDEN mheap mgc_heap;
+extern HIDDEN mspan mgc_empty_span;
+extern HIDDEN _Atomic(heap_arena *) *mgc_arena_index;
+extern HIDDEN _Atomic uintptr_t mgc_heap_lo, mgc_heap_hi;
+
+/* Heap accounting (runtime/mheap.c), all atomic. */
+typedef struct mgc_heap_stats {
+    _Atomic uint64_t heap_sys;    /* arena bytes mapped */
+    _Atomic uint64_t heap_inuse;  /* bytes in in-use spans */
+    _Atomic uint64_t meta_sys;    /* metadata bytes mapped */
+    _Atomic uint64_t heap_released; /* bytes of free spans marked released (runtime/scavenge.c) */
+    _Atomic uint64_t heap_live;   /* pacing: marked + allocated since (span granularity) */
+    _Atomic uint64_t freed_bytes; /* cumulative, by sweeping */
+    _Atomic uint64_t nfree;       /* cumulative objects freed */
+    _Atomic uint64_t nalloc_dead; /* counters of unregistered threads */
+    _Atomic uint64_t alloc_bytes_dead;
+    _Atomic uint64_t ntiny_dead;
+} mgc_heap_stats;
+extern HIDDEN mgc_heap_stats mgc_hstats;
+
+/* ---- the hard heap limit (runtime/malloc.c) ----------------------------- */
+
+extern HIDDEN _Atomic size_t mgc_max_heap; /* 0: none */
+
+/* ** Would bytes more of in-use spans pass the hard limit?  Then the
+ * allocation fails softly: the caller sets t->over_limit, which tells
+ * mallocgc to collect and retry before it gives up. */
+static inline bool mgc_over_max_heap(size_t bytes) {
+    size_t m = atomic_load_explicit(&mgc_max_heap, memory_order_relaxed);
+    if (likely(m == 0)) return false;
+    return atomic_load_explicit(&mgc_hstats.heap_inuse, memory_order_relaxed) + bytes > m;
+}
+
+/* ---- OS memory (runtime/os_linux.c) ------------------------------------ */
+
+HIDDEN void *mgc_sys_alloc(size_t n, _Atomic uint64_t *stat);
+HIDDEN void *mgc_sys_reserve_arena(size_t n);
+HIDDEN void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat);
+HIDDEN bool mgc_sys_release(void *p, size_t n); /* drop the pages; they read as zero after */
+
+/* ---- fixed-size metadata (runtime/fixalloc.c) -------------------------- */
+
+HIDDEN mspan *mgc_span_struct_alloc(void);
+HIDDEN void mgc_span_struct_free(mspan *s);
+HIDDEN uint64_t *mgc_bitmap_alloc(unsigned words);
+HIDDEN void mgc_bitmap_free(uint64_t *b, unsigned words);
+#define MGC_PTRBITS_WORDS_PER_PAGE (MGC_PAGE_SIZE / 8 / 64) /* 16: a bit per 8-byte word */
+#define MGC_MAX_SMALL_NPAGES 16 /* checked against the size classes at init */
+HIDDEN uint64_t *mgc_ptrbits_alloc(size_t npages);
+HIDDEN void mgc_ptrbits_free(uint64_t *b, size_t npages);
+
+/* ---- typed objects (runtime/typed.c, runtime/malloc.c) ------------------ */
+
+HIDDEN void mgc_typed_write_bits(mspan *s, uintptr_t v, const gc_type *type, size_t count);
+HIDDEN void *mgc_alloc_typed(const gc_type *type, size_t size, const char *fn);
+HIDDEN gc_thread *mgc_thread_struct_alloc(void);
+HIDDEN void mgc_thread_struct_free(gc_thread *t);
+
+/* ---- arenas and span lookup (runtime/arena.c) --------------------------- */
+
+HIDDEN int mgc_arena_init(void);
+HIDDEN heap_arena *mgc_arena_register(uintptr_t base, size_t size);
+/* Every in-use span, with the world stopped. */
+HIDDEN void mgc_heap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg);
+
+/* ** The span whose page holds p, or NULL.  Two loads after a range check:
+ * the test every conservative word goes through.  The result may be stale
+ * for pages not in use: callers check state and bounds. */
+static inline mspan *mgc_span_of(uintptr_t p) {
+    if (p < atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed) ||
+        p >= atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed))
+        return NULL;
+    heap_arena *a = atomic_load_explicit(&mgc_arena_index[p >> MGC_ARENA_SHIFT],
+                                         memory_order_acquire);
+    if (!a) return NULL;
+    return __atomic_load_n(&a->spans[(p >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)],
+                           __ATOMIC_ACQUIRE);
+}
+
+/* ** The in-use span holding p in one of its slots, or NULL.  The span
+ * struct read may be a stale one being recycled for another span (span
+ * structs are reused, never unmapped): state, base and limit are checked
+ * for exactly that, so the read is racy by design, and under
+ * ThreadSanitizer this function is left uninstrumented (in other builds
+ * the attribute is empty and it inlines as before). */
+#if defined(__SANITIZE_THREAD__)
+#define MGC_RACY_READ_FN static __attribute__((no_sanitize("thread"), noinline, unused))
+#else
+#define MGC_RACY_READ_FN static inline
+#endif
+MGC_RACY_READ_FN mspan *mgc_span_of_heap(uintptr_t p) {
+    mspan *s = mgc_span_of(p);
+    if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != SPAN_INUSE ||
+        p < s->base || p >= s->limit)
+        return NULL;
+    return s;
+}
+
+static inline void mgc_arena_set_span(uintptr_t page_addr, mspan *s) {
+    heap_arena *a = atomic_load_explicit(&mgc_arena_index[page_addr >> MGC_ARENA_SHIFT],
+                                         memory_order_relaxed);
+    __atomic_store_n(&a->spans[(page_addr >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)], s,
+                     __ATOMIC_RELEASE);
+}
+
+/* ---- spans (runtime/mspan.c) -------------------------------------------- */
+
+/* ** Slot index of an address inside span s (no division: a multiply). */
+static inline unsigned mgc_span_obj_index(const mspan *s, uintptr_t p) {
+    if (s->nelems == 1) return 0;
+    return (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+static inline bool mgc_bit_get(const uint64_t *bits, unsigned i) {
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+static inline void mgc_bit_set(uint64_t *bits, unsigned i) {
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+/* ** Allocated slot?  Slots below freeindex were handed out by the cache;
+ * above it allocBits (the survivors of the last sweep) say. */
+static inline bool mgc_span_is_allocated(const mspan *s, unsigned i) {
+    return i < s->freeindex || mgc_bit_get(s->allocBits, i);
+}
+/* ** freeindex is written by its owner and read racily by markers and by
+ * gc_base: relaxed atomic stores (plain moves on x86), so the reads are
+ * well defined and ThreadSanitizer agrees. */
+static inline void mgc_span_set_freeindex(mspan *s, unsigned v) {
+    __atomic_store_n(&s->freeindex, (uint16_t)v, __ATOMIC_RELAXED);
+}
+/* ** The same, read while the owning mcache may be allocating from s (the
+ * concurrent marker).  freeindex only grows during marking, and every slot
+ * allocated before the mark began is below the value published by the
+ * mark-setup stop; a slot allocated since is allocated black anyway. */
+static inline bool mgc_span_is_allocated_racy(const mspan *s, unsigned i) {
+    return i < __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) || mgc_bit_get(s->allocBits, i);
+}
+/* ** Set mark bit i; true if this call set it (markers race). */
+static inline bool mgc_mark_bit_set_atomic(mspan *s, unsigned i) {
+    uint64_t *word = &s->gcmarkBits[i / 64];
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit) return false;
+    return !(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit);
+}
+static inline unsigned mgc_span_bitmap_words(const mspan *s) {
+    return (s->nelems + 63u) / 64u;
+}
+
+HIDDEN void mgc_span_init_objects(mspan *s, int spanclass);
+HIDDEN void mgc_span_refill_alloc_cache(mspan *s);
+HIDDEN unsigned mgc_span_next_free_index(mspan *s);
+HIDDEN unsigned mgc_span_count_marked(const mspan *s);
+HIDDEN void mgc_span_premark_free(mspan *s);
+HIDDEN uint64_t mgc_span_unmark_free(mspan *s);
+
+/* ---- page heap (runtime/mheap.c) ----------------------------------------- */
+
+HIDDEN int mgc_heap_init(void);
+HIDDEN mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass);
+HIDDEN void mgc_heap_free(gc_thread *t, mspan *s);
+/* Release one chunk of a free run to the OS (mheap lock held); all: any
+ * run, else only runs free since before the last scavenger pass.  Returns
+ * the bytes released, 0 if no run qualifies. */
+HIDDEN size_t mgc_heap_release_locked(bool all);
+
+/* ---- scavenger (runtime/scavenge.c) ---------------------------------------- */
+
+HIDDEN int mgc_scavenger_start(void);
+
+/* ---- central lists (runtime/mcentral.c) ----------------------------------- */
+
+HIDDEN void mgc_central_init(mcentral *c, int spanclass);
+HIDDEN mspan *mgc_central_cache_span(gc_thread *t, mcentral *c);
+HIDDEN void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s);
+HIDDEN void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full);
+HIDDEN mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c);
+HIDDEN bool mgc_central_has_unswept(int spanclass, uint32_t sg);
+HIDDEN int mgc_central_next_unswept(int from, uint32_t sg); /* -1: none */
+HIDDEN void mgc_span_list_push(span_list *l, mspan *s);
+HIDDEN void mgc_span_list_remove(span_list *l, mspan *s);
+HIDDEN mspan *mgc_span_list_pop(span_list *l);
+
+/* ---- per-thread caches (runtime/mcache.c) ---------------------------------- */
+
+HIDDEN void mgc_cache_init(mcache *c);
+HIDDEN bool mgc_cache_refill(gc_thread *t, int spanclass);
+HIDDEN void mgc_cache_release_all(gc_thread *t, mcache *c);
+
+/* ---- allocation (runtime/malloc.c) --------------------------------------- */
+
+HIDDEN void mgc_call_oom(size_t n);
+/* Nonzero when any allocation-path debug mode is on (one load on the fast
+ * path); set once by gc_init. */
+extern HIDDEN int mgc_alloc_debug;
+
+/* ---- the allocator's part of fork() (gc/fork.c drives it) ----------------- */
+
+HIDDEN void mgc_fix_fork_lock(void);
+HIDDEN void mgc_fix_fork_unlock(void);
+HIDDEN int mgc_scavenger_fork_child(void);
+
+#endif /* MGC_HEAP_H */
