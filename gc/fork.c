@@ -73,6 +73,7 @@ static void child(void) {
     mgc_threads_fork_child(); /* threads lock still held: only we are left */
     mgc_start_the_world();    /* nobody to restart; releases the threads lock */
     mgc_trace_fork_child();
+    mgc_stats_fork_child();
     mgc_workers_fork_child(); /* re-creates their state and releases wmu */
     mgc_fin_fork_child();
     mgc_gc_fork_child();      /* re-creates cmu's condvars, releases cmu */

@@ -113,32 +113,49 @@ HIDDEN void mgc_sweep_all(gc_thread *t);
  * returns the objects finalizers resurrect. */
 HIDDEN unsigned mgc_specials_sweep(mspan *s);
 
-/* tracing and pause statistics (gc/trace.c) */
+/* statistics (gc/stats.c): every observation is one call, which feeds the
+ * event ring, the counters, the pause histogram, the trace file and the
+ * phase callback (see the file's comment for who calls what, and when) */
 #define MGC_TID_COORDINATOR 100000 /* trace lanes of library threads; mutators use t->id */
 #define MGC_TID_WORKER0 100001
 #define MGC_EVENT_RING 16384        /* events gc_get_events keeps */
 typedef struct mgc_cycle_info {
     uint64_t cycle, start;          /* start: nanotime the cycle began */
     uint64_t setup_ns, mark_ns, term_ns; /* setup pause, concurrent mark wall, termination pauses */
+    uint64_t mark_phase_ns;         /* from the start to the end of the mark (gc_stats.last_mark_ns) */
+    uint64_t sweep_ns;              /* the background sweep's wall time */
     uint64_t heap_before, heap_peak, heap_marked, heap_goal, stack_bytes, root_bytes;
     int forced, retries;
 } mgc_cycle_info;
+extern HIDDEN uint64_t mgc_t_init; /* nanotime at gc_init; constant after */
+HIDDEN void mgc_stats_init(void);  /* gc_init, before any library thread */
+HIDDEN void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
+                           uint64_t stop_ns, int retries);
+HIDDEN void mgc_stat_mark_start(uint64_t cycle, uint64_t at);
+HIDDEN void mgc_stat_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
+HIDDEN void mgc_stat_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_stat_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_stat_stack(int tid, uint64_t start, uint64_t dur);
+HIDDEN void mgc_stat_heap(uint64_t at, uint64_t live);
+HIDDEN void mgc_stat_mark_end(uint64_t peak, uint64_t goal);
+HIDDEN void mgc_stat_cycle(const mgc_cycle_info *c);
+
+/* the trace file and gctrace lines (gc/trace.c): written by gc/stats.c */
 extern HIDDEN int mgc_trace_stderr, mgc_trace_file_on;
 HIDDEN void mgc_trace_init(void);
 HIDDEN void mgc_trace_thread_name(int tid, const char *name);
 HIDDEN void mgc_trace_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
                             uint64_t stop_ns, int retries);
 HIDDEN void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
-HIDDEN void mgc_trace_mark_start(uint64_t cycle, uint64_t at);
-HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
-HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
+HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur);
 HIDDEN void mgc_trace_stack(int tid, uint64_t start, uint64_t dur);
 HIDDEN void mgc_trace_heap(uint64_t at, uint64_t live);
-HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c);
+HIDDEN void mgc_trace_gctrace(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, double pct);
+HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, uint64_t now);
 
 /* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
 HIDDEN void mgc_gc_start(gc_thread *t, bool forced);
-HIDDEN void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns);
 HIDDEN int mgc_gc_init(void);
 extern HIDDEN _Atomic uint64_t mgc_num_gc;
 HIDDEN void mgc_pacer_init(int percent, uint64_t memlimit);
@@ -167,6 +184,7 @@ HIDDEN void mgc_roots_fork_lock(void);
 HIDDEN void mgc_roots_fork_unlock(void);
 HIDDEN void mgc_threads_fork_child(void);
 HIDDEN void mgc_trace_fork_child(void);
+HIDDEN void mgc_stats_fork_child(void);
 HIDDEN void mgc_fin_fork_child(void);
 HIDDEN int mgc_fin_restart_thread(void);
 

@@ -164,6 +164,7 @@ MGC_API int gc_init(const gc_config *user) {
     mgc_alloc_debug = cfg.torture != 0;
     long ncpu = mgc_ncpu();
     mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);
+    mgc_stats_init();
     mgc_trace_init();
     int rc = mgc_heap_init();
     mgc_bc_init(cfg.barriercheck);

@@ -250,8 +250,7 @@ static bool scan_one_stack(gcwork *w) {
         scan_stack(w, t, t->suspended_sp);
         mgc_start_thread(t);
         uint64_t d = mgc_nanotime() - t0;
-        mgc_record_event(GC_EVENT_THREAD_STOP, t->id, t0, d);
-        mgc_trace_stack(t->id, t0, d);
+        mgc_stat_stack(t->id, t0, d);
     }
     t->stack_scanned = cycle;
     mgc_threads_unlock();
@@ -460,8 +459,7 @@ void mgc_assist(gc_thread *t) {
      * allocation, as in Go; mark setup resets it. */
     if (t->gcw.scan_bytes == scanned0) return; /* raced: the pool emptied */
     uint64_t d = mgc_nanotime() - t0;
-    mgc_record_event(GC_EVENT_ASSIST, t->id, t0, d);
-    mgc_trace_assist(t->id, t0, d, mgc_thread_cputime() - c0);
+    mgc_stat_assist(t->id, t0, d, mgc_thread_cputime() - c0);
 }
 
 /* ---- MGC_CHECKMARK --------------------------------------------------------- */

@@ -78,7 +78,7 @@ static void *worker_main(void *arg) {
         if (found) {
             uint64_t busy = mgc_nanotime() - start;
             mgc_pacer_worker_scanned(w.scan_bytes - scanned0, busy);
-            mgc_trace_worker(id, start, busy, mgc_thread_cputime() - cpu0);
+            mgc_stat_worker(id, start, busy, mgc_thread_cputime() - cpu0);
         }
         mgc_gcwork_dispose(&w);
         mgc_gcwork_account(&w);

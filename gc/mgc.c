@@ -61,86 +61,6 @@ static bool cycle_pending(void) {
     return p;
 }
 
-/* Cycle statistics: written by the coordinator, read atomically. */
-#define PAUSE_RING 4096
-typedef struct cycle_stats {
-    _Atomic uint64_t num_forced;
-    _Atomic uint64_t pause_total_ns, pause_max_ns, last_pause_ns, num_pauses;
-    _Atomic uint64_t last_mark_ns, last_sweep_ns;
-    _Atomic uint64_t heap_marked;
-    _Atomic uint64_t last_peak, last_goal;
-    _Atomic uint64_t pauses[PAUSE_RING]; /* the last PAUSE_RING pauses */
-} cycle_stats;
-static cycle_stats cstats;
-
-static void record_pause(uint64_t ns);
-
-/* The event ring: events_lock protects it (events come at most every few
- * tens of microseconds).  A runtime lock (mgc_lock): a mutator records its
- * assists, and one stopped while holding the lock would block a mark
- * worker's stack-scan event, which the stopper may be waiting for. */
-#define EVENT_RING MGC_EVENT_RING
-static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
-static gc_event events[EVENT_RING];
-static uint64_t nevents;
-
-void mgc_record_event(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
-    gc_thread *self = mgc_self;
-    mgc_lock(self, &events_lock);
-    gc_event *e = &events[nevents % EVENT_RING];
-    e->start_ns = start_ns;
-    e->duration_ns = dur_ns;
-    e->kind = kind;
-    e->thread = thread;
-    nevents++;
-    mgc_unlock(self, &events_lock);
-}
-
-MGC_API size_t gc_get_events(gc_event *out, size_t max) {
-    gc_thread *self = mgc_self;
-    mgc_lock(self, &events_lock);
-    size_t have = nevents < EVENT_RING ? (size_t)nevents : EVENT_RING;
-    size_t k = out ? (have < max ? have : max) : have;
-    if (out)
-        for (size_t i = 0; i < k; i++) out[i] = events[(nevents - k + i) % EVENT_RING];
-    mgc_unlock(self, &events_lock);
-    return k;
-}
-
-static void record_pause_at(uint64_t start, uint64_t ns) {
-    mgc_record_event(GC_EVENT_PAUSE, 0, start, ns);
-    record_pause(ns);
-}
-
-static void record_pause(uint64_t ns) {
-    atomic_fetch_add(&cstats.pause_total_ns, ns);
-    if (ns > atomic_load(&cstats.pause_max_ns)) atomic_store(&cstats.pause_max_ns, ns);
-    atomic_store(&cstats.last_pause_ns, ns);
-    uint64_t n = atomic_load(&cstats.num_pauses);
-    atomic_store(&cstats.pauses[n % PAUSE_RING], ns);
-    atomic_store(&cstats.num_pauses, n + 1);
-}
-
-/* ** Stop the world with the static-data snapshot current (gc/staticroots.c):
- * the loader may not be called once the world is stopped, so the snapshot
- * is refreshed just before, and a library loaded or unloaded in between
- * sends us round again; such a stop counts as a pause of this phase.
- * Returns when the world stopped, *p0 when the stop began. */
-static uint64_t stop_world_roots_current(int kind, uint64_t cycle, uint64_t *p0, uint64_t *acc) {
-    for (;;) {
-        mgc_static_roots_refresh();
-        *p0 = mgc_nanotime();
-        mgc_stop_the_world();
-        uint64_t stopped = mgc_nanotime();
-        if (mgc_static_roots_current()) return stopped;
-        mgc_start_the_world();
-        uint64_t d = mgc_nanotime() - *p0;
-        record_pause_at(*p0, d);
-        *acc += d;
-        mgc_trace_pause(kind, cycle, *p0, d, stopped - *p0, 0);
-    }
-}
-
 /* ** Wait until no marker holds work and nothing is left to scan. */
 static void wait_mark_quiet(void) {
     while (atomic_load(&mgc_mark_nbusy) != 0 || mgc_mark_work_left()) mgc_workers_wait_idle(200000);
@@ -199,155 +119,223 @@ static void pacer_line_print(const pacer_line *l) {
               l->goal / 1e6, l->runway / 1e6, l->live / 1e6);
 }
 
-static void run_cycle(bool forced) {
-    mgc_cycle_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.forced = forced;
-    ci.cycle = atomic_load(&mgc_num_gc) + 1;
-    uint64_t t_start = ci.start = mgc_nanotime();
-    atomic_store(&marking_cycle, 1);
-    mgc_sweep_all(NULL); /* sweep termination */
-    uint64_t live_before = ci.heap_before = atomic_load(&mgc_hstats.heap_live);
-    mgc_trace_heap(t_start, live_before);
+/* The state of one cycle, handed from phase to phase (coordinator only). */
+typedef struct cycle {
+    mgc_cycle_info ci;  /* what the statistics and traces get */
+    gcwork w;           /* the coordinator's own marking (STW work) */
+    uint64_t p0;        /* the current or last pause: when its stop began */
+    uint64_t stopped;   /* ... when the world was stopped */
+    uint64_t idle;      /* ... when the workers were idle (termination) */
+    uint64_t t_mark0;   /* concurrent mark began; 0 under MGC_STW */
+    uint64_t t_marked, t_restarted, t_swept;
+    uint64_t root_bytes, unverified;
+    unsigned rescans;
+    pacer_line pl;      /* MGC_VERBOSE=2, taken in the termination pause */
+} cycle;
 
-    /* 1. mark setup */
-    uint64_t p0;
-    uint64_t stopped = stop_world_roots_current(0, ci.cycle, &p0, &ci.setup_ns);
+/* ** Stop the world with the static-data snapshot current (gc/staticroots.c):
+ * the loader may not be called once the world is stopped, so the snapshot
+ * is refreshed just before, and a library loaded or unloaded in between
+ * sends us round again; such a stop counts as a pause of this phase (acc).
+ * Returns with the world stopped and c->p0, c->stopped set. */
+static void stop_world_roots_current(cycle *c, int termination, uint64_t *acc) {
+    for (;;) {
+        mgc_static_roots_refresh();
+        c->p0 = mgc_nanotime();
+        mgc_stop_the_world();
+        c->stopped = mgc_nanotime();
+        if (mgc_static_roots_current()) return;
+        mgc_start_the_world();
+        uint64_t d = mgc_nanotime() - c->p0;
+        *acc += d;
+        mgc_stat_pause(termination, c->ci.cycle, c->p0, d, c->stopped - c->p0, 0);
+    }
+}
+
+/* ** Restart the world after a pause that did not end the mark, and report
+ * the pause (retries: termination attempts before it). */
+static void restart_after_pause(cycle *c, int termination, uint64_t *acc, int retries) {
+    mgc_start_the_world();
+    uint64_t d = mgc_nanotime() - c->p0;
+    *acc += d;
+    mgc_stat_pause(termination, c->ci.cycle, c->p0, d, c->stopped - c->p0, retries);
+}
+
+/* ---- the phases of a cycle, in order ------------------------------------------ */
+
+/* ** Phase 0, sweep termination (Go's gcStart, first half): whatever the
+ * last cycle left unswept is swept now, so every span starts the mark
+ * swept. */
+static void sweep_termination(cycle *c, bool forced) {
+    memset(c, 0, sizeof *c);
+    c->ci.forced = forced;
+    c->ci.cycle = atomic_load(&mgc_num_gc) + 1;
+    c->ci.start = mgc_nanotime();
+    atomic_store(&marking_cycle, 1);
+    mgc_sweep_all(NULL);
+    c->ci.heap_before = atomic_load(&mgc_hstats.heap_live);
+    mgc_stat_heap(c->ci.start, c->ci.heap_before);
+}
+
+/* ** Phase 1, mark setup (gcStart, second half), world stopped: barrier and
+ * black allocation on, roots and stacks grey, the pacer's goal for this
+ * cycle.  Returns with the world still stopped. */
+static void mark_setup(cycle *c) {
+    stop_world_roots_current(c, 0, &c->ci.setup_ns);
     mgc_mark_setup();
     mgc_pacer_start_cycle(atomic_load(&mgc_hstats.heap_live));
-    ci.heap_goal = atomic_load(&mgc_heap_goal);
-    gcwork w;
-    mgc_gcwork_init(&w);
-    int tries = 0;
-    uint64_t t_mark0 = 0, idle = 0;
-    if (mgc_cfg.stw) {
-        mgc_mark_everything_stw(&w);
-    } else {
-        uint64_t ps = mgc_nanotime();
-        mgc_start_the_world();
-        uint64_t setup = mgc_nanotime() - p0;
-        record_pause_at(p0, setup);
-        ci.setup_ns += setup;
-        mgc_trace_pause(0, ci.cycle, p0, setup, stopped - p0, 0);
-        mgc_warn_flush();
-        if (mgc_cfg.verbose >= 3)
-            mgc_print("mgc: setup pause %.1f us (stopped+setup %.1f us)", setup / 1e3,
-                      (ps - p0) / 1e3);
+    c->ci.heap_goal = atomic_load(&mgc_heap_goal);
+    mgc_gcwork_init(&c->w);
+}
 
-        /* 2. concurrent mark, 3. termination attempts */
-        t_mark0 = mgc_nanotime();
-        mgc_trace_mark_start(ci.cycle, t_mark0);
-        mgc_workers_set_active(1);
-        for (;;) {
-            wait_mark_quiet();
-            stopped = stop_world_roots_current(1, ci.cycle, &p0, &ci.term_ns);
-            /* Workers are not stopped by signals: tell them to stop taking
-             * work and wait for the few that are mid-slice (a 64 KiB scan). */
-            mgc_workers_set_active(0);
-            while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
-            idle = mgc_nanotime();
-            mgc_barrier_lock_unregistered();
-            if (!flush_and_check()) break;
-            if (++tries >= 8) {
-                /* Still racing the barrier: finish in this pause. */
-                mgc_mark_everything_stw(&w);
-                break;
-            }
-            mgc_barrier_unlock_unregistered();
-            mgc_start_the_world();
-            uint64_t d = mgc_nanotime() - p0;
-            record_pause_at(p0, d);
-            ci.term_ns += d;
-            report_termination_stop(p0, stopped, idle);
-            mgc_trace_pause(1, ci.cycle, p0, d, stopped - p0, tries - 1);
-            mgc_workers_set_active(1);
+/* ** Phase 2 begins: restart the world and let the workers mark. */
+static void start_concurrent_mark(cycle *c) {
+    uint64_t ps = mgc_nanotime();
+    uint64_t setup0 = c->ci.setup_ns;
+    restart_after_pause(c, 0, &c->ci.setup_ns, 0);
+    mgc_warn_flush();
+    if (mgc_cfg.verbose >= 3)
+        mgc_print("mgc: setup pause %.1f us (stopped+setup %.1f us)",
+                  (c->ci.setup_ns - setup0) / 1e3, (ps - c->p0) / 1e3);
+    c->t_mark0 = mgc_nanotime();
+    mgc_stat_mark_start(c->ci.cycle, c->t_mark0);
+    mgc_workers_set_active(1);
+}
+
+/* ** Phase 3a, mark done (Go's gcMarkDone): stop the world when the markers
+ * are quiet and look for grey objects anywhere (barrier buffers, roots,
+ * stacks); if any, restart and go on marking, at most eight times, then
+ * finish the mark in the pause.  Returns with the world stopped, the
+ * unregistered barrier's lock held and no grey object left. */
+static void mark_done(cycle *c) {
+    for (;;) {
+        wait_mark_quiet();
+        stop_world_roots_current(c, 1, &c->ci.term_ns);
+        /* Workers are not stopped by signals: tell them to stop taking
+         * work and wait for the few that are mid-slice (a 64 KiB scan). */
+        mgc_workers_set_active(0);
+        while (atomic_load(&mgc_mark_nbusy) != 0) sched_yield();
+        c->idle = mgc_nanotime();
+        mgc_barrier_lock_unregistered();
+        if (!flush_and_check()) break;
+        if (++c->ci.retries >= 8) {
+            /* Still racing the barrier: finish in this pause. */
+            mgc_mark_everything_stw(&c->w);
+            break;
         }
-        mgc_mark_rescan_stw(&w); /* plain stores into root ranges: gc/roots.c */
+        mgc_barrier_unlock_unregistered();
+        restart_after_pause(c, 1, &c->ci.term_ns, c->ci.retries - 1);
+        report_termination_stop(c->p0, c->stopped, c->idle);
+        mgc_workers_set_active(1);
     }
+    mgc_mark_rescan_stw(&c->w); /* plain stores into root ranges: gc/roots.c */
+}
+
+/* ** Phase 3b, mark termination (gcMarkTermination), world stopped and
+ * nothing left to mark: the barrier off, every cached span handed back,
+ * heap_live set to what was marked, sweepgen advanced (every span becomes
+ * unswept), the next goal set.  Restarts the world. */
+static void mark_termination(cycle *c) {
     /* Grey objects dropped for want of memory (gc/workbuf.c): found again
      * by rescanning the heap, in this pause. */
-    unsigned rescans = mgc_mark_rescan_dropped(&w);
-    uint64_t t_marked = mgc_nanotime();
-
-    /* 3. termination: world stopped, nothing left to mark. */
-    mgc_gcwork_dispose(&w);
-    mgc_gcwork_account(&w);
+    c->rescans = mgc_mark_rescan_dropped(&c->w);
+    c->t_marked = mgc_nanotime();
+    mgc_gcwork_dispose(&c->w);
+    mgc_gcwork_account(&c->w);
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_flush_thread(t);
-    uint64_t root_bytes = 0;
-    uint64_t marked = mgc_mark_finish(&root_bytes);
+    uint64_t marked = mgc_mark_finish(&c->root_bytes);
     if (mgc_bc_on) mgc_bc_terminate();
-    ci.stack_bytes = mgc_mark_stack_bytes();
-    ci.root_bytes = root_bytes - ci.stack_bytes;
-    pacer_line pl;
-    if (mgc_cfg.verbose >= 2) pacer_line_take(&pl);
+    c->ci.stack_bytes = mgc_mark_stack_bytes();
+    c->ci.root_bytes = c->root_bytes - c->ci.stack_bytes;
+    if (mgc_cfg.verbose >= 2) pacer_line_take(&c->pl);
     if (!mgc_cfg.stw) mgc_barrier_unlock_unregistered();
-    uint64_t unverified = mgc_cfg.checkmark ? mgc_checkmark() : 0;
+    c->unverified = mgc_cfg.checkmark ? mgc_checkmark() : 0;
     for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_cache_release_all(NULL, &t->cache);
-    uint64_t peak = ci.heap_peak = atomic_load(&mgc_hstats.heap_live);
-    ci.heap_marked = marked;
-    atomic_store(&cstats.last_peak, peak);
-    atomic_store(&cstats.last_goal, atomic_load(&mgc_heap_goal));
+    uint64_t peak = c->ci.heap_peak = atomic_load(&mgc_hstats.heap_live);
+    c->ci.heap_marked = marked;
+    mgc_stat_mark_end(peak, atomic_load(&mgc_heap_goal));
     atomic_store(&mgc_hstats.heap_live, marked);
     atomic_fetch_add(&mgc_heap.sweepgen, 2);
     atomic_store(&mgc_sweep_done, 0);
-    mgc_pacer_end_cycle(marked, root_bytes, peak);
+    mgc_pacer_end_cycle(marked, c->root_bytes, peak);
     if (mgc_cfg.stw >= 2) {
         mgc_sweep_all(NULL);
         atomic_store(&mgc_sweep_done, 1);
     }
     atomic_store(&marking_cycle, 0);
-    uint64_t n = atomic_fetch_add(&mgc_num_gc, 1) + 1; /* counted at mark termination, as Go does */
+    atomic_fetch_add(&mgc_num_gc, 1); /* counted at mark termination, as Go does */
     mgc_start_the_world();
     pthread_mutex_lock(&cmu);
     pthread_cond_broadcast(&c_marked);
     pthread_mutex_unlock(&cmu);
-    uint64_t t_restarted = mgc_nanotime();
-    /* Everything said about the pause, now that nobody is stopped. */
-    mgc_warn_flush();
-    if (t_mark0) report_termination_stop(p0, stopped, idle);
-    if (mgc_cfg.verbose >= 2) pacer_line_print(&pl);
-    report_rescans(rescans);
-    if (mgc_cfg.verbose && unverified)
-        mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
-                  (unsigned long long)unverified);
-    if (mgc_bc_on) mgc_bc_report();
-    record_pause_at(p0, t_restarted - p0);
-    if (mgc_cfg.stw) ci.setup_ns = t_restarted - p0; /* one pause did it all */
-    else ci.term_ns += t_restarted - p0;
-    ci.retries = tries;
-    ci.mark_ns = t_mark0 ? p0 - t_mark0 : 0;
-    mgc_trace_pause(!mgc_cfg.stw, ci.cycle, p0, t_restarted - p0, stopped - p0, tries);
-    if (t_mark0) mgc_trace_phase(0, ci.cycle, t_mark0, p0 - t_mark0);
-    mgc_trace_heap(t_restarted, marked);
-    if (mgc_cfg.verbose >= 3) mgc_print("mgc: termination pause %.1f us", (t_restarted - p0) / 1e3);
+    c->t_restarted = mgc_nanotime();
+}
 
-    /* 4. concurrent sweep, in the background: yield now and then so the
-     * program's threads get the CPU first. */
+/* ** Everything said about the mark and its last pause, now that nobody is
+ * stopped (a stopped thread may hold stderr's lock or the handler's). */
+static void report_mark_termination(cycle *c) {
+    uint64_t pause = c->t_restarted - c->p0;
+    mgc_warn_flush();
+    if (c->t_mark0) report_termination_stop(c->p0, c->stopped, c->idle);
+    if (mgc_cfg.verbose >= 2) pacer_line_print(&c->pl);
+    report_rescans(c->rescans);
+    if (mgc_cfg.verbose && c->unverified)
+        mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
+                  (unsigned long long)c->unverified);
+    if (mgc_bc_on) mgc_bc_report();
+    if (mgc_cfg.stw) c->ci.setup_ns = pause; /* one pause did it all */
+    else c->ci.term_ns += pause;
+    c->ci.mark_ns = c->t_mark0 ? c->p0 - c->t_mark0 : 0;
+    mgc_stat_pause(!mgc_cfg.stw, c->ci.cycle, c->p0, pause, c->stopped - c->p0, c->ci.retries);
+    if (c->t_mark0) mgc_stat_phase(0, c->ci.cycle, c->t_mark0, c->p0 - c->t_mark0);
+    mgc_stat_heap(c->t_restarted, c->ci.heap_marked);
+    if (mgc_cfg.verbose >= 3) mgc_print("mgc: termination pause %.1f us", pause / 1e3);
+}
+
+/* ** Phase 4, the concurrent sweep (gcSweep's background part): yield now
+ * and then so the program's threads get the CPU first; allocating threads
+ * sweep on demand meanwhile. */
+static void background_sweep(cycle *c) {
     for (int k = 0; mgc_sweep_one(NULL); k++)
         if (k % 256 == 255 && !cycle_pending()) sched_yield();
     atomic_store(&mgc_sweep_done, 1);
-    uint64_t t_swept = mgc_nanotime();
+    c->t_swept = mgc_nanotime();
     mgc_fin_cycle_end();
-    mgc_trace_phase(1, ci.cycle, t_restarted, t_swept - t_restarted);
+    mgc_stat_phase(1, c->ci.cycle, c->t_restarted, c->t_swept - c->t_restarted);
+}
 
-    atomic_store(&cstats.last_mark_ns, t_marked - t_start);
-    atomic_store(&cstats.last_sweep_ns, t_swept - t_restarted);
-    atomic_store(&cstats.heap_marked, marked);
-    if (forced) atomic_fetch_add(&cstats.num_forced, 1);
-    mgc_trace_cycle(&ci);
-
+/* ** The cycle is done: its statistics, gctrace line and MGC_VERBOSE line. */
+static void report_cycle(cycle *c) {
+    c->ci.mark_phase_ns = c->t_marked - c->ci.start;
+    c->ci.sweep_ns = c->t_swept - c->t_restarted;
+    mgc_stat_cycle(&c->ci);
     mgc_warn_flush(); /* what single-thread stops queued during the mark */
-    if (mgc_cfg.verbose) {
-        uint64_t goal = atomic_load(&mgc_heap_goal);
-        mgc_print("mgc: gc %llu%s: %.3f ms mark, %.3f ms sweep, last pause %.3f ms, "
-                "%.1f -> %.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %d termination retries",
-                (unsigned long long)n, forced ? " (forced)" : "",
-                (double)(t_marked - t_start) / 1e6, (double)(t_swept - t_restarted) / 1e6,
-                (double)(t_restarted - p0) / 1e6, (double)live_before / 1048576.0,
-                (double)peak / 1048576.0, (double)marked / 1048576.0,
-                goal == UINT64_MAX ? 0.0 : (double)goal / 1048576.0, (double)root_bytes / 1024.0,
-                tries);
+    if (!mgc_cfg.verbose) return;
+    uint64_t goal = atomic_load(&mgc_heap_goal);
+    mgc_print("mgc: gc %llu%s: %.3f ms mark, %.3f ms sweep, last pause %.3f ms, "
+              "%.1f -> %.1f -> %.1f MB, goal %.1f MB, roots %.1f KB, %d termination retries",
+              (unsigned long long)c->ci.cycle, c->ci.forced ? " (forced)" : "",
+              c->ci.mark_phase_ns / 1e6, c->ci.sweep_ns / 1e6, (c->t_restarted - c->p0) / 1e6,
+              c->ci.heap_before / 1048576.0, c->ci.heap_peak / 1048576.0,
+              c->ci.heap_marked / 1048576.0, goal == UINT64_MAX ? 0.0 : goal / 1048576.0,
+              c->root_bytes / 1024.0, c->ci.retries);
+}
+
+/* ** One cycle, start to end: the table of contents of the collector. */
+static void run_cycle(bool forced) {
+    cycle c;
+    sweep_termination(&c, forced);
+    mark_setup(&c);                    /* world stopped from here */
+    if (mgc_cfg.stw) {
+        mgc_mark_everything_stw(&c.w); /* MGC_STW: the whole mark in the pause */
+    } else {
+        start_concurrent_mark(&c);     /* world running */
+        mark_done(&c);                 /* world stopped again, nothing grey */
     }
+    mark_termination(&c);              /* world restarted */
+    report_mark_termination(&c);
+    background_sweep(&c);
+    report_cycle(&c);
 }
 
 /* ** Verify the heap's metadata (gc/verify.c), world stopped, between
@@ -401,9 +389,6 @@ static void *coordinator_main(void *arg) {
 }
 
 int mgc_gc_init(void) {
-    /* Static roots: the event ring and statistics hold no heap pointers. */
-    mgc_static_exclude(events, sizeof events);
-    mgc_static_exclude(&cstats, sizeof cstats);
     if (mgc_start_daemon("mgc-gc", coordinator_main, NULL) != GC_OK) return GC_ESYS;
     return mgc_workers_start(mgc_cfg.mark_workers);
 }
@@ -524,63 +509,6 @@ MGC_API size_t gc_verify_heap(void) {
     return (size_t)problems;
 }
 
-MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max) {
-    uint64_t n = atomic_load(&cstats.num_pauses);
-    size_t have = n < PAUSE_RING ? (size_t)n : PAUSE_RING;
-    if (!out_ns) return have;
-    size_t k = have < max ? have : max;
-    for (size_t i = 0; i < k; i++) out_ns[i] = atomic_load(&cstats.pauses[(n - k + i) % PAUSE_RING]);
-    return k;
-}
-
-MGC_API void gc_get_stats(gc_stats *out) {
-    if (!out) {
-        mgc_warn("gc_get_stats(NULL): pass a pointer to a gc_stats to fill");
-        return;
-    }
-    memset(out, 0, sizeof *out);
-    uint64_t nalloc = atomic_load(&mgc_hstats.nalloc_dead);
-    uint64_t bytes = atomic_load(&mgc_hstats.alloc_bytes_dead);
-    uint64_t ntiny = atomic_load(&mgc_hstats.ntiny_dead);
-    /* A collector may hold the threads lock while it waits for us to stop:
-     * wait for it parked.  Unregistered callers are never waited for. */
-    mgc_threads_lock_parked(mgc_self);
-    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
-        nalloc += atomic_load_explicit(&t->cache.nalloc, memory_order_relaxed);
-        bytes += atomic_load_explicit(&t->cache.alloc_bytes, memory_order_relaxed);
-        ntiny += atomic_load_explicit(&t->cache.ntiny, memory_order_relaxed);
-    }
-    out->num_threads = mgc_num_threads;
-    mgc_threads_unlock();
-
-    uint64_t nfree = atomic_load(&mgc_hstats.nfree);
-    uint64_t freed = atomic_load(&mgc_hstats.freed_bytes);
-    out->num_gc = atomic_load(&mgc_num_gc);
-    out->num_forced_gc = atomic_load(&cstats.num_forced);
-    out->num_alloc = nalloc;
-    out->total_alloc = bytes;
-    out->num_free = nfree;
-    out->heap_alloc = bytes >= freed ? bytes - freed : 0;
-    out->heap_objects = nalloc - ntiny >= nfree ? nalloc - ntiny - nfree : 0;
-    out->heap_inuse = atomic_load(&mgc_hstats.heap_inuse);
-    out->heap_sys = atomic_load(&mgc_hstats.heap_sys);
-    out->meta_sys = atomic_load(&mgc_hstats.meta_sys);
-    out->heap_marked = atomic_load(&cstats.heap_marked);
-    out->next_gc = atomic_load(&mgc_heap_goal);
-    out->pause_total_ns = atomic_load(&cstats.pause_total_ns);
-    out->pause_max_ns = atomic_load(&cstats.pause_max_ns);
-    out->last_pause_ns = atomic_load(&cstats.last_pause_ns);
-    out->num_pauses = atomic_load(&cstats.num_pauses);
-    out->last_mark_ns = atomic_load(&cstats.last_mark_ns);
-    out->last_sweep_ns = atomic_load(&cstats.last_sweep_ns);
-    out->next_trigger = atomic_load(&mgc_heap_trigger);
-    out->last_heap_peak = atomic_load(&cstats.last_peak);
-    out->last_heap_goal = atomic_load(&cstats.last_goal);
-    out->heap_released = atomic_load(&mgc_hstats.heap_released);
-    out->root_bytes = mgc_roots_bytes();
-    out->static_root_bytes = mgc_static_roots_bytes();
-}
-
 /* ---- fork (gc/fork.c) ---------------------------------------------------- */
 
 /* ** Returns with cmu held and the coordinator idle: no cycle or
@@ -605,6 +533,5 @@ void mgc_gc_fork_child(void) {
     c_request = mgc_fresh_cond;
     c_done = mgc_fresh_cond;
     c_marked = mgc_fresh_cond;
-    events_lock = mgc_fresh_mutex;
     pthread_mutex_unlock(&cmu);
 }
