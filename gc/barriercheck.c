@@ -200,7 +200,7 @@ static void check_span(mspan *s, void *arg) {
     (void)arg;
     if (s->noscan) return;
     for (unsigned i = 0; i < s->nelems; i++)
-        if (mgc_span_is_allocated(s, i) && mgc_bit_get(s->gcmarkBits, i))
+        if (mgc_span_is_allocated(s, i) && mgc_bit_get(s->gcmark_bits, i))
             check_object(s, s->base + (uintptr_t)i * s->elemsize);
 }
 

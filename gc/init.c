@@ -114,6 +114,79 @@ static void apply_env(gc_config *cfg) {
         mgc_warn("gc_init: ignoring MGC_FINALIZERS=\"%s\": expected manual or thread", f);
 }
 
+/* ** The config's problem as a message fragment, or NULL if it can be used. */
+static const char *config_problem(const gc_config *cfg) {
+    if (!usable_signal(cfg->suspend_signal)) return "suspend_signal (MGC_SIG_SUSPEND)";
+    if (!usable_signal(cfg->restart_signal)) return "restart_signal (MGC_SIG_RESTART)";
+    if (cfg->mark_workers < 0 || cfg->mark_workers > 1024)
+        return "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
+    return NULL;
+}
+
+/* ** Check the config, with the message naming the field to fix. */
+static bool config_ok(const gc_config *cfg) {
+    const char *bad = config_problem(cfg);
+    if (bad) {
+        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to 31 or "
+                 "%d to %d, not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE; 32 to %d "
+                 "belong to the C library); fix that field", bad, SIGRTMIN, SIGRTMAX,
+                 SIGRTMIN - 1);
+        return false;
+    }
+    if (cfg->suspend_signal == cfg->restart_signal) {
+        mgc_warn("gc_init: suspend and restart signals must differ (both %d); pass two "
+                 "different signals in gc_config or MGC_SIG_SUSPEND/MGC_SIG_RESTART",
+                 cfg->suspend_signal);
+        return false;
+    }
+    return true;
+}
+
+/* ** The settings every module reads (mgc_cfg), from a checked config. */
+static void set_settings(const gc_config *cfg) {
+    mgc_cfg.verbose = cfg->verbose;
+    mgc_cfg.stw = cfg->stw;
+    mgc_cfg.checkmark = cfg->checkmark;
+    mgc_cfg.clobber = cfg->clobber;
+    mgc_cfg.torture = cfg->torture;
+    mgc_cfg.manual_finalizers = cfg->manual_finalizers;
+    /* MGC_VERIFY=1 (default in MGC_DEBUG builds): the heap verifier after
+     * every cycle.  An operator's switch, like MGC_SCAVENGE. */
+#ifdef MGC_DEBUG
+    mgc_cfg.verify = 1;
+#endif
+    env_int("MGC_VERIFY", &mgc_cfg.verify, 0, 1);
+    mgc_alloc_debug = cfg->torture != 0;
+    long ncpu = mgc_ncpu();
+    mgc_cfg.mark_workers = cfg->mark_workers > 0 ? cfg->mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);
+}
+
+/* ** Start every module, in dependency order; GC_OK or the first error. */
+static int start_modules(const gc_config *cfg) {
+    mgc_stats_init();
+    mgc_trace_init();
+    int rc = mgc_heap_init();
+    mgc_bc_init(cfg->barriercheck);
+    if (rc == GC_OK) rc = mgc_threads_init();
+    if (rc == GC_OK) rc = mgc_stw_init(cfg->suspend_signal, cfg->restart_signal);
+    mgc_pacer_init(cfg->percent, cfg->memory_limit);
+    atomic_store(&mgc_max_heap, cfg->max_heap);
+    if (rc == GC_OK) rc = mgc_gc_init();
+    /* After every module has named its own tables (mgc_static_exclude);
+     * the coordinator reads the snapshot only once a cycle is asked for,
+     * after gc_init returns. */
+    if (rc == GC_OK) mgc_static_roots_init(cfg->static_roots);
+    if (rc == GC_OK) mgc_fork_init();
+    /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
+     * works).  No gc_config field: an operator's switch, not a program's. */
+    int scavenge = 1;
+    env_int("MGC_SCAVENGE", &scavenge, 0, 1);
+    if (rc == GC_OK && scavenge && mgc_scavenger_start() != GC_OK)
+        mgc_warn("gc_init: could not start the scavenger thread; free memory is returned "
+                 "to the OS only by gc_free_os_memory()");
+    return rc;
+}
+
 MGC_API int gc_init(const gc_config *user) {
     /* mgc_me: inside gc_do_blocking's fn the thread is registered still. */
     if (atomic_load_explicit(&mgc_initialized, memory_order_acquire))
@@ -127,64 +200,12 @@ MGC_API int gc_init(const gc_config *user) {
     if (user) cfg = *user;
     else gc_config_default(&cfg);
     apply_env(&cfg);
-    const char *bad = NULL;
-    if (!usable_signal(cfg.suspend_signal))
-        bad = "suspend_signal (MGC_SIG_SUSPEND)";
-    else if (!usable_signal(cfg.restart_signal))
-        bad = "restart_signal (MGC_SIG_RESTART)";
-    else if (cfg.mark_workers < 0 || cfg.mark_workers > 1024)
-        bad = "mark_workers (MGC_MARK_WORKERS): 0 for the default, or 1 to 1024";
-    if (bad) {
-        mgc_warn("gc_init: gc_config.%s has a value that cannot be used (signals: 1 to 31 or "
-                 "%d to %d, not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL or SIGFPE; 32 to %d "
-                 "belong to the C library); fix that field", bad, SIGRTMIN, SIGRTMAX,
-                 SIGRTMIN - 1);
+    if (!config_ok(&cfg)) {
         pthread_mutex_unlock(&init_lock);
         return GC_EINVAL;
     }
-    if (cfg.suspend_signal == cfg.restart_signal) {
-        mgc_warn("gc_init: suspend and restart signals must differ (both %d); pass two "
-                 "different signals in gc_config or MGC_SIG_SUSPEND/MGC_SIG_RESTART",
-                 cfg.suspend_signal);
-        pthread_mutex_unlock(&init_lock);
-        return GC_EINVAL;
-    }
-    mgc_cfg.verbose = cfg.verbose;
-    mgc_cfg.stw = cfg.stw;
-    mgc_cfg.checkmark = cfg.checkmark;
-    mgc_cfg.clobber = cfg.clobber;
-    mgc_cfg.torture = cfg.torture;
-    mgc_cfg.manual_finalizers = cfg.manual_finalizers;
-    /* MGC_VERIFY=1 (default in MGC_DEBUG builds): the heap verifier after
-     * every cycle.  An operator's switch, like MGC_SCAVENGE. */
-#ifdef MGC_DEBUG
-    mgc_cfg.verify = 1;
-#endif
-    env_int("MGC_VERIFY", &mgc_cfg.verify, 0, 1);
-    mgc_alloc_debug = cfg.torture != 0;
-    long ncpu = mgc_ncpu();
-    mgc_cfg.mark_workers = cfg.mark_workers > 0 ? cfg.mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);
-    mgc_stats_init();
-    mgc_trace_init();
-    int rc = mgc_heap_init();
-    mgc_bc_init(cfg.barriercheck);
-    if (rc == GC_OK) rc = mgc_threads_init();
-    if (rc == GC_OK) rc = mgc_stw_init(cfg.suspend_signal, cfg.restart_signal);
-    mgc_pacer_init(cfg.percent, cfg.memory_limit);
-    atomic_store(&mgc_max_heap, cfg.max_heap);
-    if (rc == GC_OK) rc = mgc_gc_init();
-    /* After every module has named its own tables (mgc_static_exclude);
-     * the coordinator reads the snapshot only once a cycle is asked for,
-     * after gc_init returns. */
-    if (rc == GC_OK) mgc_static_roots_init(cfg.static_roots);
-    if (rc == GC_OK) mgc_fork_init();
-    /* MGC_SCAVENGE=0: no background release (gc_free_os_memory still
-     * works).  No gc_config field: an operator's switch, not a program's. */
-    int scavenge = 1;
-    env_int("MGC_SCAVENGE", &scavenge, 0, 1);
-    if (rc == GC_OK && scavenge && mgc_scavenger_start() != GC_OK)
-        mgc_warn("gc_init: could not start the scavenger thread; free memory is returned "
-                 "to the OS only by gc_free_os_memory()");
+    set_settings(&cfg);
+    int rc = start_modules(&cfg);
     if (rc != GC_OK) {
         mgc_warn("gc_init: failed: %s", gc_strerror(rc));
         pthread_mutex_unlock(&init_lock);

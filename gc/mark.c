@@ -2,7 +2,7 @@
  * mark.c -- finding what is alive, concurrently with the program.
  *
  * Tri-colour marking over per-span mark bits: an object is white while its
- * bit in gcmarkBits is clear, grey once the bit is set and the object is
+ * bit in gcmark_bits is clear, grey once the bit is set and the object is
  * queued in a work buffer, black once it has been scanned.  Scanning is
  * conservative: every aligned word of a root range, a thread's stack, or a
  * scan-class object is looked up with mgc_span_of_heap(), and if it points
@@ -74,7 +74,7 @@ static inline void grey_word(gcwork *w, uintptr_t p) {
     unsigned i = mgc_span_obj_index(s, p);
     if (!mgc_span_is_allocated_racy(s, i)) return;
     if (unlikely(w->check)) {
-        /* MGC_CHECKMARK: a second, stop-the-world mark in checkBits; any
+        /* MGC_CHECKMARK: a second, stop-the-world mark in check_bits; any
          * object it reaches must have been marked by the real one -- except
          * through a word on a thread stack, which may be junk that appeared
          * after the thread's stack was scanned (a dead register saved in a
@@ -83,15 +83,15 @@ static inline void grey_word(gcwork *w, uintptr_t p) {
          * verified and not traversed: it is garbage the program cannot
          * reach, or, if the program does use it, the mutators' own checks
          * in the stress tests catch it. */
-        if (mgc_bit_get(s->checkBits, i)) return;
-        if (!mgc_bit_get(s->gcmarkBits, i)) {
+        if (mgc_bit_get(s->check_bits, i)) return;
+        if (!mgc_bit_get(s->gcmark_bits, i)) {
             if (w->check_stack) {
                 check_unverified++;
                 return;
             }
             report_checkmark_failure(s, i, p);
         }
-        mgc_bit_set(s->checkBits, i);
+        mgc_bit_set(s->check_bits, i);
     } else if (!mgc_mark_bit_set_atomic(s, i)) {
         return;
     }
@@ -369,13 +369,13 @@ uint64_t mgc_mark_finish(uint64_t *root_bytes) {
 
 /* ---- mark-stack overflow --------------------------------------------------- */
 
-/* ** Scan every marked, allocated object of one span (checkBits for the
+/* ** Scan every marked, allocated object of one span (check_bits for the
  * checkmark), draining after each so deep structures are followed with the
  * few buffers there are. */
 static void rescan_span(mspan *s, void *arg) {
     gcwork *w = arg;
     if (s->noscan) return;
-    const uint64_t *bits = w->check ? s->checkBits : s->gcmarkBits;
+    const uint64_t *bits = w->check ? s->check_bits : s->gcmark_bits;
     for (unsigned k = 0; k < mgc_span_bitmap_words(s); k++) {
         uint64_t word = __atomic_load_n(&bits[k], __ATOMIC_RELAXED);
         while (word) {
@@ -469,13 +469,13 @@ void mgc_assist(gc_thread *t) {
  * (*arg counts the spans left without bits) rather than the process dying
  * of a debug mode. */
 static void alloc_check_bits(mspan *s, void *arg) {
-    s->checkBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
-    if (!s->checkBits) ++*(size_t *)arg;
+    s->check_bits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
+    if (!s->check_bits) ++*(size_t *)arg;
 }
 static void free_check_bits(mspan *s, void *arg) {
     (void)arg;
-    if (s->checkBits) mgc_bitmap_free(s->checkBits, mgc_span_bitmap_words(s));
-    s->checkBits = NULL;
+    if (s->check_bits) mgc_bitmap_free(s->check_bits, mgc_span_bitmap_words(s));
+    s->check_bits = NULL;
 }
 
 static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
@@ -487,7 +487,7 @@ static void report_checkmark_failure(mspan *s, unsigned i, uintptr_t p) {
             "  span [%#lx, %#lx), size class %u, %s, %u of %u slots allocated, sweepgen %u",
             (unsigned long)obj, (unsigned long)p, s->elemsize, i, (unsigned long)s->base,
             (unsigned long)(s->base + s->npages * MGC_PAGE_SIZE), MGC_SPANCLASS_SIZECLASS(s->spanclass),
-            s->noscan ? "noscan" : s->typed ? "typed" : "scan", s->allocCount, s->nelems, atomic_load(&s->sweepgen));
+            s->noscan ? "noscan" : s->typed ? "typed" : "scan", s->alloc_count, s->nelems, atomic_load(&s->sweepgen));
     mgc_print("  found in %s [%#lx, %#lx) at %#lx (offset %lu)", check_where,
             (unsigned long)check_lo, (unsigned long)check_hi, (unsigned long)check_at,
             (unsigned long)(check_at - check_lo));

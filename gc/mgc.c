@@ -255,7 +255,7 @@ static void mark_termination(cycle *c) {
     c->ci.heap_marked = marked;
     mgc_stat_mark_end(peak, atomic_load(&mgc_heap_goal));
     atomic_store(&mgc_hstats.heap_live, marked);
-    atomic_fetch_add(&mgc_heap.sweepgen, 2);
+    mgc_sweepgen_advance();
     atomic_store(&mgc_sweep_done, 0);
     mgc_pacer_end_cycle(marked, c->root_bytes, peak);
     if (mgc_cfg.stw >= 2) {

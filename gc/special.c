@@ -92,7 +92,7 @@ mspan *mgc_object_span(const void *p, uintptr_t *base) {
 
 /* ** Is sp's object unmarked (dead, unless a finalizer revives it)? */
 static bool special_dead(mspan *s, const mgc_special *sp) {
-    return !mgc_bit_get(s->gcmarkBits, mgc_span_obj_index(s, sp->obj));
+    return !mgc_bit_get(s->gcmark_bits, mgc_span_obj_index(s, sp->obj));
 }
 
 /* ** One pass over s's specials: unlink and hand to fn those of kind whose
@@ -123,7 +123,7 @@ static void clear_weak(mspan *s, mgc_special *sp) {
 
 static void queue_finalizer(mspan *s, mgc_special *sp) {
     mgc_fin_root_remove_locked(sp);
-    mgc_bit_set(s->gcmarkBits, mgc_span_obj_index(s, sp->obj)); /* resurrected */
+    mgc_bit_set(s->gcmark_bits, mgc_span_obj_index(s, sp->obj)); /* resurrected */
     mgc_fin_enqueue_locked(sp);
 }
 

@@ -31,14 +31,14 @@ _Atomic int mgc_sweep_done = 1;
 static _Atomic int sweep_cursor; /* span class to look at first */
 
 bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg) {
-    uint32_t want = sg - 2;
-    return atomic_compare_exchange_strong(&s->sweepgen, &want, sg - 1);
+    uint32_t want = mgc_sg_needs_sweep(sg);
+    return atomic_compare_exchange_strong(&s->sweepgen, &want, mgc_sg_sweeping(sg));
 }
 
 /* ** Fill every slot that was allocated and is now unmarked. */
 static void clobber_freed(mspan *s) {
     for (unsigned i = 0; i < s->nelems; i++) {
-        if (!mgc_span_is_allocated(s, i) || mgc_bit_get(s->gcmarkBits, i)) continue;
+        if (!mgc_span_is_allocated(s, i) || mgc_bit_get(s->gcmark_bits, i)) continue;
         uint64_t *w = (uint64_t *)(s->base + (uintptr_t)i * s->elemsize);
         for (size_t k = 0; k < s->elemsize / 8; k++) w[k] = 0xdeadbeefdeadbeefULL;
     }
@@ -48,10 +48,10 @@ static void clobber_freed(mspan *s) {
  * span whatever its state; otherwise it is filed in its mcentral or freed.
  * Returns true if the span was given back to the page heap. */
 bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    uint32_t sg = mgc_sweepgen();
     unsigned words = mgc_span_bitmap_words(s);
     unsigned nalloc = mgc_span_count_marked(s);
-    unsigned before = s->allocCount;
+    unsigned before = s->alloc_count;
     if (nalloc > before)
         mgc_throw("sweep: span %#lx (class %u) has %u marked slots but only %u allocated",
                   (unsigned long)s->base, MGC_SPANCLASS_SIZECLASS(s->spanclass), nalloc, before);
@@ -67,12 +67,12 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     }
     if (unlikely(mgc_cfg.clobber) && nfreed) clobber_freed(s);
 
-    uint64_t *old = s->allocBits;
-    s->allocBits = s->gcmarkBits;
-    s->gcmarkBits = old;
-    memset(s->gcmarkBits, 0, words * sizeof(uint64_t));
+    uint64_t *old = s->alloc_bits;
+    s->alloc_bits = s->gcmark_bits;
+    s->gcmark_bits = old;
+    memset(s->gcmark_bits, 0, words * sizeof(uint64_t));
     mgc_span_set_freeindex(s, 0);
-    s->allocCount = (uint16_t)nalloc;
+    s->alloc_count = (uint16_t)nalloc;
     mgc_span_refill_alloc_cache(s);
     if (nfreed) {
         s->needzero = 1;
@@ -80,7 +80,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
         atomic_fetch_add_explicit(&mgc_hstats.freed_bytes, (uint64_t)nfreed * s->elemsize,
                                   memory_order_relaxed);
     }
-    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
+    atomic_store_explicit(&s->sweepgen, mgc_sg_swept(sg), memory_order_release);
     if (preserve) return false;
     if (nalloc == 0) {
         mgc_heap_free(t, s);
@@ -98,7 +98,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
 bool mgc_sweep_one(gc_thread *t) {
     if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
     if (t) mgc_nopreempt_begin(t); /* sg stays the current sweepgen */
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    uint32_t sg = mgc_sweepgen();
     int i = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
     mspan *s = NULL;
     while (!s && (i = mgc_central_next_unswept(i, sg)) >= 0)

@@ -12,8 +12,8 @@
  *   spans     class, geometry (slot size, count, pages, limit) against the
  *             size-class tables; every page maps back to the span; kind
  *             flags; typed spans have their pointer maps
- *   slots     allocCount equals the slots allocated (below freeindex or in
- *             allocBits); allocCache agrees with allocBits; no mark bit set
+ *   slots     alloc_count equals the slots allocated (below freeindex or in
+ *             alloc_bits); alloc_cache agrees with alloc_bits; no mark bit set
  *   specials  each names an allocated slot of its span
  *   lists     mcentral lists hold their class, swept, full spans full and
  *             partial ones not; unswept sets empty; every in-use span is
@@ -78,7 +78,7 @@ static void check_geometry(mspan *s) {
         s->limit > s->base + s->npages * MGC_PAGE_SIZE)
         bad(SPAN_FMT ": limit %#lx is not base + slots * size", SPAN_ARGS(s), (unsigned long)s->limit);
     if (s->typed && sc != 0 && !s->ptrbits) bad(SPAN_FMT ": a typed span without its pointer map", SPAN_ARGS(s));
-    if (s->typed && sc == 0 && s->allocCount && !s->large_type)
+    if (s->typed && sc == 0 && s->alloc_count && !s->large_type)
         bad(SPAN_FMT ": a typed large object without its type", SPAN_ARGS(s));
     if (!s->typed && (s->ptrbits || s->large_type))
         bad(SPAN_FMT ": an untyped span with a pointer map", SPAN_ARGS(s));
@@ -91,28 +91,28 @@ static void check_geometry(mspan *s) {
 
 static void check_slots(mspan *s) {
     if (s->freeindex > s->nelems) bad(SPAN_FMT ": freeindex %u past %u slots", SPAN_ARGS(s), s->freeindex, s->nelems);
-    /* Allocated: below freeindex or in allocBits; a popcount per word. */
+    /* Allocated: below freeindex or in alloc_bits; a popcount per word. */
     unsigned n = 0;
     for (unsigned w = 0; w * 64 < s->nelems; w++) {
         unsigned lo = w * 64, f = s->freeindex;
         uint64_t below = f >= lo + 64 ? ~(uint64_t)0 : f > lo ? ((uint64_t)1 << (f - lo)) - 1 : 0;
         uint64_t valid = s->nelems >= lo + 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->nelems - lo)) - 1;
-        n += (unsigned)__builtin_popcountll((s->allocBits[w] | below) & valid);
+        n += (unsigned)__builtin_popcountll((s->alloc_bits[w] | below) & valid);
     }
-    if (n != s->allocCount)
-        bad(SPAN_FMT ": allocCount %u but %u slots allocated", SPAN_ARGS(s), s->allocCount, n);
+    if (n != s->alloc_count)
+        bad(SPAN_FMT ": alloc_count %u but %u slots allocated", SPAN_ARGS(s), s->alloc_count, n);
     for (unsigned w = 0; w < mgc_span_bitmap_words(s); w++)
-        if (s->gcmarkBits[w]) {
+        if (s->gcmark_bits[w]) {
             bad(SPAN_FMT ": mark bits set between cycles (word %u: %#llx)", SPAN_ARGS(s), w,
-                (unsigned long long)s->gcmarkBits[w]);
+                (unsigned long long)s->gcmark_bits[w]);
             break;
         }
-    /* allocCache: bit k <=> slot freeindex+k free, within freeindex's word. */
+    /* alloc_cache: bit k <=> slot freeindex+k free, within freeindex's word. */
     unsigned f = s->freeindex;
     for (unsigned k = 0; f + k < s->nelems && (f + k) / 64 == f / 64; k++) {
-        bool cache_free = (s->allocCache >> k) & 1;
-        if (cache_free != !mgc_bit_get(s->allocBits, f + k)) {
-            bad(SPAN_FMT ": allocCache says slot %u is %s, allocBits disagree", SPAN_ARGS(s), f + k,
+        bool cache_free = (s->alloc_cache >> k) & 1;
+        if (cache_free != !mgc_bit_get(s->alloc_bits, f + k)) {
+            bad(SPAN_FMT ": alloc_cache says slot %u is %s, alloc_bits disagree", SPAN_ARGS(s), f + k,
                 cache_free ? "free" : "taken");
             break;
         }
@@ -136,7 +136,7 @@ static void check_span(mspan *s, void *arg) {
     if (g != wk->sg && g != wk->sg + 3)
         bad(SPAN_FMT ": sweepgen %u between cycles (heap %u): not swept", SPAN_ARGS(s), g, wk->sg);
     check_geometry(s);
-    if (s->allocBits) check_slots(s);
+    if (s->alloc_bits) check_slots(s);
     else bad(SPAN_FMT ": an in-use span without bitmaps", SPAN_ARGS(s));
 }
 
@@ -144,7 +144,7 @@ static void check_central(walk *wk) {
     for (int c = 0; c < MGC_NUM_SPAN_CLASSES; c++) {
         mcentral *mc = &mgc_heap.central[c];
         for (int set = 0; set < 2; set++) {
-            bool swept = set == (int)((wk->sg / 2) % 2);
+            bool swept = set == (int)mgc_sg_swept_set(wk->sg);
             span_list *lists[2] = {&mc->partial[set], &mc->full[set]};
             for (int f = 0; f < 2; f++) {
                 size_t count = 0;
@@ -155,9 +155,9 @@ static void check_central(walk *wk) {
                     if (atomic_load(&s->state) != SPAN_INUSE) bad(SPAN_FMT ": listed but not in use", SPAN_ARGS(s));
                     if (atomic_load(&s->sweepgen) != wk->sg)
                         bad(SPAN_FMT ": listed with sweepgen %u (heap %u)", SPAN_ARGS(s), atomic_load(&s->sweepgen), wk->sg);
-                    if (f == 1 && s->allocCount != s->nelems)
-                        bad(SPAN_FMT ": on a full list with %u of %u slots", SPAN_ARGS(s), s->allocCount, s->nelems);
-                    if (f == 0 && s->allocCount >= s->nelems)
+                    if (f == 1 && s->alloc_count != s->nelems)
+                        bad(SPAN_FMT ": on a full list with %u of %u slots", SPAN_ARGS(s), s->alloc_count, s->nelems);
+                    if (f == 0 && s->alloc_count >= s->nelems)
                         bad(SPAN_FMT ": on a partial list but full", SPAN_ARGS(s));
                 }
                 if (count != lists[f]->count)

@@ -28,7 +28,7 @@ typedef struct gcwork {
     struct workbuf *wbuf1, *wbuf2;
     uint64_t bytes_marked; /* slot bytes of objects this marker greyed */
     uint64_t scan_bytes;   /* bytes scanned */
-    bool check;            /* MGC_CHECKMARK pass: set checkBits, verify gcmarkBits */
+    bool check;            /* MGC_CHECKMARK pass: set check_bits, verify gcmark_bits */
     bool check_stack;      /* ... scanning a thread stack (see grey_word) */
     /* The span the last heap pointer fell in: neighbours usually share it.
      * Valid for one mark only (no span is freed while marking); reset at

@@ -87,7 +87,7 @@ void mgc_span_struct_free(mspan *s) {
 gc_thread *mgc_thread_struct_alloc(void) { return fix_get(&thread_fa); }
 void mgc_thread_struct_free(gc_thread *t) { fix_put(&thread_fa, t); }
 
-/* ** 2 * words zeroed words: allocBits followed by gcmarkBits. */
+/* ** 2 * words zeroed words: alloc_bits followed by gcmark_bits. */
 uint64_t *mgc_bitmap_alloc(unsigned words) {
     return fix_get(&bitmap_fa[words]);
 }

@@ -143,9 +143,9 @@ static inline void mgc_bit_set(uint64_t *bits, unsigned i) {
     bits[i / 64] |= (uint64_t)1 << (i % 64);
 }
 /* ** Allocated slot?  Slots below freeindex were handed out by the cache;
- * above it allocBits (the survivors of the last sweep) say. */
+ * above it alloc_bits (the survivors of the last sweep) say. */
 static inline bool mgc_span_is_allocated(const mspan *s, unsigned i) {
-    return i < s->freeindex || mgc_bit_get(s->allocBits, i);
+    return i < s->freeindex || mgc_bit_get(s->alloc_bits, i);
 }
 /* ** freeindex is written by its owner and read racily by markers and by
  * gc_base: relaxed atomic stores (plain moves on x86), so the reads are
@@ -158,11 +158,11 @@ static inline void mgc_span_set_freeindex(mspan *s, unsigned v) {
  * allocated before the mark began is below the value published by the
  * mark-setup stop; a slot allocated since is allocated black anyway. */
 static inline bool mgc_span_is_allocated_racy(const mspan *s, unsigned i) {
-    return i < __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) || mgc_bit_get(s->allocBits, i);
+    return i < __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) || mgc_bit_get(s->alloc_bits, i);
 }
 /* ** Set mark bit i; true if this call set it (markers race). */
 static inline bool mgc_mark_bit_set_atomic(mspan *s, unsigned i) {
-    uint64_t *word = &s->gcmarkBits[i / 64];
+    uint64_t *word = &s->gcmark_bits[i / 64];
     uint64_t bit = (uint64_t)1 << (i % 64);
     if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit) return false;
     return !(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit);
@@ -177,6 +177,29 @@ HIDDEN unsigned mgc_span_next_free_index(mspan *s);
 HIDDEN unsigned mgc_span_count_marked(const mspan *s);
 HIDDEN void mgc_span_premark_free(mspan *s);
 HIDDEN uint64_t mgc_span_unmark_free(mspan *s);
+
+/* ---- sweep generations ----------------------------------------------------
+ * mgc_heap.sweepgen (sg) rises by 2 per cycle, with the world stopped, at
+ * mark termination.  A span's own sweepgen, against sg, says where the span
+ * stands in this cycle's sweep (as Go's mspan.sweepgen):
+ *     sg-2  needs sweeping             sg-1  being swept (claimed by CAS)
+ *     sg    swept                      sg+1  cached before the sweep began
+ *     sg+3  swept, then cached
+ * Raising sg by 2 turns every swept span (sg) into one that needs sweeping
+ * (the new sg-2) without touching it.  The mcentral lists are indexed by
+ * the parity sg/2 % 2 for the same reason (runtime/mcentral.c). */
+static inline uint32_t mgc_sweepgen(void) { return atomic_load(&mgc_heap.sweepgen); }
+static inline uint32_t mgc_sg_needs_sweep(uint32_t sg) { return sg - 2; }
+static inline uint32_t mgc_sg_sweeping(uint32_t sg) { return sg - 1; }
+static inline uint32_t mgc_sg_swept(uint32_t sg) { return sg; }
+static inline uint32_t mgc_sg_cached_unswept(uint32_t sg) { return sg + 1; }
+static inline uint32_t mgc_sg_cached_swept(uint32_t sg) { return sg + 3; }
+/* Which of an mcentral's two list sets holds swept spans; the other holds
+ * the unswept ones. */
+static inline unsigned mgc_sg_swept_set(uint32_t sg) { return (sg / 2) % 2; }
+static inline unsigned mgc_sg_unswept_set(uint32_t sg) { return 1 - (sg / 2) % 2; }
+/* ** Mark termination, world stopped: every span becomes unswept. */
+static inline void mgc_sweepgen_advance(void) { atomic_fetch_add(&mgc_heap.sweepgen, 2); }
 
 /* ---- page heap (runtime/mheap.c) ----------------------------------------- */
 

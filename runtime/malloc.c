@@ -5,7 +5,7 @@
  *   tiny   pointer-free and under 16 bytes: bump inside the thread's current
  *          16-byte block; the block dies when every sub-object in it is dead.
  *   small  up to 32 KiB: a slot of the size class from the thread's cached
- *          span.  The fast path is a count-trailing-zeros over allocCache,
+ *          span.  The fast path is a count-trailing-zeros over alloc_cache,
  *          no lock and no atomic: about 20 instructions with the zeroing
  *          test and the two counters.
  *   large  over 32 KiB: a span of its own straight from the page heap.
@@ -36,16 +36,16 @@ static inline void count_alloc(mcache *c, uint64_t objects, uint64_t bytes) {
 /* ** Take the next free slot from the cached span, or 0 if the slow path
  * must run (cache word exhausted, span full, or no span). */
 static inline uintptr_t next_free_fast(mspan *s) {
-    uint64_t cache = s->allocCache;
+    uint64_t cache = s->alloc_cache;
     if (unlikely(cache == 0)) return 0;
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     unsigned result = s->freeindex + bit;
     if (unlikely(result >= s->nelems)) return 0;
     unsigned next = result + 1;
-    if (unlikely(next % 64 == 0 && next != s->nelems)) return 0; /* reload allocCache */
-    s->allocCache = (cache >> bit) >> 1;
+    if (unlikely(next % 64 == 0 && next != s->nelems)) return 0; /* reload alloc_cache */
+    s->alloc_cache = (cache >> bit) >> 1;
     mgc_span_set_freeindex(s, next);
-    s->allocCount++;
+    s->alloc_count++;
     return s->base + (uintptr_t)result * s->elemsize;
 }
 
@@ -59,7 +59,7 @@ static uintptr_t next_free_slow(gc_thread *t, int spanclass, mspan **sp) {
         idx = mgc_span_next_free_index(s);
         if (idx == s->nelems) mgc_throw("refill returned a full span of class %d", spanclass);
     }
-    s->allocCount++;
+    s->alloc_count++;
     *sp = s;
     return s->base + (uintptr_t)idx * s->elemsize;
 }
@@ -157,8 +157,8 @@ static void *malloc_large(gc_thread *t, size_t size, int kind, const gc_type *ty
     if (s->needzero) memset((void *)s->base, 0, s->elemsize);
     s->large_type = type; /* before anything can scan the object */
     mgc_span_set_freeindex(s, 1);
-    s->allocCount = 1;
-    s->allocCache = 0;
+    s->alloc_count = 1;
+    s->alloc_cache = 0;
     if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
         /* Allocate black (small objects are, span by span: mcache.c). */
         mgc_mark_bit_set_atomic(s, 0);
@@ -274,7 +274,7 @@ __attribute__((no_sanitize("thread"), noinline)) static bool slot_of_racy(const 
                                 : (unsigned)(((uint64_t)((uintptr_t)p - s->base) * s->divmagic) >> 32);
     *b = s->base + (uintptr_t)i * s->elemsize;
     if (i < s->freeindex) return true;
-    const uint64_t *bits = s->allocBits;
+    const uint64_t *bits = s->alloc_bits;
     return (bits[i / 64] >> (i % 64)) & 1;
 }
 
@@ -286,7 +286,7 @@ static mspan *object_of(const void *p, uintptr_t *base) {
         mspan *s = mgc_span_of_heap((uintptr_t)p);
         if (!s) return NULL;
         uint32_t g = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
-        if (g == atomic_load(&mgc_heap.sweepgen) - 1) { /* being swept */
+        if (g == mgc_sg_sweeping(mgc_sweepgen())) {
             sched_yield();
             continue;
         }

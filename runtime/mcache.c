@@ -15,7 +15,7 @@
 #include "runtime/collector.h"
 #include "runtime/heap.h"
 
-/* The span every empty cache slot points at: allocCache 0 and no slots, so
+/* The span every empty cache slot points at: alloc_cache 0 and no slots, so
  * the fast path fails without a NULL check. */
 mspan mgc_empty_span;
 
@@ -51,9 +51,9 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     }
     mspan *s = mgc_central_cache_span(t, central);
     if (!s) return false;
-    atomic_store(&s->sweepgen, atomic_load(&mgc_heap.sweepgen) + 3);
+    atomic_store(&s->sweepgen, mgc_sg_cached_swept(mgc_sweepgen()));
     c->alloc[spanclass] = s;
-    uint64_t bytes = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
+    uint64_t bytes = (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
     bool marking = atomic_load_explicit(&mgc_marking, memory_order_relaxed);
     if (marking) {

@@ -45,10 +45,10 @@
 /* Span classes with a span on a list of parity p; see the top of file. */
 static _Atomic uint64_t nonempty[2][CLASS_WORDS];
 
-static inline span_list *partial_swept(mcentral *c, uint32_t sg) { return &c->partial[(sg / 2) % 2]; }
-static inline span_list *partial_unswept(mcentral *c, uint32_t sg) { return &c->partial[1 - (sg / 2) % 2]; }
-static inline span_list *full_swept(mcentral *c, uint32_t sg) { return &c->full[(sg / 2) % 2]; }
-static inline span_list *full_unswept(mcentral *c, uint32_t sg) { return &c->full[1 - (sg / 2) % 2]; }
+static inline span_list *partial_swept(mcentral *c, uint32_t sg) { return &c->partial[mgc_sg_swept_set(sg)]; }
+static inline span_list *partial_unswept(mcentral *c, uint32_t sg) { return &c->partial[mgc_sg_unswept_set(sg)]; }
+static inline span_list *full_swept(mcentral *c, uint32_t sg) { return &c->full[mgc_sg_swept_set(sg)]; }
+static inline span_list *full_unswept(mcentral *c, uint32_t sg) { return &c->full[mgc_sg_unswept_set(sg)]; }
 
 void mgc_central_init(mcentral *c, int spanclass) {
     memset(c, 0, sizeof *c);
@@ -67,15 +67,12 @@ static void note_lists(mcentral *c, unsigned p) {
     else if (!any && was) atomic_fetch_and_explicit(w, ~bit, memory_order_release);
 }
 
-/* ** Parity of the unswept lists (the swept ones are the other). */
-static inline unsigned unswept_parity(uint32_t sg) { return 1 - (sg / 2) % 2; }
-
 /* ** File a swept span under the current sweepgen. */
 void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full) {
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    uint32_t sg = mgc_sweepgen();
     mgc_lock(t, &c->lock);
     mgc_span_list_push(full ? full_swept(c, sg) : partial_swept(c, sg), s);
-    note_lists(c, (sg / 2) % 2);
+    note_lists(c, mgc_sg_swept_set(sg));
     mgc_unlock(t, &c->lock);
 }
 
@@ -84,13 +81,13 @@ void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full) {
 static mspan *pop_unswept_locked(mcentral *c, uint32_t sg) {
     mspan *s = mgc_span_list_pop(partial_unswept(c, sg));
     if (!s) s = mgc_span_list_pop(full_unswept(c, sg));
-    if (s) note_lists(c, unswept_parity(sg));
+    if (s) note_lists(c, mgc_sg_unswept_set(sg));
     return s;
 }
 
 /* ** Pop any span still waiting for this cycle's sweep (for sweep-all). */
 mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    uint32_t sg = mgc_sweepgen();
     if (!mgc_central_has_unswept(c->spanclass, sg)) return NULL;
     mgc_lock(t, &c->lock);
     mspan *s = pop_unswept_locked(c, sg);
@@ -101,7 +98,7 @@ mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
 /* ** Might class spanclass have an unswept span?  No lock: a false answer
  * is final for this cycle (see the top of file). */
 bool mgc_central_has_unswept(int spanclass, uint32_t sg) {
-    uint64_t w = atomic_load_explicit(&nonempty[unswept_parity(sg)][spanclass / 64],
+    uint64_t w = atomic_load_explicit(&nonempty[mgc_sg_unswept_set(sg)][spanclass / 64],
                                       memory_order_acquire);
     return (w >> (spanclass % 64)) & 1;
 }
@@ -109,7 +106,7 @@ bool mgc_central_has_unswept(int spanclass, uint32_t sg) {
 /* ** The first span class at or after from (cyclically) whose bit says it
  * has unswept spans, or -1 when no class has any. */
 int mgc_central_next_unswept(int from, uint32_t sg) {
-    _Atomic uint64_t *bits = nonempty[unswept_parity(sg)];
+    _Atomic uint64_t *bits = nonempty[mgc_sg_unswept_set(sg)];
     for (int k = 0; k <= CLASS_WORDS; k++) {
         int wi = (from / 64 + k) % CLASS_WORDS;
         uint64_t w = atomic_load_explicit(&bits[wi], memory_order_acquire);
@@ -133,13 +130,13 @@ static mspan *central_grow(gc_thread *t, mcentral *c) {
 /* ** A span with at least one free slot, owned by the caller; NULL when
  * out of memory.  Must run in a no-preempt section. */
 mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
+    uint32_t sg = mgc_sweepgen();
     mspan *s;
     int budget = SWEEP_BUDGET;
 
     mgc_lock(t, &c->lock);
     s = mgc_span_list_pop(partial_swept(c, sg));
-    if (s) note_lists(c, (sg / 2) % 2);
+    if (s) note_lists(c, mgc_sg_swept_set(sg));
     mgc_unlock(t, &c->lock);
     if (s) goto have;
 
@@ -150,7 +147,7 @@ mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
         if (!s) break;
         if (!mgc_span_claim_for_sweep(s, sg)) mgc_throw("unswept list holds a span in sweepgen %u (heap %u)", atomic_load(&s->sweepgen), sg);
         mgc_sweep_span(t, s, true);
-        if (s->allocCount < s->nelems) goto have;
+        if (s->alloc_count < s->nelems) goto have;
         mgc_central_push(t, c, s, true);
     }
     s = central_grow(t, c);
@@ -167,15 +164,14 @@ have:
 void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s) {
     uint64_t black = mgc_span_unmark_free(s);
     if (black) mgc_mark_add_black(black);
-    uint32_t sg = atomic_load(&mgc_heap.sweepgen);
-    uint32_t ssg = atomic_load(&s->sweepgen);
-    if (ssg == sg + 1) {
-        atomic_store(&s->sweepgen, sg - 1); /* being swept, by us */
+    uint32_t sg = mgc_sweepgen();
+    if (atomic_load(&s->sweepgen) == mgc_sg_cached_unswept(sg)) {
+        atomic_store(&s->sweepgen, mgc_sg_sweeping(sg)); /* by us */
         mgc_sweep_span(t, s, false);
         return;
     }
-    atomic_store(&s->sweepgen, sg);
-    atomic_fetch_sub_explicit(&mgc_hstats.heap_live, (uint64_t)(s->nelems - s->allocCount) * s->elemsize,
+    atomic_store(&s->sweepgen, mgc_sg_swept(sg));
+    atomic_fetch_sub_explicit(&mgc_hstats.heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize,
                               memory_order_relaxed);
-    mgc_central_push(t, c, s, s->allocCount == s->nelems);
+    mgc_central_push(t, c, s, s->alloc_count == s->nelems);
 }

@@ -291,15 +291,15 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         s->released = 0;
     }
     mgc_span_init_objects(s, spanclass);
-    if (!s->allocBits || (s->typed && s->nelems > 1 && !s->ptrbits)) {
+    if (!s->alloc_bits || (s->typed && s->nelems > 1 && !s->ptrbits)) {
         /* no memory for bitmaps: give the pages back */
-        if (s->allocBits) mgc_bitmap_free(s->allocBits, mgc_span_bitmap_words(s));
-        s->allocBits = s->gcmarkBits = NULL;
+        if (s->alloc_bits) mgc_bitmap_free(s->alloc_bits, mgc_span_bitmap_words(s));
+        s->alloc_bits = s->gcmark_bits = NULL;
         free_pages_locked(s);
         mgc_unlock(t, &mgc_heap.lock);
         return NULL;
     }
-    atomic_store_explicit(&s->sweepgen, atomic_load(&mgc_heap.sweepgen), memory_order_relaxed);
+    atomic_store_explicit(&s->sweepgen, mgc_sg_swept(mgc_sweepgen()), memory_order_relaxed);
     /* Publish: fields first, then the state and the page entries (release). */
     atomic_store_explicit(&s->state, SPAN_INUSE, memory_order_release);
     for (size_t i = 0; i < npages; i++) mgc_arena_set_span(s->base + i * MGC_PAGE_SIZE, s);
@@ -314,9 +314,9 @@ void mgc_heap_free(gc_thread *t, mspan *s) {
     mgc_lock(t, &mgc_heap.lock);
     atomic_fetch_sub_explicit(&mgc_hstats.heap_inuse, s->npages * MGC_PAGE_SIZE, memory_order_relaxed);
     /* Sweeping swaps the two halves of the bitmap block: free its start. */
-    mgc_bitmap_free(s->allocBits < s->gcmarkBits ? s->allocBits : s->gcmarkBits,
+    mgc_bitmap_free(s->alloc_bits < s->gcmark_bits ? s->alloc_bits : s->gcmark_bits,
                     mgc_span_bitmap_words(s));
-    s->allocBits = s->gcmarkBits = NULL;
+    s->alloc_bits = s->gcmark_bits = NULL;
     if (s->ptrbits) mgc_ptrbits_free(s->ptrbits, s->npages);
     s->ptrbits = NULL;
     s->large_type = NULL;

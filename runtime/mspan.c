@@ -2,14 +2,14 @@
  * mspan.c -- the slots of a span and its two bitmaps.
  *
  * A span of size class c holds nelems = npages * 8 KiB / size slots.  Which
- * are free is told by two things together: allocBits, the slots that
+ * are free is told by two things together: alloc_bits, the slots that
  * survived the last sweep, and freeindex, below which every slot has been
  * handed out since.  So slot i is allocated iff i < freeindex or
- * allocBits[i].  Allocation never builds a free list: allocCache holds the
- * complement of the allocBits word that freeindex is in, shifted so bit 0
+ * alloc_bits[i].  Allocation never builds a free list: alloc_cache holds the
+ * complement of the alloc_bits word that freeindex is in, shifted so bit 0
  * is slot freeindex, and the next free slot is a count-trailing-zeros away.
  *
- * Invariant: allocCache bit k set <=> slot freeindex+k is free, for the
+ * Invariant: alloc_cache bit k set <=> slot freeindex+k is free, for the
  * slots of freeindex's 64-slot word; bits past nelems may be set and are
  * bounds-checked by the users.
  */
@@ -36,60 +36,60 @@ void mgc_span_init_objects(mspan *s, int spanclass) {
     }
     s->limit = s->base + s->nelems * s->elemsize;
     mgc_span_set_freeindex(s, 0);
-    s->allocCount = 0;
-    s->allocBits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
-    s->gcmarkBits = s->allocBits ? s->allocBits + mgc_span_bitmap_words(s) : NULL;
-    s->allocCache = ~(uint64_t)0;
+    s->alloc_count = 0;
+    s->alloc_bits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));
+    s->gcmark_bits = s->alloc_bits ? s->alloc_bits + mgc_span_bitmap_words(s) : NULL;
+    s->alloc_cache = ~(uint64_t)0;
 }
 
-/* ** Reload allocCache from allocBits at freeindex. */
+/* ** Reload alloc_cache from alloc_bits at freeindex. */
 void mgc_span_refill_alloc_cache(mspan *s) {
     unsigned w = s->freeindex / 64;
     if (s->freeindex >= s->nelems) {
-        s->allocCache = 0;
+        s->alloc_cache = 0;
         return;
     }
-    s->allocCache = ~s->allocBits[w] >> (s->freeindex % 64);
+    s->alloc_cache = ~s->alloc_bits[w] >> (s->freeindex % 64);
 }
 
 /* ** Index of the next free slot at or after freeindex, advancing
- * freeindex and allocCache past it; nelems if the span is full.  The slow
+ * freeindex and alloc_cache past it; nelems if the span is full.  The slow
  * half of the allocation fast path (Go's nextFreeIndex). */
 unsigned mgc_span_next_free_index(mspan *s) {
     unsigned idx = s->freeindex, n = s->nelems;
     if (idx >= n) return n;
-    uint64_t cache = s->allocCache;
+    uint64_t cache = s->alloc_cache;
     while (cache == 0) {
         idx = (idx + 64) & ~63u;
         if (idx >= n) {
             mgc_span_set_freeindex(s, n);
             return n;
         }
-        cache = ~s->allocBits[idx / 64];
+        cache = ~s->alloc_bits[idx / 64];
     }
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     unsigned result = idx + bit;
     if (result >= n) {
         mgc_span_set_freeindex(s, n);
-        s->allocCache = 0;
+        s->alloc_cache = 0;
         return n;
     }
     mgc_span_set_freeindex(s, result + 1);
     if (s->freeindex % 64 == 0) mgc_span_refill_alloc_cache(s);
-    else s->allocCache = (cache >> bit) >> 1;
+    else s->alloc_cache = (cache >> bit) >> 1;
     return result;
 }
 
 unsigned mgc_span_count_marked(const mspan *s) {
     unsigned n = 0, words = mgc_span_bitmap_words(s);
-    for (unsigned i = 0; i < words; i++) n += (unsigned)__builtin_popcountll(s->gcmarkBits[i]);
+    for (unsigned i = 0; i < words; i++) n += (unsigned)__builtin_popcountll(s->gcmark_bits[i]);
     return n;
 }
 
 /* ** Mask of the slots of bitmap word w that are free: at or after
- * freeindex, below nelems, and not in allocBits. */
+ * freeindex, below nelems, and not in alloc_bits. */
 static uint64_t free_mask(const mspan *s, unsigned w) {
-    uint64_t m = ~s->allocBits[w];
+    uint64_t m = ~s->alloc_bits[w];
     unsigned lo = w * 64;
     if (s->freeindex > lo) m &= s->freeindex - lo >= 64 ? 0 : ~(uint64_t)0 << (s->freeindex - lo);
     if (s->nelems < lo + 64) m &= s->nelems <= lo ? 0 : ~(uint64_t)0 >> (lo + 64 - s->nelems);
@@ -104,10 +104,10 @@ void mgc_span_premark_free(mspan *s) {
     unsigned words = mgc_span_bitmap_words(s);
     for (unsigned w = 0; w < words; w++) {
         uint64_t m = free_mask(s, w);
-        if (m) __atomic_fetch_or(&s->gcmarkBits[w], m, __ATOMIC_RELAXED);
+        if (m) __atomic_fetch_or(&s->gcmark_bits[w], m, __ATOMIC_RELAXED);
     }
     s->premarked = 1;
-    s->premark_count = s->allocCount;
+    s->premark_count = s->alloc_count;
 }
 
 /* ** Undo the premark of slots never allocated; returns the bytes that were
@@ -118,8 +118,8 @@ uint64_t mgc_span_unmark_free(mspan *s) {
     unsigned words = mgc_span_bitmap_words(s);
     for (unsigned w = 0; w < words; w++) {
         uint64_t m = free_mask(s, w);
-        if (m) __atomic_fetch_and(&s->gcmarkBits[w], ~m, __ATOMIC_RELAXED);
+        if (m) __atomic_fetch_and(&s->gcmark_bits[w], ~m, __ATOMIC_RELAXED);
     }
     s->premarked = 0;
-    return (uint64_t)(s->allocCount - s->premark_count) * s->elemsize;
+    return (uint64_t)(s->alloc_count - s->premark_count) * s->elemsize;
 }

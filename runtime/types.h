@@ -8,11 +8,11 @@
  *        interior ones included, finds its span in two array lookups.
  *   span: a run of pages.  An in-use span either holds one large object
  *     (size class 0) or is cut into equal slots of one size class.  Each
- *     span has two bitmaps with one bit per slot: allocBits (allocated as of
- *     the last sweep) and gcmarkBits (marked in the current cycle).
+ *     span has two bitmaps with one bit per slot: alloc_bits (allocated as of
+ *     the last sweep) and gcmark_bits (marked in the current cycle).
  *     Sweeping swaps them.
  *   mcache: per thread, one cached span per span class; allocation takes
- *     the next free slot with a count-trailing-zeros over allocCache.
+ *     the next free slot with a count-trailing-zeros over alloc_cache.
  *   mcentral: per span class, the spans not cached by any thread, in
  *     partial (has free slots) and full lists, each split into swept and
  *     unswept by sweepgen parity.
@@ -97,17 +97,17 @@ typedef struct mspan {
      * thread that holds it exclusively (popped from an mcentral list under
      * its lock, or claimed for sweeping through sweepgen), else STW. */
     uint16_t freeindex;  /* slots below are allocated; search starts here */
-    uint16_t allocCount; /* allocated slots */
+    uint16_t alloc_count; /* allocated slots */
     uint8_t needzero;    /* free slots may hold old data: clear on alloc */
     uint8_t premarked;   /* free slots pre-marked: cached while marking */
-    uint16_t premark_count; /* allocCount when they were */
-    uint64_t allocCache; /* ~allocBits from freeindex: bit i = slot freeindex+i free */
-    uint64_t *allocBits; /* allocated as of the last sweep */
+    uint16_t premark_count; /* alloc_count when they were */
+    uint64_t alloc_cache; /* ~alloc_bits from freeindex: bit i = slot freeindex+i free */
+    uint64_t *alloc_bits; /* allocated as of the last sweep */
     /* Marked this cycle.  Set with atomic OR by markers, by the write
      * barrier and by allocation during marking (allocate black); read by
      * the sweeper after mark termination. */
-    uint64_t *gcmarkBits;
-    uint64_t *checkBits; /* MGC_CHECKMARK's second mark, STW only; else NULL */
+    uint64_t *gcmark_bits;
+    uint64_t *check_bits; /* MGC_CHECKMARK's second mark, STW only; else NULL */
     /* Typed spans (runtime/typed.c): which words of the span hold pointers.
      * Small spans: one bit per word of the span, written by the owner of
      * the span when it hands out a slot (before the slot can be scanned),
@@ -120,7 +120,7 @@ typedef struct mspan {
      * that file's lock; read without it only to see whether it is empty. */
     _Atomic(struct mgc_special *) specials;
 
-    /* Atomic.  Relative to mheap.sweepgen (sg), see runtime/mcentral.c:
+    /* Atomic.  Relative to mheap.sweepgen (sg), see runtime/heap.h:
      * sg-2 needs sweeping, sg-1 being swept, sg swept, sg+1 cached before
      * the sweep began, sg+3 swept and cached. */
     _Atomic uint32_t sweepgen;

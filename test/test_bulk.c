@@ -52,7 +52,7 @@ static bool is_marked(const void *p)
 {
     mspan *s = mgc_span_of_heap((uintptr_t)p);
     cr_assert_not_null(s, "test object %p is not in the heap", p);
-    return mgc_bit_get(s->gcmarkBits, mgc_span_obj_index(s, (uintptr_t)p));
+    return mgc_bit_get(s->gcmark_bits, mgc_span_obj_index(s, (uintptr_t)p));
 }
 
 /* Fill v's words with fresh 32-byte objects. */

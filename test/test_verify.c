@@ -76,9 +76,9 @@ Test(verify, notices_a_wrong_allocation_count)
 {
     init();
     mspan *s = span_of_root(1);
-    s->allocCount++;
-    expect("allocCount + 1", 1, "allocCount");
-    s->allocCount--;
+    s->alloc_count++;
+    expect("alloc_count + 1", 1, "alloc_count");
+    s->alloc_count--;
     expect("repaired", 0, NULL);
 }
 
@@ -86,9 +86,9 @@ Test(verify, notices_a_stray_mark_bit)
 {
     init();
     mspan *s = span_of_root(2);
-    s->gcmarkBits[0] ^= 1;
+    s->gcmark_bits[0] ^= 1;
     expect("mark bit between cycles", 1, "mark bits");
-    s->gcmarkBits[0] ^= 1;
+    s->gcmark_bits[0] ^= 1;
     expect("repaired", 0, NULL);
 }
 
