@@ -1,13 +1,12 @@
 /*
- * init.c -- starting the collector: configuration, environment, messages.
+ * init.c -- starting mgc: configuration, environment, module start order.
  *
  * gc_init() runs once (guarded by a pthread_once-like flag); later calls
  * only register the calling thread.  Settings come from the gc_config the
  * program passes (or the defaults), then MGC_* environment variables
- * override them, so an operator can tune a deployed binary.
- *
- * Messages: every misuse is reported through one warn handler, one line
- * each, prefixed "mgc: " and naming the call and the fix.
+ * override them, so an operator can tune a deployed binary.  A config that
+ * cannot be used is refused with a message naming the field; the settings
+ * every module reads afterwards are in mgc_cfg (runtime/base.h).
  */
 #include <errno.h>
 #include <stdarg.h>
