@@ -23,14 +23,19 @@
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
 
-$(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
-		$(BUILD)/libmgc.a include/mgc.h
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+# bench_util.h's pause summaries use gc/mmu.c, compiled into each program
+# as scripts/trace.mk does for build/mgc-trace: gcstat links no collector,
+# and in the others it comes first, so libmgc.a's copy is never pulled in.
+BENCH_MMU := gc/mmu.c gc/mmu.h
 
-$(BUILD)/bench/gcstat: bench/gcstat.c bench/bench_util.h
+$(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
+		$(BENCH_MMU) $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ -lm -pthread
+	$(CC) $(ALL_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+
+$(BUILD)/bench/gcstat: bench/gcstat.c bench/bench_util.h $(BENCH_MMU)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< gc/mmu.c -o $@ -lm -pthread
 
 # The Go twins, built offline with Debian's golang-go: GOPATH mode (no
 # module, nothing to download), caches under $(BUILD).  Without a go

@@ -26,6 +26,11 @@
  * line "span NS", then "START END" per pause, ns from the run's start) for
  * bench/gcstat to plot.
  *
+ * Intervals are gc/mmu.h's mgc_interval (start and length, ns); merging and
+ * MMU are gc/mmu.c's, compiled into each program (bench/bench.mk), so the
+ * benchmarks, gc_mmu() and build/mgc-trace compute MMU with the same code,
+ * and a program running Boehm or malloc needs none of the collector for it.
+ *
  * Everything here is static inline: each program includes it once.
  */
 #ifndef BENCH_UTIL_H
@@ -41,6 +46,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+
+#include "gc/mmu.h"
 
 #define BU_CSV_HEADER                                                                        \
     "bench,case,system,metric,unit,wall_s,cpu_s,peak_rss_kb,num_gc,pauses,p50_us,p99_us,"    \
@@ -112,12 +119,14 @@ static inline const char *bu_malloc_name(void) {
 
 /* ---- pause intervals, percentiles, MMU -------------------------------------- */
 
-typedef struct bu_interval {
-    uint64_t start, end;
-} bu_interval;
+/* [start, end) as an mgc_interval; an end before the start is empty. */
+static inline mgc_interval bu_span(uint64_t start, uint64_t end) {
+    return (mgc_interval){start, end > start ? end - start : 0};
+}
+static inline uint64_t bu_end(const mgc_interval *iv) { return iv->start + iv->dur; }
 
 typedef struct bu_intervals {
-    bu_interval *v;
+    mgc_interval *v;
     size_t n, cap;
     pthread_mutex_t mu;
 } bu_intervals;
@@ -129,7 +138,7 @@ static inline void bu_add(bu_intervals *s, uint64_t start, uint64_t end) {
     pthread_mutex_lock(&s->mu);
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 4096;
-        bu_interval *v = realloc(s->v, cap * sizeof *v);
+        mgc_interval *v = realloc(s->v, cap * sizeof *v);
         if (!v) {
             pthread_mutex_unlock(&s->mu);
             return; /* a lost pause is better than a dead benchmark */
@@ -137,82 +146,13 @@ static inline void bu_add(bu_intervals *s, uint64_t start, uint64_t end) {
         s->v = v;
         s->cap = cap;
     }
-    s->v[s->n++] = (bu_interval){start, end};
+    s->v[s->n++] = bu_span(start, end);
     pthread_mutex_unlock(&s->mu);
 }
 
-static inline int bu_cmp_iv(const void *a, const void *b) {
-    const bu_interval *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
-}
 static inline int bu_cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-/* Sort by start and merge overlapping intervals in place; returns the count. */
-static inline size_t bu_merge(bu_interval *iv, size_t n) {
-    qsort(iv, n, sizeof *iv, bu_cmp_iv);
-    size_t m = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (m && iv[k].start <= iv[m - 1].end) {
-            if (iv[k].end > iv[m - 1].end) iv[m - 1].end = iv[k].end;
-        } else {
-            iv[m++] = iv[k];
-        }
-    }
-    return m;
-}
-
-/* Busy time inside [a, b) of merged sorted intervals, pre = prefix sums. */
-static inline uint64_t bu_busy_in(const bu_interval *iv, const uint64_t *pre, size_t n,
-                                  uint64_t a, uint64_t b) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) { /* first interval ending after a */
-        size_t m = (lo + hi) / 2;
-        if (iv[m].end <= a) lo = m + 1;
-        else hi = m;
-    }
-    size_t i = lo;
-    hi = n;
-    while (lo < hi) { /* first interval starting at or after b */
-        size_t m = (lo + hi) / 2;
-        if (iv[m].start < b) lo = m + 1;
-        else hi = m;
-    }
-    size_t j = lo;
-    if (j <= i) return 0;
-    uint64_t total = pre[j] - pre[i];
-    if (iv[i].start < a) total -= a - iv[i].start;
-    if (iv[j - 1].end > b) total -= iv[j - 1].end - b;
-    return total;
-}
-
-/* ** Minimum mutator utilisation for window w over [t0, t1] of merged
- * sorted intervals: the worst window starts at an interval's start or ends
- * at an interval's end (Cheng & Blelloch).  A window longer than the run is
- * the whole run. */
-static inline double bu_mmu(const bu_interval *iv, size_t n, uint64_t t0, uint64_t t1, uint64_t w) {
-    if (t1 <= t0) return 1.0;
-    if (t1 - t0 < w) w = t1 - t0;
-    if (n == 0 || w == 0) return 1.0;
-    uint64_t *pre = bu_xmalloc((n + 1) * sizeof *pre);
-    pre[0] = 0;
-    for (size_t k = 0; k < n; k++) pre[k + 1] = pre[k] + (iv[k].end - iv[k].start);
-    uint64_t worst = 0;
-    for (size_t k = 0; k < n; k++) {
-        uint64_t a = iv[k].start < t0 ? t0 : iv[k].start;
-        if (a + w > t1) a = t1 - w;
-        uint64_t x = bu_busy_in(iv, pre, n, a, a + w);
-        if (x > worst) worst = x;
-        uint64_t b = iv[k].end > t1 ? t1 : iv[k].end;
-        a = b >= t0 + w ? b - w : t0;
-        x = bu_busy_in(iv, pre, n, a, a + w);
-        if (x > worst) worst = x;
-    }
-    free(pre);
-    double u = 1.0 - (double)worst / (double)w;
-    return u < 0 ? 0 : u;
 }
 
 /* Summary of the pauses inside [t0, t1]. */
@@ -230,44 +170,44 @@ static inline uint64_t bu_pct(const uint64_t *v, size_t n, int pct) {
 }
 
 /* Summarise iv[0..n) (clipped to [t0, t1]; reordered in place). */
-static inline bu_summary bu_summarise(bu_interval *iv, size_t n, uint64_t t0, uint64_t t1) {
+static inline bu_summary bu_summarise(mgc_interval *iv, size_t n, uint64_t t0, uint64_t t1) {
     bu_summary s = {0, 0, 0, 0, {1, 1, 1}};
     size_t m = 0;
     for (size_t k = 0; k < n; k++)
-        if (iv[k].end > t0 && iv[k].start < t1) iv[m++] = iv[k];
+        if (bu_end(&iv[k]) > t0 && iv[k].start < t1) iv[m++] = iv[k];
     n = m;
     uint64_t *d = bu_xmalloc(n * sizeof *d);
-    for (size_t k = 0; k < n; k++) d[k] = iv[k].end - iv[k].start;
+    for (size_t k = 0; k < n; k++) d[k] = iv[k].dur;
     qsort(d, n, sizeof *d, bu_cmp_u64);
     s.count = n;
     s.p50_us = bu_pct(d, n, 50) / 1e3;
     s.p99_us = bu_pct(d, n, 99) / 1e3;
     s.max_us = n ? d[n - 1] / 1e3 : 0;
     free(d);
-    size_t nm = bu_merge(iv, n);
+    size_t nm = mgc_mmu_merge(iv, n);
     static const uint64_t win[3] = {1000000, 10000000, 100000000};
-    for (int k = 0; k < 3; k++) s.mmu[k] = bu_mmu(iv, nm, t0, t1, win[k]);
+    for (int k = 0; k < 3; k++) s.mmu[k] = mgc_mmu(iv, nm, t0, t1, win[k]);
     return s;
 }
 
 /* Read an intervals file (see the top of this file); returns the count,
  * *span the run's length.  -1 if it cannot be read. */
-static inline long bu_read_intervals(const char *path, bu_interval **out, uint64_t *span) {
+static inline long bu_read_intervals(const char *path, mgc_interval **out, uint64_t *span) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     unsigned long long a, b;
     *span = 0;
     if (fscanf(f, "span %llu", &a) == 1) *span = a;
     size_t n = 0, cap = 1024;
-    bu_interval *v = bu_xmalloc(cap * sizeof *v);
+    mgc_interval *v = bu_xmalloc(cap * sizeof *v);
     while (fscanf(f, "%llu %llu", &a, &b) == 2) {
         if (n == cap) {
             cap *= 2;
-            bu_interval *nv = realloc(v, cap * sizeof *v);
+            mgc_interval *nv = realloc(v, cap * sizeof *v);
             if (!nv) break;
             v = nv;
         }
-        v[n++] = (bu_interval){a, b};
+        v[n++] = bu_span(a, b);
     }
     fclose(f);
     *out = v;
@@ -286,11 +226,11 @@ static inline void bu_write_intervals(uint64_t t0, uint64_t t1) {
     fprintf(f, "span %" PRIu64 "\n", t1 - t0);
     pthread_mutex_lock(&bu_pauses.mu);
     for (size_t k = 0; k < bu_pauses.n; k++) {
-        bu_interval iv = bu_pauses.v[k];
-        if (iv.end <= t0 || iv.start >= t1) continue;
-        if (iv.start < t0) iv.start = t0;
-        if (iv.end > t1) iv.end = t1;
-        fprintf(f, "%" PRIu64 " %" PRIu64 "\n", iv.start - t0, iv.end - t0);
+        uint64_t start = bu_pauses.v[k].start, end = bu_end(&bu_pauses.v[k]);
+        if (end <= t0 || start >= t1) continue;
+        if (start < t0) start = t0;
+        if (end > t1) end = t1;
+        fprintf(f, "%" PRIu64 " %" PRIu64 "\n", start - t0, end - t0);
     }
     pthread_mutex_unlock(&bu_pauses.mu);
     fclose(f);
@@ -315,7 +255,7 @@ static inline void bu_print(const bu_result *r) {
     if (r->num_gc >= 0) {
         pthread_mutex_lock(&bu_pauses.mu);
         size_t n = bu_pauses.n;
-        bu_interval *iv = bu_xmalloc(n * sizeof *iv);
+        mgc_interval *iv = bu_xmalloc(n * sizeof *iv);
         memcpy(iv, bu_pauses.v, n * sizeof *iv);
         pthread_mutex_unlock(&bu_pauses.mu);
         bu_summary s = bu_summarise(iv, n, r->t0, r->t1);

@@ -35,7 +35,7 @@
 static int gotrace(const char *span_s) {
     char line[4096];
     double span = atof(span_s) * 1e9, last = 0, w0 = 0, w1 = -1;
-    bu_interval *v = NULL;
+    mgc_interval *v = NULL;
     size_t n = 0, cap = 0;
     while (fgets(line, sizeof line, stdin)) {
         unsigned long cyc;
@@ -50,8 +50,8 @@ static int gotrace(const char *span_s) {
             if (!v) return 2;
         }
         double s = at * 1e9, m = s + (a + b) * 1e6;
-        v[n++] = (bu_interval){(uint64_t)s, (uint64_t)(s + a * 1e6)};
-        v[n++] = (bu_interval){(uint64_t)m, (uint64_t)(m + c * 1e6)};
+        v[n++] = bu_span((uint64_t)s, (uint64_t)(s + a * 1e6));
+        v[n++] = bu_span((uint64_t)m, (uint64_t)(m + c * 1e6));
         if (m + c * 1e6 > last) last = m + c * 1e6;
     }
     /* With a window, times move to its start and pauses outside it go. */
@@ -64,7 +64,7 @@ static int gotrace(const char *span_s) {
     }
     printf("span %llu\n", (unsigned long long)span);
     for (size_t k = 0; k < n; k++) {
-        double s = (double)v[k].start - off, e = (double)v[k].end - off;
+        double s = (double)v[k].start - off, e = (double)bu_end(&v[k]) - off;
         if (e <= 0 || s >= span) continue;
         printf("%llu %llu\n", (unsigned long long)(s < 0 ? 0 : s),
                (unsigned long long)(e > span ? span : e));
@@ -74,7 +74,7 @@ static int gotrace(const char *span_s) {
 }
 
 static int summary(const char *path) {
-    bu_interval *iv;
+    mgc_interval *iv;
     uint64_t span;
     long n = bu_read_intervals(path, &iv, &span);
     if (n < 0) {
@@ -96,7 +96,7 @@ static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7
 
 typedef struct series {
     const char *label;
-    bu_interval *iv;
+    mgc_interval *iv;
     long n;
     uint64_t span;
 } series;
@@ -161,7 +161,7 @@ static int svg(const char *out, const char *title, int ns, char **specs) {
     int plo = 3, phi = 4;
     for (int k = 0; k < n; k++)
         for (long i = 0; i < s[k].n; i++) {
-            double d = (double)(s[k].iv[i].end - s[k].iv[i].start);
+            double d = (double)s[k].iv[i].dur;
             if (d < 1) d = 1;
             int lo = (int)floor(log10(d)), hi = (int)ceil(log10(d));
             if (lo < plo) plo = lo;
@@ -199,7 +199,7 @@ static int svg(const char *out, const char *title, int ns, char **specs) {
         } else {
             /* Pause distribution: a step line through the sorted durations. */
             uint64_t *d = bu_xmalloc((size_t)(s[k].n + 1) * sizeof *d);
-            for (long i = 0; i < s[k].n; i++) d[i] = s[k].iv[i].end - s[k].iv[i].start;
+            for (long i = 0; i < s[k].n; i++) d[i] = s[k].iv[i].dur;
             qsort(d, (size_t)s[k].n, sizeof *d, bu_cmp_u64);
             if (s[k].n > 0) {
                 fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
@@ -217,11 +217,11 @@ static int svg(const char *out, const char *title, int ns, char **specs) {
             }
             free(d);
             /* MMU curve: 10 points per decade. */
-            size_t m = bu_merge(s[k].iv, (size_t)s[k].n);
+            size_t m = mgc_mmu_merge(s[k].iv, (size_t)s[k].n);
             fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
             for (int i = 0; i <= (mhi - mlo) * 10; i++) {
                 double w = pow(10, mlo + i / 10.0);
-                double u = bu_mmu(s[k].iv, m, 0, s[k].span, (uint64_t)w);
+                double u = mgc_mmu(s[k].iv, m, 0, s[k].span, (uint64_t)w);
                 fprintf(f, "%s%.1f,%.1f", i ? " " : "", xlog(1, w, mlo, mhi), ylin(u));
             }
             fprintf(f, "\"/>\n");

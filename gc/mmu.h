@@ -2,8 +2,9 @@
  * mmu.h -- minimum mutator utilisation and pause-histogram buckets.
  *
  * Pure computation over lists of "the collector was busy" intervals, shared
- * by the library and the trace analyzer (scripts/mgc-trace.c); it depends on
- * nothing else in mgc.  Times are nanoseconds.  An interval is the half-open
+ * by the library, the trace analyzer (scripts/mgc-trace/) and the
+ * benchmarks (bench/bench_util.h); it depends on nothing else in mgc, so
+ * those compile it in without the collector.  Times are nanoseconds.  An interval is the half-open
  * [start, start + dur).  mgc_mmu() requires its input sorted by start and
  * disjoint, which is exactly what mgc_mmu_merge() leaves behind.
  */
