@@ -26,8 +26,10 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?=
 WARN    = -Wall -Wextra -Werror
+# The tree's own headers by quoted include only (-iquote): gc/gc.h must not
+# shadow Boehm GC's <gc/gc.h> in the benchmarks that link both.
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -pthread -fPIC -fvisibility=hidden \
-            -I. -Iinclude
+            -iquote . -Iinclude
 ALL_CFLAGS = $(BASEFLAGS) $(CFLAGS)
 AO_LIBS = -l:libatomic_ops_gpl.a -l:libatomic_ops.a
 LIBS    = $(AO_LIBS) -pthread
@@ -143,7 +145,7 @@ build-tsan/test/mgc-tests-tsan: $(TEST_SRCS) test/shim/runner.c test/shim/criter
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a \
 	    build-tsan/test/libstatic_data.so
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -Itest/shim -I. -Iinclude $(TSAN_FLAGS) \
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -Itest/shim -iquote . -Iinclude $(TSAN_FLAGS) \
 	    $(TEST_SRCS) test/shim/runner.c -o $@ build-tsan/libmgc.a $(AO_LIBS) -lm
 
 tsan-ci:
