@@ -30,6 +30,6 @@ SOAK_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 .PHONY: soak-asan
 soak-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1' CFLAGS='$(SOAK_ASAN)' build-asan/libmgc.a
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -I. -Iinclude $(SOAK_DEFS) $(SOAK_ASAN) \
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -pthread -iquote . -Iinclude $(SOAK_DEFS) $(SOAK_ASAN) \
 	    test/soak/soak.c -o build-asan/soak build-asan/libmgc.a $(LIBS)
 	ASAN_OPTIONS=detect_leaks=0 build-asan/soak $(SOAK_SECONDS) $(SOAK_THREADS)
