@@ -28,10 +28,14 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-bina
 # and in the others it comes first, so libmgc.a's copy is never pulled in.
 BENCH_MMU := gc/mmu.c gc/mmu.h
 
+# -iquote, not -I, for the tree: Boehm's <gc.h> includes <gc/gc.h>, which
+# -I. would resolve to the collector's own gc/gc.h.
+BENCH_CFLAGS = $(filter-out -I.,$(ALL_CFLAGS)) -iquote .
+
 $(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
 		$(BENCH_MMU) $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+	$(CC) $(BENCH_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
 
 $(BUILD)/bench/gcstat: bench/gcstat.c bench/bench_util.h $(BENCH_MMU)
 	@mkdir -p $(dir $@)
