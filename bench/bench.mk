@@ -11,6 +11,8 @@
 #   make bench-typed    mark time of precise (typed) vs conservative objects
 #   make bench-roots    root ranges: 20k-100k small ranges (collect, remove)
 #                       and the end-of-mark pause per MiB and per range
+#   make bench-barrier  what a card mark or an object log would add to
+#                       gc_store (N=, RUNS=, CALLGRIND=1; not in make bench)
 #   make bench-lox      the Lox VM on mgc against clox, the book's VM built
 #                       from ../shared/clox (bench/lox_clox.sh; CALLGRIND=1
 #                       adds instruction counts); also run by make bench
@@ -18,7 +20,8 @@
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
-.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots bench-lox
+.PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots bench-lox \
+	bench-barrier
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
@@ -28,10 +31,14 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-bina
 # and in the others it comes first, so libmgc.a's copy is never pulled in.
 BENCH_MMU := gc/mmu.c gc/mmu.h
 
+# -iquote, not -I, for the tree: Boehm's <gc.h> includes <gc/gc.h>, which
+# -I. would resolve to the collector's own gc/gc.h.
+BENCH_CFLAGS = $(filter-out -I.,$(ALL_CFLAGS)) -iquote .
+
 $(addprefix $(BUILD)/bench/,$(BENCH_PROGS)): $(BUILD)/bench/%: bench/%.c bench/bench_util.h \
 		$(BENCH_MMU) $(BUILD)/libmgc.a include/mgc.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+	$(CC) $(BENCH_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
 
 $(BUILD)/bench/gcstat: bench/gcstat.c bench/bench_util.h $(BENCH_MMU)
 	@mkdir -p $(dir $@)
@@ -96,3 +103,24 @@ $(BUILD)/bench/roots_bench: bench/roots_bench.c $(BUILD)/libmgc.a include/mgc.h
 bench-roots: deps-build $(BUILD)/bench/roots_bench
 	MGC_SCAVENGE=0 $(BUILD)/bench/roots_bench scale 20000 40000 100000
 	MGC_SCAVENGE=0 $(BUILD)/bench/roots_bench pause
+
+# What a remembered-set barrier would add to gc_store: 1e8 pointer stores,
+# plain, through gc_store, and through gc_store plus a simulated card mark
+# or object log (bench/barrier_cost.c; docs/design/generational.md).  Not
+# part of make bench.  CALLGRIND=1 adds instructions per store (1e6 stores
+# of each mode under callgrind, the stores alone).
+$(BUILD)/bench/barrier_cost: bench/barrier_cost.c $(BUILD)/libmgc.a include/mgc.h runtime/heap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+bench-barrier: deps-build $(BUILD)/bench/barrier_cost
+	@nproc | sed 's/^/cpus: /'; uptime
+	MGC_SCAVENGE=0 $(BUILD)/bench/barrier_cost $(if $(N),$(N),1e8) $(if $(RUNS),$(RUNS),5)
+	@if [ "$(CALLGRIND)" = 1 ]; then for p in hot seq rand; do \
+	  for m in plain gc_store card card-arena log-obj log-obj-first log-slot log-slot-first; do \
+	    MGC_SCAVENGE=0 valgrind --tool=callgrind --toggle-collect=run_mode \
+	      --callgrind-out-file=$(BUILD)/bench/cg.barrier.out \
+	      $(BUILD)/bench/barrier_cost 1e6 1 $$p $$m >/dev/null 2>&1 || exit 1; \
+	    awk -v p=$$p -v m=$$m '/^(summary|totals):/ { ir = $$2 } \
+	      END { printf "callgrind,%s,%s,%.2f instructions per store\n", p, m, ir / 1e6 }' \
+	      $(BUILD)/bench/cg.barrier.out; done; done; fi

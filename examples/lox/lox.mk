@@ -25,11 +25,13 @@ $(BUILD)/lox: $(LOX_SRCS) $(LOX_HDRS) $(BUILD)/libmgc.a include/mgc.h
 	$(CC) $(ALL_CFLAGS) $(LOX_SRCS) -o $@ $(BUILD)/libmgc.a $(LIBS)
 
 # Boehm GC behind the same glue header (gcglue.h); libmgc is not linked.
+# -iquote, not -I, for the tree: Boehm's <gc.h> includes <gc/gc.h>, which
+# -I. would resolve to the collector's own gc/gc.h.
 lox-boehm: $(BUILD)/lox-boehm
 
 $(BUILD)/lox-boehm: $(LOX_SRCS) $(LOX_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DLOX_BOEHM $(LOX_SRCS) -o $@ -lgc -pthread
+	$(CC) $(filter-out -I.,$(ALL_CFLAGS)) -iquote . -DLOX_BOEHM $(LOX_SRCS) -o $@ -lgc -pthread
 
 lox-test: $(BUILD)/lox
 	examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs
