@@ -133,6 +133,15 @@ typedef struct cycle {
     pacer_line pl;      /* MGC_VERBOSE=2, taken in the termination pause */
 } cycle;
 
+/* ** Restart the world after a pause that did not end the mark, and report
+ * the pause (retries: termination attempts before it). */
+static void restart_after_pause(cycle *c, int termination, uint64_t *acc, int retries) {
+    mgc_start_the_world();
+    uint64_t d = mgc_nanotime() - c->p0;
+    *acc += d;
+    mgc_stat_pause(termination, c->ci.cycle, c->p0, d, c->stopped - c->p0, retries);
+}
+
 /* ** Stop the world with the static-data snapshot current (gc/staticroots.c):
  * the loader may not be called once the world is stopped, so the snapshot
  * is refreshed just before, and a library loaded or unloaded in between
@@ -145,21 +154,10 @@ static void stop_world_roots_current(cycle *c, int termination, uint64_t *acc) {
         mgc_stop_the_world();
         c->stopped = mgc_nanotime();
         if (mgc_static_roots_current()) return;
-        mgc_start_the_world();
-        uint64_t d = mgc_nanotime() - c->p0;
-        *acc += d;
-        mgc_stat_pause(termination, c->ci.cycle, c->p0, d, c->stopped - c->p0, 0);
+        restart_after_pause(c, termination, acc, 0);
     }
 }
 
-/* ** Restart the world after a pause that did not end the mark, and report
- * the pause (retries: termination attempts before it). */
-static void restart_after_pause(cycle *c, int termination, uint64_t *acc, int retries) {
-    mgc_start_the_world();
-    uint64_t d = mgc_nanotime() - c->p0;
-    *acc += d;
-    mgc_stat_pause(termination, c->ci.cycle, c->p0, d, c->stopped - c->p0, retries);
-}
 
 /* ---- the phases of a cycle, in order ------------------------------------------ */
 
