@@ -140,7 +140,10 @@ demo: deps-build
 # concurrency suites, TSAN_CI_TESTS).
 TSAN_TESTS ?= *
 TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*|staticroots/*
-TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+# The lock-order check (runtime/lockrank.h), on in make tsan and make debug;
+# for the plain suite with it: make BUILD=build-lockrank CFLAGS=-DMGC_LOCKRANK test
+LOCKRANK = -DMGC_LOCKRANK
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer $(LOCKRANK)
 build-tsan/test/mgc-tests-tsan: $(TEST_SRCS) test/shim/runner.c test/shim/criterion/criterion.h $(HDRS) FORCE
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1' CFLAGS='$(TSAN_FLAGS)' build-tsan/libmgc.a \
 	    build-tsan/test/libstatic_data.so
@@ -171,9 +174,9 @@ ubsan: deps-test
 	build-ubsan/test/mgc-tests --jobs 2 $(TEST_ARGS)
 
 # Debug build: -O0 and MGC_DEBUG, which turns on the heap verifier after
-# every collection (MGC_VERIFY=1); the whole suite.
+# every collection (MGC_VERIFY=1), and the lock-order check; the whole suite.
 debug: deps-test
-	@$(MAKE) --no-print-directory BUILD=build-debug OPT='-O0' CFLAGS='-DMGC_DEBUG' \
+	@$(MAKE) --no-print-directory BUILD=build-debug OPT='-O0' CFLAGS='-DMGC_DEBUG $(LOCKRANK)' \
 	    build-debug/test/mgc-tests
 	build-debug/test/mgc-tests --jobs 2 $(TEST_ARGS)
 
@@ -227,4 +230,4 @@ consumer-test:
 	scripts/consumer-test.sh
 
 clean:
-	rm -rf $(BUILD) build-tsan build-asan build-ubsan build-debug build-fuzz
+	rm -rf $(BUILD) build-tsan build-asan build-ubsan build-debug build-lockrank build-fuzz

@@ -43,7 +43,7 @@
 #include "gc/barrier.h"
 #include "gc/workbuf.h"
 
-static pthread_mutex_t unregistered_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex unregistered_lock = MGC_MUTEX_INIT(UNREGISTERED);
 static gcwork unregistered_gcw; /* unregistered_lock */
 
 /* ** The store while marking: shade the old and the new value (Go's hybrid
@@ -74,18 +74,18 @@ static __attribute__((noinline)) void store_unregistered(void **slot, void *valu
         return;
     }
     if (atomic_load(&mgc_marking)) {
-        pthread_mutex_lock(&unregistered_lock);
+        mgc_mutex_lock(&unregistered_lock);
         if (atomic_load(&mgc_marking)) {
             mgc_grey(&unregistered_gcw, (uintptr_t)*(void *volatile *)slot);
             mgc_grey(&unregistered_gcw, (uintptr_t)value);
             unregistered_publish();
             if (unlikely(mgc_bc_on)) {
                 mgc_bc_store(slot, value);
-                pthread_mutex_unlock(&unregistered_lock);
+                mgc_mutex_unlock(&unregistered_lock);
                 return;
             }
         }
-        pthread_mutex_unlock(&unregistered_lock);
+        mgc_mutex_unlock(&unregistered_lock);
     }
     *(void *volatile *)slot = value;
 }
@@ -162,14 +162,14 @@ static void bulk_chunk(gc_thread *t, const mspan *s, uintptr_t dst, uintptr_t sr
  * once, under the lock mark termination takes to turn the barrier off. */
 static void bulk_unregistered(const mspan *s, uintptr_t dst, uintptr_t src, size_t n) {
     if (atomic_load(&mgc_marking)) {
-        pthread_mutex_lock(&unregistered_lock);
+        mgc_mutex_lock(&unregistered_lock);
         if (atomic_load(&mgc_marking)) {
             bulk_marking(&unregistered_gcw, s, dst, src, n);
             unregistered_publish();
-            pthread_mutex_unlock(&unregistered_lock);
+            mgc_mutex_unlock(&unregistered_lock);
             return;
         }
-        pthread_mutex_unlock(&unregistered_lock);
+        mgc_mutex_unlock(&unregistered_lock);
     }
     if (src) memmove((void *)dst, (const void *)src, n);
     else memset((void *)dst, 0, n);
@@ -244,5 +244,5 @@ MGC_API void gc_clear_range(void *dst, size_t nbytes) {
 /* ** Mark termination holds this around turning the barrier off, so an
  * unregistered thread's shading is either flushed before (and seen as new
  * work) or not done at all. */
-void mgc_barrier_lock_unregistered(void) { pthread_mutex_lock(&unregistered_lock); }
-void mgc_barrier_unlock_unregistered(void) { pthread_mutex_unlock(&unregistered_lock); }
+void mgc_barrier_lock_unregistered(void) { mgc_mutex_lock(&unregistered_lock); }
+void mgc_barrier_unlock_unregistered(void) { mgc_mutex_unlock(&unregistered_lock); }

@@ -50,10 +50,10 @@ static _Atomic size_t nqueued;
 static _Atomic int queued_this_cycle;
 
 /* The finalizer thread's wakeup, and the program's notifier. */
-static pthread_mutex_t thread_mu = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex thread_mu = MGC_MUTEX_INIT(FIN_THREAD);
 static pthread_cond_t thread_cv = PTHREAD_COND_INITIALIZER;
 static _Atomic int thread_started;
-static pthread_mutex_t notifier_mu = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex notifier_mu = MGC_MUTEX_INIT(FIN_NOTIFIER);
 static gc_finalizer_notifier notifier; /* notifier_mu */
 static void *notifier_arg;             /* notifier_mu */
 
@@ -126,10 +126,10 @@ static bool dequeue_locked(gc_thread *t, mgc_special *out) {
 /* ---- marking ----------------------------------------------------------- */
 
 void mgc_fin_mark_begin(void) { /* world stopped */
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_special_lock);
     cursor = 0;
     queue_scanned = false;
-    pthread_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_special_lock);
 }
 
 /* ** What one record keeps alive: its argument, and a finalizable
@@ -154,9 +154,9 @@ static void scan_queue_locked(gcwork *w) {
 bool mgc_fin_mark_some(gcwork *w) {
     struct { int kind; uintptr_t obj; void *arg; } batch[FIN_BATCH];
     size_t k = 0;
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_special_lock);
     if (cursor >= nroots && queue_scanned) {
-        pthread_mutex_unlock(&mgc_special_lock);
+        mgc_mutex_unlock(&mgc_special_lock);
         return false;
     }
     for (; k < FIN_BATCH && cursor < nroots; k++, cursor++) {
@@ -167,24 +167,24 @@ bool mgc_fin_mark_some(gcwork *w) {
         scan_queue_locked(w);
         queue_scanned = true;
     }
-    pthread_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_special_lock);
     for (size_t i = 0; i < k; i++) scan_record(w, batch[i].kind, batch[i].obj, batch[i].arg);
     return true;
 }
 
 bool mgc_fin_pending(void) {
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_special_lock);
     bool pending = cursor < nroots || !queue_scanned;
-    pthread_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_special_lock);
     return pending;
 }
 
 /* ** MGC_CHECKMARK, world stopped: everything the table and queue keep. */
 void mgc_fin_scan_all(gcwork *w) {
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_special_lock);
     for (size_t i = 0; i < nroots; i++) scan_record(w, roots[i]->kind, roots[i]->obj, roots[i]->arg);
     scan_queue_locked(w);
-    pthread_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_special_lock);
 }
 
 /* ---- running ----------------------------------------------------------- */
@@ -210,9 +210,9 @@ static size_t run_queue(gc_thread *t) {
 
 static void *wait_for_work(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&thread_mu);
-    while (atomic_load(&nqueued) == 0) pthread_cond_wait(&thread_cv, &thread_mu);
-    pthread_mutex_unlock(&thread_mu);
+    mgc_mutex_lock(&thread_mu);
+    while (atomic_load(&nqueued) == 0) mgc_cond_wait(&thread_cv, &thread_mu);
+    mgc_mutex_unlock(&thread_mu);
     return NULL;
 }
 
@@ -248,13 +248,13 @@ static void start_thread_once(void) {
  * queue if this cycle added to it. */
 void mgc_fin_cycle_end(void) {
     if (!atomic_exchange(&queued_this_cycle, 0)) return;
-    pthread_mutex_lock(&thread_mu);
+    mgc_mutex_lock(&thread_mu);
     pthread_cond_broadcast(&thread_cv);
-    pthread_mutex_unlock(&thread_mu);
-    pthread_mutex_lock(&notifier_mu);
+    mgc_mutex_unlock(&thread_mu);
+    mgc_mutex_lock(&notifier_mu);
     gc_finalizer_notifier fn = notifier;
     void *arg = notifier_arg;
-    pthread_mutex_unlock(&notifier_mu);
+    mgc_mutex_unlock(&notifier_mu);
     if (fn) fn(arg);
 }
 
@@ -378,8 +378,8 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
 /* ** In a forked child: the finalizer thread is gone; its locks and
  * condition variable are made anew (restarted by mgc_fin_restart_thread). */
 void mgc_fin_fork_child(void) {
-    thread_mu = mgc_fresh_mutex;
-    notifier_mu = mgc_fresh_mutex;
+    thread_mu.m = mgc_fresh_mutex;
+    notifier_mu.m = mgc_fresh_mutex;
     thread_cv = mgc_fresh_cond;
 }
 

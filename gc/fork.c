@@ -14,9 +14,9 @@
  *      the runtime, holding none of its locks): the forking thread stops
  *      the world itself, since no collector can;
  *   3. it takes the locks the library's unregistered threads and the
- *      program's unregistered threads may hold: the mark workers', the
- *      heap's (the scavenger), the specials', the roots', the metadata
- *      allocator's, the unregistered barrier's.
+ *      program's unregistered threads may hold: the unregistered
+ *      barrier's, the heap's (the scavenger), the specials', the roots',
+ *      the mark workers', the metadata allocator's.
  *
  * The parent releases everything and restarts the world.  The child
  * releases the locks it holds, forgets the threads that do not exist in
@@ -40,29 +40,32 @@ static void prepare(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     mgc_gc_fork_hold(mgc_self);
     mgc_stop_the_world();
-    /* In the order the library nests them (mark termination holds the
-     * unregistered barrier's lock while it takes the roots' and the
-     * specials'), so no other path can be waiting in the opposite order. */
-    mgc_workers_fork_lock();
+    /* In the order of runtime/lockrank.h, so no other path can be waiting
+     * in the opposite order.  The workers' lock comes late: a mark drains,
+     * and so may wake the workers, under the unregistered barrier's lock
+     * and the heap's. */
     mgc_barrier_lock_unregistered();
-    pthread_mutex_lock(&mgc_heap.lock);
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_heap.lock);
+    mgc_mutex_lock(&mgc_special_lock);
     mgc_roots_fork_lock();
+    mgc_workers_fork_lock();
     mgc_fix_fork_lock();
 }
 
+/* ** Before the child hands other threads' caches back (mcentral, heap):
+ * no lock above those may still be held. */
 static void release_locks(void) {
     mgc_fix_fork_unlock();
+    mgc_workers_fork_unlock();
     mgc_roots_fork_unlock();
-    pthread_mutex_unlock(&mgc_special_lock);
-    pthread_mutex_unlock(&mgc_heap.lock);
+    mgc_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_heap.lock);
     mgc_barrier_unlock_unregistered();
 }
 
 static void parent(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     release_locks();
-    mgc_workers_fork_unlock();
     mgc_start_the_world();
     mgc_gc_fork_release();
 }
@@ -74,7 +77,7 @@ static void child(void) {
     mgc_start_the_world();    /* nobody to restart; releases the threads lock */
     mgc_trace_fork_child();
     mgc_stats_fork_child();
-    mgc_workers_fork_child(); /* re-creates their state and releases wmu */
+    mgc_workers_fork_child(); /* re-creates their state */
     mgc_fin_fork_child();
     mgc_gc_fork_child();      /* re-creates cmu's condvars, releases cmu */
     int rc = mgc_gc_init();   /* coordinator and mark workers */

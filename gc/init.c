@@ -19,7 +19,7 @@
 #include "gc/gc.h"
 #include "gc/barrier.h"
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex init_lock = MGC_MUTEX_INIT(INIT);
 
 MGC_API const char *gc_strerror(int code) {
     switch (code) {
@@ -190,9 +190,9 @@ MGC_API int gc_init(const gc_config *user) {
     /* mgc_me: inside gc_do_blocking's fn the thread is registered still. */
     if (atomic_load_explicit(&mgc_initialized, memory_order_acquire))
         return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
-    pthread_mutex_lock(&init_lock);
+    mgc_mutex_lock(&init_lock);
     if (atomic_load(&mgc_initialized)) {
-        pthread_mutex_unlock(&init_lock);
+        mgc_mutex_unlock(&init_lock);
         return mgc_me() ? GC_OK : mgc_register_caller("gc_init");
     }
     gc_config cfg;
@@ -200,17 +200,17 @@ MGC_API int gc_init(const gc_config *user) {
     else gc_config_default(&cfg);
     apply_env(&cfg);
     if (!config_ok(&cfg)) {
-        pthread_mutex_unlock(&init_lock);
+        mgc_mutex_unlock(&init_lock);
         return GC_EINVAL;
     }
     set_settings(&cfg);
     int rc = start_modules(&cfg);
     if (rc != GC_OK) {
         mgc_warn("gc_init: failed: %s", gc_strerror(rc));
-        pthread_mutex_unlock(&init_lock);
+        mgc_mutex_unlock(&init_lock);
         return rc;
     }
     atomic_store_explicit(&mgc_initialized, 1, memory_order_release);
-    pthread_mutex_unlock(&init_lock);
+    mgc_mutex_unlock(&init_lock);
     return mgc_register_caller("gc_init");
 }

@@ -397,9 +397,9 @@ unsigned mgc_mark_rescan_dropped(gcwork *w) {
     unsigned passes = 0;
     while (atomic_exchange(&mgc_wbuf_dropped, 0) != 0) {
         passes++;
-        pthread_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
+        mgc_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
         mgc_heap_for_each_span(rescan_span, w);
-        pthread_mutex_unlock(&mgc_heap.lock);
+        mgc_mutex_unlock(&mgc_heap.lock);
         drain(w, -1);
     }
     return passes;

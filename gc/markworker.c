@@ -28,7 +28,7 @@
 
 #define SLICE_NS 1000000L
 
-static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex wmu = MGC_MUTEX_INIT(WORKERS);
 static pthread_cond_t wcv = PTHREAD_COND_INITIALIZER;
 static _Atomic int active;  /* marking is on and workers may take work; set under wmu */
 static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER; /* coordinator waits here */
@@ -40,9 +40,9 @@ _Atomic int mgc_workers_hungry;
 /* ** A marker published work for hungry workers: wake them now rather
  * than at their next poll. */
 void mgc_workers_wake(void) {
-    pthread_mutex_lock(&wmu);
+    mgc_mutex_lock(&wmu);
     if (atomic_load(&mgc_workers_hungry)) pthread_cond_broadcast(&wcv);
-    pthread_mutex_unlock(&wmu);
+    mgc_mutex_unlock(&wmu);
 }
 
 /* ** This worker's share of a CPU right now (see the CPU share above). */
@@ -62,9 +62,9 @@ static void *worker_main(void *arg) {
     gcwork w;
     mgc_gcwork_init(&w);
     for (;;) {
-        pthread_mutex_lock(&wmu);
-        while (!active) pthread_cond_wait(&wcv, &wmu);
-        pthread_mutex_unlock(&wmu);
+        mgc_mutex_lock(&wmu);
+        while (!active) mgc_cond_wait(&wcv, &wmu);
+        mgc_mutex_unlock(&wmu);
 
         atomic_fetch_add(&mgc_mark_nbusy, 1);
         w.last = NULL; /* may be from an earlier cycle */
@@ -86,7 +86,7 @@ static void *worker_main(void *arg) {
 
         uint64_t ran = mgc_nanotime() - start;
         double util = worker_util();
-        pthread_mutex_lock(&wmu);
+        mgc_mutex_lock(&wmu);
         if (!found) {
             /* Nothing to do: tell the coordinator, then poll again in 1 ms
              * (barrier shades reach the pool without waking anyone). */
@@ -94,12 +94,12 @@ static void *worker_main(void *arg) {
             struct timespec ts = mgc_deadline(SLICE_NS);
             if (active) {
                 atomic_fetch_add(&mgc_workers_hungry, 1);
-                pthread_cond_timedwait(&wcv, &wmu, &ts);
+                mgc_cond_timedwait(&wcv, &wmu, &ts);
                 atomic_fetch_sub(&mgc_workers_hungry, 1);
             }
-            pthread_mutex_unlock(&wmu);
+            mgc_mutex_unlock(&wmu);
         } else {
-            pthread_mutex_unlock(&wmu);
+            mgc_mutex_unlock(&wmu);
             if (util < 0.999) mgc_sleep_ns((long)((double)ran * (1.0 - util) / util));
         }
     }
@@ -113,32 +113,31 @@ int mgc_workers_start(int n) {
 }
 
 void mgc_workers_set_active(int on) {
-    pthread_mutex_lock(&wmu);
+    mgc_mutex_lock(&wmu);
     active = on;
     pthread_cond_broadcast(&wcv);
-    pthread_mutex_unlock(&wmu);
+    mgc_mutex_unlock(&wmu);
 }
 
 /* ** The coordinator waits (at most ns) for a worker to report idleness. */
 void mgc_workers_wait_idle(long ns) {
     struct timespec ts = mgc_deadline((uint64_t)ns);
-    pthread_mutex_lock(&wmu);
-    pthread_cond_timedwait(&idle_cv, &wmu, &ts);
-    pthread_mutex_unlock(&wmu);
+    mgc_mutex_lock(&wmu);
+    mgc_cond_timedwait(&idle_cv, &wmu, &ts);
+    mgc_mutex_unlock(&wmu);
 }
 
 /* ---- fork (gc/fork.c) ---------------------------------------------------- */
 
-void mgc_workers_fork_lock(void) { pthread_mutex_lock(&wmu); }
-void mgc_workers_fork_unlock(void) { pthread_mutex_unlock(&wmu); }
+void mgc_workers_fork_lock(void) { mgc_mutex_lock(&wmu); }
+void mgc_workers_fork_unlock(void) { mgc_mutex_unlock(&wmu); }
 
-/* ** In the child, with wmu held: no worker exists; gc_init's start makes
- * new ones. */
+/* ** In the child (wmu released already: no one else can take it): no
+ * worker exists; gc_init's start makes new ones. */
 void mgc_workers_fork_child(void) {
     wcv = mgc_fresh_cond;
     idle_cv = mgc_fresh_cond;
     atomic_store(&active, 0);
     atomic_store(&mgc_workers_hungry, 0);
     atomic_store(&mgc_mark_nbusy, 0);
-    pthread_mutex_unlock(&wmu);
 }

@@ -42,7 +42,7 @@ _Atomic uint64_t mgc_num_gc;
 
 /* Requests: cmu protects all four; the coordinator sleeps on c_request,
  * waiters on c_done. */
-static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex cmu = MGC_MUTEX_INIT(CYCLE);
 static pthread_cond_t c_request = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t c_done = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t c_marked = PTHREAD_COND_INITIALIZER; /* a mark terminated */
@@ -55,9 +55,9 @@ static _Atomic int marking_cycle; /* from a cycle's start to its mark terminatio
 
 /* ** Is another cycle already asked for?  Then sweep flat out. */
 static bool cycle_pending(void) {
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     bool p = want_cycles > started_cycles;
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
     return p;
 }
 
@@ -263,9 +263,9 @@ static void mark_termination(cycle *c) {
     atomic_store(&marking_cycle, 0);
     atomic_fetch_add(&mgc_num_gc, 1); /* counted at mark termination, as Go does */
     mgc_start_the_world();
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     pthread_cond_broadcast(&c_marked);
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
     c->t_restarted = mgc_nanotime();
 }
 
@@ -340,9 +340,9 @@ static void run_cycle(bool forced) {
  * cycles: the sweep is done and nothing marks.  Returns the problems. */
 static uint64_t verify_stw(void) {
     mgc_stop_the_world();
-    pthread_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
+    mgc_mutex_lock(&mgc_heap.lock); /* the scavenger is not stopped */
     uint64_t n = mgc_verify_heap_stw();
-    pthread_mutex_unlock(&mgc_heap.lock);
+    mgc_mutex_unlock(&mgc_heap.lock);
     mgc_start_the_world();
     mgc_warn_flush();
     return n;
@@ -351,18 +351,18 @@ static uint64_t verify_stw(void) {
 static void *coordinator_main(void *arg) {
     (void)arg;
     for (;;) {
-        pthread_mutex_lock(&cmu);
+        mgc_mutex_lock(&cmu);
         while (want_cycles <= started_cycles && want_verify <= done_verify)
-            pthread_cond_wait(&c_request, &cmu);
+            mgc_cond_wait(&c_request, &cmu);
         if (want_verify > done_verify) {
             uint64_t target = want_verify;
-            pthread_mutex_unlock(&cmu);
+            mgc_mutex_unlock(&cmu);
             uint64_t n = verify_stw();
-            pthread_mutex_lock(&cmu);
+            mgc_mutex_lock(&cmu);
             verify_problems = n;
             done_verify = target;
             pthread_cond_broadcast(&c_done);
-            pthread_mutex_unlock(&cmu);
+            mgc_mutex_unlock(&cmu);
             continue;
         }
         started_cycles++;
@@ -371,17 +371,17 @@ static void *coordinator_main(void *arg) {
         atomic_store(&marking_cycle, 1);
         bool forced = forced_next;
         forced_next = 0;
-        pthread_mutex_unlock(&cmu);
+        mgc_mutex_unlock(&cmu);
 
         run_cycle(forced);
         if (mgc_cfg.verify && verify_stw() != 0)
             mgc_throw("verify: the heap is inconsistent after collection %llu (MGC_VERIFY=1)",
                       (unsigned long long)atomic_load(&mgc_num_gc));
 
-        pthread_mutex_lock(&cmu);
+        mgc_mutex_lock(&cmu);
         done_cycles++;
         pthread_cond_broadcast(&c_done);
-        pthread_mutex_unlock(&cmu);
+        mgc_mutex_unlock(&cmu);
     }
     return NULL;
 }
@@ -399,13 +399,13 @@ typedef struct cycle_req { bool forced, count_forced; } cycle_req;
 
 static void *request_cycle_fn(void *arg) {
     cycle_req *r = arg;
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     if (r->forced) {
         uint64_t target = started_cycles + 1;
         if (want_cycles < target) want_cycles = target;
         if (r->count_forced) forced_next = 1;
         pthread_cond_signal(&c_request);
-        while (done_cycles < target) pthread_cond_wait(&c_done, &cmu);
+        while (done_cycles < target) mgc_cond_wait(&c_done, &cmu);
     } else if (want_cycles <= started_cycles && !atomic_load(&marking_cycle) &&
                mgc_pacer_should_trigger()) {
         /* Not while a cycle marks (it is already collecting), but yes while
@@ -415,7 +415,7 @@ static void *request_cycle_fn(void *arg) {
         want_cycles = started_cycles + 1;
         pthread_cond_signal(&c_request);
     }
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
     return NULL;
 }
 
@@ -439,7 +439,7 @@ static void *wait_for_mark_end_fn(void *arg) {
     uint64_t goal = atomic_load(&mgc_heap_goal);
     if (goal == UINT64_MAX) return NULL;
     uint64_t hard = goal + goal / 16;
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     for (int i = 0; i < 100 && atomic_load(&mgc_hstats.heap_live) > hard &&
                     atomic_load(&mgc_heap_goal) != UINT64_MAX; i++) {
         if (want_cycles <= started_cycles && !atomic_load(&marking_cycle)) {
@@ -447,11 +447,11 @@ static void *wait_for_mark_end_fn(void *arg) {
             pthread_cond_signal(&c_request);
         }
         struct timespec ts = mgc_deadline(10 * 1000000);
-        pthread_cond_timedwait(&c_marked, &cmu, &ts);
+        mgc_cond_timedwait(&c_marked, &cmu, &ts);
         goal = atomic_load(&mgc_heap_goal);
         hard = goal + goal / 16;
     }
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
     return NULL;
 }
 
@@ -484,12 +484,12 @@ MGC_API void gc_collect(void) {
 
 static void *verify_fn(void *arg) {
     uint64_t *problems = arg;
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     uint64_t target = ++want_verify;
     pthread_cond_signal(&c_request);
-    while (done_verify < target) pthread_cond_wait(&c_done, &cmu);
+    while (done_verify < target) mgc_cond_wait(&c_done, &cmu);
     *problems = verify_problems;
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
     return NULL;
 }
 
@@ -513,9 +513,9 @@ MGC_API size_t gc_verify_heap(void) {
  * verification runs, and none can start until mgc_gc_fork_release. */
 static void *fork_hold_fn(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&cmu);
+    mgc_mutex_lock(&cmu);
     while (started_cycles != done_cycles || want_verify != done_verify)
-        pthread_cond_wait(&c_done, &cmu);
+        mgc_cond_wait(&c_done, &cmu);
     return NULL;
 }
 
@@ -523,7 +523,7 @@ void mgc_gc_fork_hold(gc_thread *t) {
     mgc_parked(t, fork_hold_fn, NULL); /* a cycle may stop us meanwhile */
 }
 
-void mgc_gc_fork_release(void) { pthread_mutex_unlock(&cmu); }
+void mgc_gc_fork_release(void) { mgc_mutex_unlock(&cmu); }
 
 /* ** In the child: the condition variables may record waiters that do not
  * exist there, and the event lock may have been held by one: new ones. */
@@ -531,5 +531,5 @@ void mgc_gc_fork_child(void) {
     c_request = mgc_fresh_cond;
     c_done = mgc_fresh_cond;
     c_marked = mgc_fresh_cond;
-    pthread_mutex_unlock(&cmu);
+    mgc_mutex_unlock(&cmu);
 }

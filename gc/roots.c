@@ -91,7 +91,7 @@ static uintptr_t align_down(uintptr_t p) { return p & ~(uintptr_t)(sizeof(void *
 /* Everything below: roots_lock.  Registered threads take it only inside a
  * no-preempt section (mgc_lock), so no stopped thread holds it and the
  * collector may take it with the world stopped. */
-static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex roots_lock = MGC_MUTEX_INIT(ROOTS);
 static root_node *tree;
 static uint64_t next_seq = 1;
 static uint64_t total_bytes;  /* scanned bytes of all ranges */
@@ -374,7 +374,7 @@ static void scan_part(const root_node *n, uintptr_t lo, uintptr_t hi, mgc_range_
 static uint64_t each_range(mgc_range_fn fn, void *arg, unsigned skip) {
     uint64_t bytes = 0;
     iter it;
-    pthread_mutex_lock(&roots_lock);
+    mgc_mutex_lock(&roots_lock);
     iter_seek(&it, 0, 0);
     for (root_node *n; (n = iter_next(&it));) {
         uintptr_t lo = align_up(n->lo), hi = align_down(n->hi);
@@ -383,7 +383,7 @@ static uint64_t each_range(mgc_range_fn fn, void *arg, unsigned skip) {
             bytes += hi - lo;
         }
     }
-    pthread_mutex_unlock(&roots_lock);
+    mgc_mutex_unlock(&roots_lock);
     return bytes;
 }
 
@@ -394,28 +394,31 @@ uint64_t mgc_roots_rescan(mgc_range_fn fn, void *arg) { return each_range(fn, ar
 
 /* ** Does mark termination have to rescan (some range takes plain stores)? */
 bool mgc_roots_need_rescan(void) {
-    pthread_mutex_lock(&roots_lock);
+    mgc_mutex_lock(&roots_lock);
     bool any = nplain > 0;
-    pthread_mutex_unlock(&roots_lock);
+    mgc_mutex_unlock(&roots_lock);
     return any;
 }
 
+/* ** gc_get_stats calls this on a registered thread: a stop must not find
+ * it holding the lock, which mark setup takes with the world stopped. */
 uint64_t mgc_roots_bytes(void) {
-    pthread_mutex_lock(&roots_lock);
+    gc_thread *t = mgc_self;
+    mgc_lock(t, &roots_lock);
     uint64_t b = total_bytes;
-    pthread_mutex_unlock(&roots_lock);
+    mgc_unlock(t, &roots_lock);
     return b;
 }
 
 /* ** Mark setup, world stopped: every range is to be scanned again. */
 void mgc_roots_mark_begin(void) {
-    pthread_mutex_lock(&roots_lock);
+    mgc_mutex_lock(&roots_lock);
     roots_epoch++;
     walk_done = false;
     walk_lo = walk_pos = 0;
     walk_seq = 0;
     while (pend_head) pend_unlink(pend_head); /* none: termination emptied it */
-    pthread_mutex_unlock(&roots_lock);
+    mgc_mutex_unlock(&roots_lock);
 }
 
 /* ** Scan the next chunk of the pending range at the head of the list. */
@@ -478,5 +481,5 @@ bool mgc_roots_pending(void) {
     return pending;
 }
 
-void mgc_roots_fork_lock(void) { pthread_mutex_lock(&roots_lock); }
-void mgc_roots_fork_unlock(void) { pthread_mutex_unlock(&roots_lock); }
+void mgc_roots_fork_lock(void) { mgc_mutex_lock(&roots_lock); }
+void mgc_roots_fork_unlock(void) { mgc_mutex_unlock(&roots_lock); }

@@ -22,7 +22,7 @@
 #include "gc/gc.h"
 #include "gc/special.h"
 
-pthread_mutex_t mgc_special_lock = PTHREAD_MUTEX_INITIALIZER;
+mgc_mutex mgc_special_lock = MGC_MUTEX_INIT(SPECIAL);
 
 /* Special records come from chunks of OS memory, not malloc: they are
  * freed inside no-preempt sections (a sweep), where calling free() could
@@ -136,10 +136,10 @@ static void queue_cleanup(mspan *s, mgc_special *sp) {
 /* ** Called by the sweep of s (which owns s) before the mark bits become
  * the allocation bits.  Returns the objects resurrected. */
 unsigned mgc_specials_sweep(mspan *s) {
-    pthread_mutex_lock(&mgc_special_lock);
+    mgc_mutex_lock(&mgc_special_lock);
     sweep_pass(s, 0, clear_weak);
     unsigned revived = sweep_pass(s, SPECIAL_FINALIZER, queue_finalizer);
     sweep_pass(s, SPECIAL_CLEANUP, queue_cleanup);
-    pthread_mutex_unlock(&mgc_special_lock);
+    mgc_mutex_unlock(&mgc_special_lock);
     return revived;
 }

@@ -43,7 +43,7 @@ struct gc_weak {
     _Atomic uintptr_t target; /* 0 once the object died or the handle was freed */
 };
 
-extern HIDDEN pthread_mutex_t mgc_special_lock;
+extern HIDDEN mgc_mutex mgc_special_lock;
 HIDDEN mgc_special *mgc_special_alloc_locked(void); /* zeroed, or NULL */
 HIDDEN void mgc_special_free_locked(mgc_special *sp);
 HIDDEN void mgc_special_link_locked(mspan *s, mgc_special *sp);

@@ -48,7 +48,7 @@ static cycle_stats cstats;
  * assists, and one stopped while holding the lock would block a mark
  * worker's stack-scan event, which the stopper may be waiting for. */
 #define EVENT_RING MGC_EVENT_RING
-static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex events_lock = MGC_MUTEX_INIT(EVENTS);
 static gc_event events[EVENT_RING];
 static uint64_t nevents;
 
@@ -188,7 +188,7 @@ void mgc_stat_cycle(const mgc_cycle_info *c) {
 
 /* ** In a forked child: the event lock may have been held by a thread that
  * does not exist there. */
-void mgc_stats_fork_child(void) { events_lock = mgc_fresh_mutex; }
+void mgc_stats_fork_child(void) { events_lock.m = mgc_fresh_mutex; }
 
 /* ---- the API ------------------------------------------------------------------ */
 

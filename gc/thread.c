@@ -40,18 +40,18 @@ __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
 static __thread gc_thread *parked_self __attribute__((tls_model("initial-exec")));
 gc_thread *mgc_all_threads;
 uint64_t mgc_num_threads; /* written under the threads lock, read atomically without it */
-static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex threads_lock = MGC_MUTEX_INIT(THREADS);
 static pthread_key_t exit_key;
 
 static void unregister(gc_thread *t);
 
-void mgc_threads_lock(void) { pthread_mutex_lock(&threads_lock); }
-void mgc_threads_unlock(void) { pthread_mutex_unlock(&threads_lock); }
-bool mgc_threads_trylock(void) { return pthread_mutex_trylock(&threads_lock) == 0; }
+void mgc_threads_lock(void) { mgc_mutex_lock(&threads_lock); }
+void mgc_threads_unlock(void) { mgc_mutex_unlock(&threads_lock); }
+bool mgc_threads_trylock(void) { return mgc_mutex_trylock(&threads_lock) == 0; }
 
 static void *lock_threads_fn(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&threads_lock);
+    mgc_mutex_lock(&threads_lock);
     return NULL;
 }
 

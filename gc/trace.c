@@ -45,12 +45,12 @@ int mgc_trace_file_on; /* MGC_TRACE_FILE; set once at init */
 #define FLUSH_BYTES (64 * 1024)
 #define FLUSH_NS (100 * 1000000L)
 
-static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER; /* buf, len, cap, closed */
+static mgc_mutex tlock = MGC_MUTEX_INIT(TRACE_BUF); /* buf, len, cap, closed */
 static pthread_cond_t tcv = PTHREAD_COND_INITIALIZER;
 static char *buf;
 static size_t len, cap;
 static int closed;
-static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER; /* fd and the order of writes */
+static mgc_mutex wlock = MGC_MUTEX_INIT(TRACE_WRITE); /* fd and the order of writes */
 static int fd = -1;
 
 /* ** Append formatted text; drops the event (never blocks the caller on the
@@ -105,7 +105,7 @@ static void write_all(const char *p, size_t n) {
 /* ** Take what is buffered and write it; wlock keeps the pieces in order. */
 static void flush_buffer(void) {
     gc_thread *self = mgc_self; /* gc_trace_flush: maybe a registered thread */
-    pthread_mutex_lock(&wlock);
+    mgc_mutex_lock(&wlock);
     mgc_lock(self, &tlock);
     char *out = buf;
     size_t n = len, ncap = cap;
@@ -116,19 +116,19 @@ static void flush_buffer(void) {
         write_all(out, n);
         mgc_sys_free(out, ncap, NULL);
     }
-    pthread_mutex_unlock(&wlock);
+    mgc_mutex_unlock(&wlock);
 }
 
 static void *writer_main(void *arg) {
     (void)arg;
     for (;;) {
-        pthread_mutex_lock(&tlock);
+        mgc_mutex_lock(&tlock);
         if (!closed && len < FLUSH_BYTES) {
             struct timespec ts = mgc_deadline(FLUSH_NS);
-            pthread_cond_timedwait(&tcv, &tlock, &ts);
+            mgc_cond_timedwait(&tcv, &tlock, &ts);
         }
         int done = closed;
-        pthread_mutex_unlock(&tlock);
+        mgc_mutex_unlock(&tlock);
         if (done) return NULL;
         flush_buffer();
     }
@@ -142,14 +142,14 @@ static void trace_finish(void) {
     closed = 1;
     pthread_cond_signal(&tcv);
     mgc_unlock(self, &tlock);
-    pthread_mutex_lock(&wlock);
+    mgc_mutex_lock(&wlock);
     /* No comma after the last event: a finished file is strict JSON
      * (a crashed one ends in a comma, which trace viewers accept). */
     static const char end[] = "{\"name\":\"trace_end\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{}}\n]\n";
     write_all(end, sizeof end - 1);
     close(fd);
     fd = -1;
-    pthread_mutex_unlock(&wlock);
+    mgc_mutex_unlock(&wlock);
 }
 
 static double us(uint64_t ns_since_init) { return (double)ns_since_init / 1e3; }
@@ -278,8 +278,8 @@ MGC_API void gc_trace_flush(void) {
  * nothing more to it), and a trace lock may have been held by a thread
  * that does not exist here. */
 void mgc_trace_fork_child(void) {
-    tlock = mgc_fresh_mutex;
-    wlock = mgc_fresh_mutex;
+    tlock.m = mgc_fresh_mutex;
+    wlock.m = mgc_fresh_mutex;
     tcv = mgc_fresh_cond;
     if (mgc_trace_file_on) {
         mgc_trace_file_on = 0;

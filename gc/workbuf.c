@@ -38,7 +38,7 @@ static workbuf *pool_pop(AO_stack_t *pool) {
 
 static AO_stack_t empty_pool = AO_STACK_INITIALIZER;
 static AO_stack_t full_pool = AO_STACK_INITIALIZER;
-static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex grow_lock = MGC_MUTEX_INIT(WBUF_GROW);
 _Atomic long mgc_wbuf_nfull;
 /* Buffers taken from the empty pool and not given back (held by markers
  * or in the full pool): what mgc_wbuf_limit counts. */
@@ -58,7 +58,7 @@ static bool reserve_used; /* grow_lock */
 /* ** The empty pool is dry: map another chunk, or fall back on the reserve.
  * NULL if neither is left. */
 static workbuf *grow(void) {
-    pthread_mutex_lock(&grow_lock);
+    mgc_mutex_lock(&grow_lock);
     workbuf *b = pool_pop(&empty_pool); /* another marker may have grown it */
     if (!b) {
         char *chunk = mgc_sys_alloc(WBUF_CHUNK, &mgc_hstats.meta_sys);
@@ -70,7 +70,7 @@ static workbuf *grow(void) {
         for (size_t i = 1; i < n; i++) pool_push(&empty_pool, (workbuf *)(chunk + i * sizeof(workbuf)));
         b = n ? (workbuf *)chunk : NULL;
     }
-    pthread_mutex_unlock(&grow_lock);
+    mgc_mutex_unlock(&grow_lock);
     return b;
 }
 

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "mgc.h"
+#include "runtime/lockrank.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -39,13 +39,14 @@ static inline void mgc_nopreempt_end(gc_thread *t) {
 
 /* Runtime locks: held only inside a no-preempt section, so a stopped thread
  * never holds one and the collector can take any of them.  t may be NULL
- * for an unregistered thread (which is never stopped). */
-static inline void mgc_lock(gc_thread *t, pthread_mutex_t *m) {
+ * for an unregistered thread (which is never stopped).  Taken in the order
+ * of runtime/lockrank.h. */
+static inline void mgc_lock(gc_thread *t, mgc_mutex *m) {
     if (t) mgc_nopreempt_begin(t);
-    pthread_mutex_lock(m);
+    mgc_mutex_lock(m);
 }
-static inline void mgc_unlock(gc_thread *t, pthread_mutex_t *m) {
-    pthread_mutex_unlock(m);
+static inline void mgc_unlock(gc_thread *t, mgc_mutex *m) {
+    mgc_mutex_unlock(m);
     if (t) mgc_nopreempt_end(t);
 }
 

@@ -26,7 +26,7 @@ typedef struct fixalloc {
     size_t left;    /* bytes left in it */
 } fixalloc;
 
-static pthread_mutex_t fix_lock = PTHREAD_MUTEX_INITIALIZER;
+static mgc_mutex fix_lock = MGC_MUTEX_INIT(FIXALLOC);
 static fixalloc span_fa = {sizeof(mspan), NULL, NULL, 0};
 static fixalloc thread_fa = {(sizeof(gc_thread) + 63) & ~(size_t)63, NULL, NULL, 0};
 /* Bitmaps: one allocator per size in words, each block holding the alloc
@@ -49,7 +49,7 @@ _Static_assert(MGC_MAX_SMALL_NPAGES == 16, "ptrbits_fa initialiser covers 16 siz
 /* ** Take a zeroed block from f; NULL when the OS refuses memory. */
 static void *fix_get(fixalloc *f) {
     void *p;
-    pthread_mutex_lock(&fix_lock);
+    mgc_mutex_lock(&fix_lock);
     if (f->free) {
         p = f->free;
         f->free = f->free->next;
@@ -61,22 +61,22 @@ static void *fix_get(fixalloc *f) {
             f->left = f->chunk ? n : 0;
         }
         if (!f->chunk) {
-            pthread_mutex_unlock(&fix_lock);
+            mgc_mutex_unlock(&fix_lock);
             return NULL;
         }
         p = f->chunk; /* fresh from the OS: already zero */
         f->chunk += f->size;
         f->left -= f->size;
     }
-    pthread_mutex_unlock(&fix_lock);
+    mgc_mutex_unlock(&fix_lock);
     return p;
 }
 
 static void fix_put(fixalloc *f, void *p) {
-    pthread_mutex_lock(&fix_lock);
+    mgc_mutex_lock(&fix_lock);
     ((free_node *)p)->next = f->free;
     f->free = p;
-    pthread_mutex_unlock(&fix_lock);
+    mgc_mutex_unlock(&fix_lock);
 }
 
 mspan *mgc_span_struct_alloc(void) { return fix_get(&span_fa); }
@@ -100,5 +100,5 @@ uint64_t *mgc_ptrbits_alloc(size_t npages) {
 }
 void mgc_ptrbits_free(uint64_t *b, size_t npages) { fix_put(&ptrbits_fa[npages], b); }
 
-void mgc_fix_fork_lock(void) { pthread_mutex_lock(&fix_lock); }
-void mgc_fix_fork_unlock(void) { pthread_mutex_unlock(&fix_lock); }
+void mgc_fix_fork_lock(void) { mgc_mutex_lock(&fix_lock); }
+void mgc_fix_fork_unlock(void) { mgc_mutex_unlock(&fix_lock); }

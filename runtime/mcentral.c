@@ -52,7 +52,7 @@ static inline span_list *full_unswept(mcentral *c, uint32_t sg) { return &c->ful
 
 void mgc_central_init(mcentral *c, int spanclass) {
     memset(c, 0, sizeof *c);
-    pthread_mutex_init(&c->lock, NULL);
+    mgc_mutex_init(&c->lock, MGC_RANK_CENTRAL);
     c->spanclass = (uint16_t)spanclass;
 }
 

@@ -33,7 +33,7 @@ static void free_list_insert(mspan *s);
 
 int mgc_heap_init(void) {
     mgc_static_exclude(&mgc_heap, sizeof mgc_heap); /* static roots: not the program's */
-    pthread_mutex_init(&mgc_heap.lock, NULL);
+    mgc_mutex_init(&mgc_heap.lock, MGC_RANK_HEAP);
     atomic_store(&mgc_heap.sweepgen, 2); /* so sg-2 never underflows */
     for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) mgc_central_init(&mgc_heap.central[i], i);
     return mgc_arena_init();

@@ -55,9 +55,9 @@ static void *scavenger_main(void *arg) {
          * without the heap lock (mgc_heap_for_each_span); this thread is
          * not stopped, so it would race with that walk.  Debug mode only. */
         if (mgc_cfg.checkmark) continue;
-        pthread_mutex_lock(&mgc_heap.lock);
+        mgc_mutex_lock(&mgc_heap.lock);
         mgc_heap.scav_gen++;
-        pthread_mutex_unlock(&mgc_heap.lock);
+        mgc_mutex_unlock(&mgc_heap.lock);
         size_t n = scavenge(NULL, SCAV_PASS_BYTES, false);
         if (n && mgc_cfg.verbose >= 2)
             fprintf(stderr, "mgc: scavenger released %zu KiB (%llu KiB released in all)\n",

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/lockrank.h"
 #include "runtime/sizeclasses.h"
 
 #define MGC_ARENA_SHIFT 26
@@ -140,7 +141,7 @@ typedef struct heap_arena {
 } heap_arena;
 
 typedef struct mcentral {
-    pthread_mutex_t lock;
+    mgc_mutex lock;
     uint16_t spanclass;
     /* Index sweepgen/2 % 2 is the swept set of the current cycle, the other
      * one the unswept set; advancing sweepgen by 2 makes every swept span
@@ -150,7 +151,7 @@ typedef struct mcentral {
 } __attribute__((aligned(64))) mcentral;
 
 typedef struct mheap {
-    pthread_mutex_t lock;
+    mgc_mutex lock;
     /* Free runs of pages.  free_small[n] holds runs of exactly n pages
      * (n < 128); free_mask has bit n set when it is not empty, so finding
      * the smallest fitting run is a count-trailing-zeros.  free_large holds
