@@ -378,8 +378,8 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
 /* ** In a forked child: the finalizer thread is gone; its locks and
  * condition variable are made anew (restarted by mgc_fin_restart_thread). */
 void mgc_fin_fork_child(void) {
-    thread_mu.m = mgc_fresh_mutex;
-    notifier_mu.m = mgc_fresh_mutex;
+    mgc_mutex_fork_reset(&thread_mu);
+    mgc_mutex_fork_reset(&notifier_mu);
     thread_cv = mgc_fresh_cond;
 }
 

@@ -33,7 +33,6 @@
 #include "gc/gc.h"
 #include "gc/special.h"
 
-const pthread_mutex_t mgc_fresh_mutex = PTHREAD_MUTEX_INITIALIZER;
 const pthread_cond_t mgc_fresh_cond = PTHREAD_COND_INITIALIZER;
 
 static void prepare(void) {

@@ -170,9 +170,8 @@ extern HIDDEN _Atomic int64_t mgc_bg_credit;
 
 /* fork (gc/fork.c and each module's part) */
 HIDDEN void mgc_fork_init(void);
-/* What a forked child assigns to a lock or condition variable that a thread
- * it does not have may have held or waited on. */
-extern HIDDEN const pthread_mutex_t mgc_fresh_mutex;
+/* What a forked child assigns to a condition variable that a thread it does
+ * not have may have waited on (a lock: mgc_mutex_fork_reset). */
 extern HIDDEN const pthread_cond_t mgc_fresh_cond;
 HIDDEN void mgc_gc_fork_hold(gc_thread *t);
 HIDDEN void mgc_gc_fork_release(void);

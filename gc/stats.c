@@ -188,7 +188,7 @@ void mgc_stat_cycle(const mgc_cycle_info *c) {
 
 /* ** In a forked child: the event lock may have been held by a thread that
  * does not exist there. */
-void mgc_stats_fork_child(void) { events_lock.m = mgc_fresh_mutex; }
+void mgc_stats_fork_child(void) { mgc_mutex_fork_reset(&events_lock); }
 
 /* ---- the API ------------------------------------------------------------------ */
 

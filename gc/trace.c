@@ -278,8 +278,8 @@ MGC_API void gc_trace_flush(void) {
  * nothing more to it), and a trace lock may have been held by a thread
  * that does not exist here. */
 void mgc_trace_fork_child(void) {
-    tlock.m = mgc_fresh_mutex;
-    wlock.m = mgc_fresh_mutex;
+    mgc_mutex_fork_reset(&tlock);
+    mgc_mutex_fork_reset(&wlock);
     tcv = mgc_fresh_cond;
     if (mgc_trace_file_on) {
         mgc_trace_file_on = 0;

@@ -35,7 +35,7 @@
  *   threads_lock > unregistered_lock, mgc_heap.lock, mgc_special_lock,
  *       roots_lock, wmu, mcentral, fix_lock, grow_lock, events_lock, tlock
  *                                    a stopped world (gc/mgc.c run_cycle,
- *                                    verify, checkmark; cached spans handed
+ *                                    gc/verify.c, checkmark; cached spans handed
  *                                    back); a stack scan (gc/mark.c, by
  *                                    trylock) records its event and trace
  *   unregistered_lock > mgc_heap.lock, mgc_special_lock, roots_lock, wmu,
@@ -80,7 +80,7 @@
     X(CENTRAL, "mcentral.lock", 1, 1)           /* runtime/mcentral.c, one per class */   \
     X(FIXALLOC, "fix_lock", 1, 1)               /* runtime/fixalloc.c */                  \
     X(WBUF_GROW, "grow_lock", 1, 1)             /* gc/workbuf.c */                        \
-    X(EVENTS, "events_lock", 1, 1)              /* gc/mgc.c: the event ring */            \
+    X(EVENTS, "events_lock", 1, 1)              /* gc/stats.c: the event ring */          \
     X(TRACE_BUF, "tlock", 1, 1)                 /* gc/trace.c: the buffer */              \
     X(FIN_THREAD, "thread_mu", 1, 0)            /* gc/finalizer.c: the thread's wakeup */ \
     X(FIN_NOTIFIER, "notifier_mu", 1, 0)        /* gc/finalizer.c */
@@ -105,6 +105,13 @@ typedef struct mgc_mutex {
 static inline void mgc_mutex_init(mgc_mutex *l, mgc_lock_rank rank) {
     pthread_mutex_init(&l->m, NULL);
     l->rank = rank;
+}
+
+/* ** In a fork child: a lock another parent thread may have held is
+ * unlocked and new; its rank stays. */
+static inline void mgc_mutex_fork_reset(mgc_mutex *l) {
+    const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    l->m = fresh;
 }
 
 #ifdef MGC_LOCKRANK
