@@ -10,9 +10,11 @@
  *
  *   1. no collection runs and none can start: it waits for the coordinator
  *      to be idle and keeps the request lock (cmu);
- *   2. every other registered thread is stopped, at a safe point (outside
- *      the runtime, holding none of its locks): the forking thread stops
- *      the world itself, since no collector can;
+ *   2. every other registered thread is out of the runtime (in no
+ *      no-preempt section, holding none of its locks) and kept out: the
+ *      forking thread does it itself, since no collector can, and without
+ *      parking anyone, since a thread parked inside malloc would hang
+ *      glibc's fork() (gc/stw.c, "fork quiesce");
  *   3. it takes the locks the library's unregistered threads and the
  *      program's unregistered threads may hold: the unregistered
  *      barrier's, the heap's (the scavenger), the specials', the roots',
@@ -38,7 +40,7 @@ const pthread_cond_t mgc_fresh_cond = PTHREAD_COND_INITIALIZER;
 static void prepare(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     mgc_gc_fork_hold(mgc_self);
-    mgc_stop_the_world();
+    mgc_quiesce_for_fork(); /* not mgc_stop_the_world: see gc/stw.c */
     /* In the order of runtime/lockrank.h, so no other path can be waiting
      * in the opposite order.  The workers' lock comes late: a mark drains,
      * and so may wake the workers, under the unregistered barrier's lock
@@ -65,7 +67,7 @@ static void release_locks(void) {
 static void parent(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     release_locks();
-    mgc_start_the_world();
+    mgc_unquiesce_after_fork();
     mgc_gc_fork_release();
 }
 
@@ -73,7 +75,7 @@ static void child(void) {
     if (!atomic_load_explicit(&mgc_initialized, memory_order_acquire)) return;
     release_locks();
     mgc_threads_fork_child(); /* threads lock still held: only we are left */
-    mgc_start_the_world();    /* nobody to restart; releases the threads lock */
+    mgc_unquiesce_after_fork(); /* nobody to restart; releases the threads lock */
     mgc_trace_fork_child();
     mgc_stats_fork_child();
     mgc_workers_fork_child(); /* re-creates their state */

@@ -32,6 +32,8 @@ extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
 HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
 HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);
+HIDDEN void mgc_quiesce_for_fork(void);  /* stop_the_world for fork(): parks no one */
+HIDDEN void mgc_unquiesce_after_fork(void);
 HIDDEN bool mgc_stop_thread(gc_thread *t);
 HIDDEN void mgc_start_thread(gc_thread *t);
 HIDDEN void mgc_suspend_self(gc_thread *t);

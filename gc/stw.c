@@ -99,6 +99,12 @@ static _Atomic unsigned ack_seq;     /* bumped by every acknowledgement */
  * thread then must not suspend it: nobody would restart it. */
 static _Atomic(gc_thread *) stop_target;
 static sigset_t wait_mask;           /* what sigsuspend lets through */
+/* Fork quiesce (mgc_quiesce_for_fork): the stop answers without parking.
+ * Set before the stop's epoch turns odd, cleared after it is even again,
+ * by the forking thread, which alone may pass the gate (gate_owner). */
+static _Atomic int quiesce_only;
+static _Atomic(gc_thread *) gate_owner;
+_Atomic unsigned mgc_fork_gate;
 
 /* ** futex(2) wait/wake: async-signal-safe, and no libc lock a stopped
  * thread could hold. */
@@ -139,6 +145,10 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     if (!(epoch & 1)) return; /* a stale signal: no stop in progress */
     gc_thread *only = atomic_load(&stop_target);
     if (only && only != t) return; /* a single-thread stop for another thread */
+    if (atomic_load(&quiesce_only)) {
+        ack(&t->ack_epoch, epoch); /* out of every section: that is all a fork needs */
+        return;
+    }
     t->suspended_sp = mgc_current_sp();
     mgc_thread_roots_note_sp(t, t->suspended_sp);
     ack(&t->ack_epoch, epoch);
@@ -441,9 +451,8 @@ static void restart(gc_thread *only) {
         t->stopped = STOP_NONE;
 }
 
-/* ** End of a no-preempt section with work to do: a deferred stop, or a
- * collection this thread asked for. */
-void mgc_nopreempt_slow(gc_thread *t) {
+/* ** The stop deferred by a no-preempt section, taken at its end. */
+static void take_deferred_stop(gc_thread *t) {
     if (t->suspend_pending) {
         sigset_t block, old;
         sigemptyset(&block);
@@ -456,6 +465,12 @@ void mgc_nopreempt_slow(gc_thread *t) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         cancel_restore(cancel);
     }
+}
+
+/* ** End of a no-preempt section with work to do: a deferred stop, or a
+ * collection this thread asked for. */
+void mgc_nopreempt_slow(gc_thread *t) {
+    take_deferred_stop(t);
     if (t->want_assist) {
         t->want_assist = 0;
         mgc_assist(t);
@@ -482,6 +497,62 @@ void mgc_start_the_world(void) {
     restart(NULL);
     mgc_stopping = 0;
     mgc_threads_unlock();
+}
+
+/* ---- fork quiesce --------------------------------------------------------
+ * fork() needs every other registered thread out of the runtime (no
+ * no-preempt section half done, no runtime lock held) at the instant it
+ * copies the process, but it must not park them: glibc's fork() takes
+ * malloc's locks after the atfork prepare handlers ran, and a thread
+ * parked inside malloc or free would hold one for ever (the forking thread
+ * then hangs in fork(); with a sanitizer's allocator, the child does).  So
+ * a fork stop only makes each thread acknowledge: the handler of a thread
+ * outside every section answers and returns, a thread inside one answers
+ * at its end, a parked thread is held as for any stop (its blocking code
+ * runs on).  The gate keeps them out afterwards: mgc_nopreempt_begin
+ * increments nopreempt, then tests the gate; the gate is raised before the
+ * signal is sent, so either the handler sees the section (and the thread
+ * answers at its end) or the thread sees the gate, backs out and waits on
+ * it, with nothing half done.  A nested begin inside a section that began
+ * before the gate goes on: the outer section ends before the thread
+ * answers.  The threads go on running the program's own code meanwhile:
+ * malloc, stdio, blocking calls -- whatever glibc's fork() makes safe. */
+
+void mgc_nopreempt_gate(gc_thread *t) {
+    if (t->nopreempt > 1 || atomic_load(&gate_owner) == t) return;
+    for (;;) {
+        atomic_signal_fence(memory_order_seq_cst);
+        t->nopreempt--;
+        take_deferred_stop(t); /* a fork stop's: answers, does not park */
+        unsigned g;
+        while ((g = atomic_load(&mgc_fork_gate)) != 0) futex_wait(&mgc_fork_gate, g, 0);
+        t->nopreempt++;
+        atomic_signal_fence(memory_order_seq_cst);
+        if (!atomic_load_explicit(&mgc_fork_gate, memory_order_relaxed)) return;
+    }
+}
+
+/* ** Stop the world the fork way: every other registered thread answers
+ * out of the runtime and stays out until mgc_unquiesce_after_fork. */
+void mgc_quiesce_for_fork(void) {
+    atomic_store(&gate_owner, mgc_me());
+    atomic_store(&quiesce_only, 1);
+    atomic_store(&mgc_fork_gate, 1);
+    mgc_stop_the_world();
+}
+
+/* ** The parent's and the child's side: the signalled threads answered
+ * without parking, so nothing restarts them; the epoch turns even before
+ * quiesce_only clears (a late signal must never park a thread that no
+ * restart would wake), then the gate opens. */
+void mgc_unquiesce_after_fork(void) {
+    for (gc_thread *t = mgc_all_threads; t; t = t->next)
+        if (t->stopped == STOP_SIGNALLED) t->stopped = STOP_NONE;
+    mgc_start_the_world();
+    atomic_store(&quiesce_only, 0);
+    atomic_store(&mgc_fork_gate, 0);
+    atomic_store(&gate_owner, NULL);
+    futex_wake(&mgc_fork_gate);
 }
 
 /* ** Stop one thread (to scan its stack) with the same handshake; the

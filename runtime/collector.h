@@ -22,12 +22,21 @@
  * inside a section, or the collector waits for us forever. */
 
 HIDDEN void mgc_nopreempt_slow(gc_thread *t);
+HIDDEN void mgc_nopreempt_gate(gc_thread *t);
+/* Nonzero while a fork() is being prepared (gc/fork.c): no thread may
+ * enter a section until the fork is over.  Written by the forking thread
+ * (seq_cst) before it signals the others; read relaxed here, after the
+ * thread's own increment, so a thread either is seen inside its section
+ * by the signal handler or sees the gate (gc/stw.c, "Fork quiesce"). */
+HIDDEN extern _Atomic unsigned mgc_fork_gate;
 
 /* ** Enter a section in which this thread must not be stopped.  A compiler
- * barrier is enough: the only other reader is this thread's signal handler. */
+ * barrier is enough: the only other reader is this thread's signal handler.
+ * The gate test is one load of a read-mostly line and a branch. */
 static inline void mgc_nopreempt_begin(gc_thread *t) {
     t->nopreempt++;
     atomic_signal_fence(memory_order_seq_cst);
+    if (unlikely(atomic_load_explicit(&mgc_fork_gate, memory_order_relaxed))) mgc_nopreempt_gate(t);
 }
 
 /* ** Leave it; take a deferred stop or a requested collection now. */

@@ -54,8 +54,10 @@
  * prints its own report and takes no stdio lock), so a test built on what
  * the libc call does skips itself there. */
 #if defined(__SANITIZE_ADDRESS__)
+#define TU_UNDER_ASAN 1
 #define TU_SKIP_UNDER_ASAN(why) cr_skip_test("not under AddressSanitizer: %s", why)
 #else
+#define TU_UNDER_ASAN 0
 #define TU_SKIP_UNDER_ASAN(why) ((void)0)
 #endif
 /* A C frame unwound by pthread_cancel runs no landing pad, so ASan leaves
