@@ -191,9 +191,76 @@ static void init_compiler(Compiler *c, FunctionType type) {
     l->name.length = (int)strlen(l->name.start);
 }
 
+/* ** The deepest the value stack gets in one call of this code, in slots
+ * from the frame's first (the callee, then the parameters).  The VM sizes
+ * the registered stack and its stale-slot bound from it at each call
+ * instead of checking every push, so an underestimate would let a push
+ * land beyond both: every opcode's effect is here, and a build with
+ * -DLOX_CHECK_STACK checks each push against it (make lox-check-stack).
+ * One forward pass, as a bytecode verifier does: the depth at a forward
+ * jump's target is recorded where the jump is, and code after an
+ * unconditional jump starts from that record (its only way in). */
+static int max_stack(ObjFunction *f) {
+    const Chunk *c = &f->chunk;
+    int *at = malloc((size_t)(c->count + 1) * sizeof *at);
+    if (!at) {
+        fprintf(stderr, "lox: out of memory\n");
+        exit(70);
+    }
+    for (int i = 0; i <= c->count; i++) at[i] = -1;
+    int depth = f->arity + 1, max = depth;
+    bool reachable = true;
+    for (int i = 0; i < c->count;) {
+        if (at[i] >= 0) { /* a jump target: the deeper of the ways in */
+            if (!reachable || at[i] > depth) depth = at[i];
+            reachable = true;
+        }
+        uint8_t op = c->code[i];
+        int len = 1, effect = 0;
+        switch (op) {
+        case OP_NIL: case OP_TRUE: case OP_FALSE: effect = 1; break;
+        case OP_CONSTANT: case OP_GET_LOCAL: case OP_GET_GLOBAL: case OP_GET_UPVALUE:
+        case OP_CLASS: len = 2, effect = 1; break;
+        case OP_SET_LOCAL: case OP_SET_GLOBAL: case OP_SET_UPVALUE: case OP_GET_PROPERTY:
+            len = 2; break;
+        case OP_DEFINE_GLOBAL: case OP_SET_PROPERTY: case OP_GET_SUPER: case OP_METHOD:
+            len = 2, effect = -1; break;
+        case OP_POP: case OP_EQUAL: case OP_GREATER: case OP_LESS: case OP_ADD:
+        case OP_SUBTRACT: case OP_MULTIPLY: case OP_DIVIDE: case OP_PRINT:
+        case OP_CLOSE_UPVALUE: case OP_INHERIT: effect = -1; break;
+        case OP_NOT: case OP_NEGATE: break;
+        case OP_CALL: len = 2, effect = -c->code[i + 1]; break;
+        case OP_INVOKE: len = 3, effect = -c->code[i + 2]; break;
+        case OP_SUPER_INVOKE: len = 3, effect = -c->code[i + 2] - 1; break;
+        case OP_CLOSURE:
+            len = 2 + 2 * AS_FUNCTION(c->constants.values[c->code[i + 1]])->upvalue_count;
+            effect = 1;
+            break;
+        case OP_JUMP: case OP_JUMP_IF_FALSE: {
+            int to = i + 3 + ((c->code[i + 1] << 8) | c->code[i + 2]);
+            if (to <= c->count && at[to] < depth) at[to] = depth;
+            len = 3;
+            reachable = op == OP_JUMP_IF_FALSE;
+            break;
+        }
+        case OP_LOOP: len = 3, reachable = false; break; /* back to a depth already seen */
+        case OP_RETURN: reachable = false; break;
+        default:
+            fprintf(stderr, "lox: max_stack: unknown opcode %d\n", op);
+            abort();
+        }
+        depth += effect;
+        if (depth > max) max = depth;
+        i += len;
+    }
+    free(at);
+    return max;
+}
+
 static ObjFunction *end_compiler(void) {
     emit_return();
     ObjFunction *f = current->function; /* a C local from here on: still a root */
+    f->max_stack = max_stack(f);
     heap_remove_roots(&current->function, &current->function + 1);
     current = current->enclosing;
     return f;

@@ -3,6 +3,8 @@
 #
 #   make lox          build/lox (the VM on mgc)
 #   make lox-test     the Lox test suite ($(LOX_TESTS)) and examples/lox/programs
+#   make lox-check-stack  the same on a VM that checks every push against the
+#                     stack reserved by the compiler's max_stack
 #   make lox-torture  the same with MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1, and
 #                     the demo under MGC_CHECKMARK=1 (concurrent cycles)
 #   make lox-boehm    build/lox-boehm: the same VM on Boehm GC (benchmark only)
@@ -16,7 +18,7 @@ LOX_TORTURE ?= 1
 LOX_SRCS := $(wildcard examples/lox/*.c)
 LOX_HDRS := $(wildcard examples/lox/*.h)
 
-.PHONY: lox lox-test lox-torture lox-boehm lox-bench
+.PHONY: lox lox-test lox-check-stack lox-torture lox-boehm lox-bench
 
 lox: $(BUILD)/lox
 
@@ -39,6 +41,15 @@ lox-test: $(BUILD)/lox
 # A torture collection runs while the allocating thread waits for it, so
 # with one mutator thread it cannot catch a missing barrier; the demo (with
 # its rewiring phase) under concurrent cycles, each one verified, may.
+# The VM with every push checked against the stack its function's
+# max_stack reserved (compiler.c): an underestimate aborts with a message.
+lox-check-stack: $(BUILD)/lox-check-stack
+	examples/lox/run_tests.sh $(BUILD)/lox-check-stack $(LOX_TESTS) examples/lox/programs
+
+$(BUILD)/lox-check-stack: $(LOX_SRCS) $(LOX_HDRS) $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DLOX_CHECK_STACK $(LOX_SRCS) -o $@ $(BUILD)/libmgc.a $(LIBS)
+
 lox-torture: $(BUILD)/lox
 	MGC_TORTURE=$(LOX_TORTURE) MGC_CHECKMARK=1 \
 	    examples/lox/run_tests.sh $(BUILD)/lox $(LOX_TESTS) examples/lox/programs

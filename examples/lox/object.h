@@ -43,6 +43,10 @@ typedef struct {
     Obj obj;
     int arity;
     int upvalue_count;
+    /* The most value-stack slots a call uses, counted from its frame's
+     * first slot (the callee); the VM reserves them at the call, so a push
+     * needs no check (compiler.c, max_stack). */
+    int max_stack;
     Chunk chunk;
     ObjString *name; /* NULL for the top-level script */
 } ObjFunction;

@@ -14,6 +14,12 @@
  * program's collections do not scan the whole 128 KiB array.  The
  * interpreter keeps the instruction pointer in a C local and writes it
  * back to its frame only around calls and errors.
+ *
+ * A push is one store, as in clox: the compiler counts each function's
+ * deepest stack (ObjFunction.max_stack), and a call reserves that much --
+ * grows the registered range and raises the stale-slot bound stack_high
+ * -- so nothing between calls can reach past either.  -DLOX_CHECK_STACK
+ * checks every push against them (make lox-check-stack).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +40,9 @@ typedef struct {
     ObjClosure *closure;
     uint8_t *ip;  /* into closure's code; current only around calls */
     Value *slots; /* the frame's window on the value stack */
+    /* The highest slot this frame or any caller may push below: slots +
+     * max_stack, or the caller's high if that is higher. */
+    Value *high;
 } CallFrame;
 
 static struct {
@@ -50,7 +59,10 @@ static struct {
 
 static Value *stack_top;
 static Value *stack_roots_end; /* &run .. here is registered */
-static Value *stack_high; /* [stack_top .. here) may hold stale values */
+/* [stack_top .. here) may hold stale values; at or above the running
+ * frame's high, so no frame pushes past it: every slot from here up is NIL
+ * or never written. */
+static Value *stack_high;
 static int frame_count;
 
 /* ---- the value stack ---- */
@@ -61,22 +73,35 @@ static void reset_stack(void) {
     heap_store(&roots.open_upvalues, NULL);
 }
 
-/* Grow the registered range in place (same lo: a new hi). */
-static __attribute__((noinline)) void extend_stack_roots(void) {
-    if (stack_roots_end == run.stack + STACK_MAX) {
+/* Grow the registered range in place (same lo: a new hi) to cover need. */
+static __attribute__((noinline)) void extend_stack_roots(Value *need) {
+    if (need > run.stack + STACK_MAX) {
         fprintf(stderr, "lox: value stack exhausted\n");
         exit(70);
     }
-    Value *end = stack_roots_end + STACK_ROOTS_STEP;
+    Value *end = stack_roots_end;
+    while (end < need) end += STACK_ROOTS_STEP;
     if (end > run.stack + STACK_MAX) end = run.stack + STACK_MAX;
     heap_add_thread_roots(&run, end);
     stack_roots_end = end;
 }
 
+/* Make [stack_top, need) pushable: registered, and under stack_high. */
+static inline void reserve_stack(Value *need) {
+    if (__builtin_expect(need > stack_roots_end, 0)) extend_stack_roots(need);
+    if (need > stack_high) stack_high = need;
+}
+
 static inline void push(Value v) {
-    if (__builtin_expect(stack_top == stack_roots_end, 0)) extend_stack_roots();
+#ifdef LOX_CHECK_STACK
+    if (stack_top >= stack_roots_end || (frame_count > 0 && stack_top >= stack_high)) {
+        fprintf(stderr, "lox: push beyond the reserved stack (slot %td, registered %td, "
+                "reserved %td): max_stack underestimated\n", stack_top - run.stack,
+                stack_roots_end - run.stack, stack_high - run.stack);
+        abort();
+    }
+#endif
     *stack_top++ = v;
-    if (stack_top > stack_high) stack_high = stack_top;
 }
 
 static inline Value pop(void) { return *--stack_top; }
@@ -93,6 +118,8 @@ static void drop_to(Value *new_top) { stack_top = new_top; }
 void vm_clear_stale_stack(void) {
     for (Value *v = stack_top; v < stack_high; v++) *v = NIL_VAL;
     stack_high = stack_top;
+    if (frame_count > 0 && run.frames[frame_count - 1].high > stack_high)
+        stack_high = run.frames[frame_count - 1].high; /* cleared just now, or never written */
 }
 
 static inline Value peek(int distance) { return stack_top[-1 - distance]; }
@@ -147,7 +174,7 @@ static void define_native(const char *name, NativeFn fn) {
 
 /* ---- calls ---- */
 
-static bool call(ObjClosure *closure, int argc) {
+static inline __attribute__((always_inline)) bool call(ObjClosure *closure, int argc) {
     if (argc != closure->function->arity) {
         runtime_error("Expected %d arguments but got %d.", closure->function->arity, argc);
         return false;
@@ -160,10 +187,13 @@ static bool call(ObjClosure *closure, int argc) {
     f->closure = closure;
     f->ip = closure->function->chunk.code;
     f->slots = stack_top - argc - 1;
+    f->high = f->slots + closure->function->max_stack;
+    if (frame_count > 1 && f[-1].high > f->high) f->high = f[-1].high;
+    reserve_stack(f->high);
     return true;
 }
 
-static bool call_value(Value callee, int argc) {
+static inline __attribute__((always_inline)) bool call_value(Value callee, int argc) {
     if (IS_OBJ(callee)) {
         switch (OBJ_TYPE(callee)) {
         case OBJ_BOUND_METHOD: {
@@ -487,8 +517,9 @@ static InterpretResult run_loop(void) {
 void vm_init(bool gc_natives) {
     heap_add_roots(&roots, &roots + 1);
     stack_roots_end = run.stack;
-    extend_stack_roots();
+    extend_stack_roots(run.stack + 1);
     reset_stack();
+    stack_high = stack_roots_end; /* slots never written, until a call reserves */
     table_init(&roots.globals);
     heap_store(&roots.init_string, copy_string("init", 4));
     define_native("clock", clock_native);
