@@ -51,9 +51,22 @@ void mgc_sleep_ns(uint64_t ns) {
     while (nanosleep(&ts, &ts) != 0) {}
 }
 
+/* ** Online CPUs, read again at most once a second: glibc's sysconf opens
+ * and reads /sys/devices/system/cpu/online at every call (three system
+ * calls, 60 us here), and the pacer and the mark workers ask at every
+ * cycle.  CPUs going on- or off-line are seen within a second.  Racing
+ * refreshes store the same kind of value: relaxed atomics suffice. */
 long mgc_ncpu(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n;
+    static _Atomic long cached;
+    static _Atomic uint64_t read_at;
+    uint64_t now = mgc_nanotime();
+    long n = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (n > 0 && now - atomic_load_explicit(&read_at, memory_order_relaxed) < 1000000000u) return n;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    atomic_store_explicit(&cached, n, memory_order_relaxed);
+    atomic_store_explicit(&read_at, now, memory_order_relaxed);
+    return n;
 }
 
 /* ---- messages ------------------------------------------------------------ */
