@@ -67,6 +67,11 @@
  *                    to the OS only by gc_free_os_memory() (default 1: a
  *                    thread returns pages free for over ~0.5 s, twice a
  *                    second).
+ *   MGC_HUGEPAGES    transparent huge pages for the heap's arenas
+ *                    (madvise MADV_HUGEPAGE): 1 from the start, 0 never;
+ *                    default: once 32 MiB of heap is in use (a big heap
+ *                    walked at random saves its TLB misses; a small one
+ *                    keeps 4 KiB pages and its RSS).
  *
  * Debug modes (environment or gc_config; they cost time, not safety):
  *   MGC_STW=1        mark with the world stopped (the simple collector);

@@ -63,6 +63,7 @@ HIDDEN void *mgc_sys_alloc(size_t n, _Atomic uint64_t *stat);
 HIDDEN void *mgc_sys_reserve_arena(size_t n);
 HIDDEN void mgc_sys_free(void *p, size_t n, _Atomic uint64_t *stat);
 HIDDEN bool mgc_sys_release(void *p, size_t n); /* drop the pages; they read as zero after */
+HIDDEN void mgc_sys_hugepages(void *p, size_t n); /* madvise(MADV_HUGEPAGE); errors ignored */
 
 /* ---- fixed-size metadata (runtime/fixalloc.c) -------------------------- */
 

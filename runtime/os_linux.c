@@ -46,6 +46,12 @@ bool mgc_sys_release(void *p, size_t n) {
     return madvise(p, n, MADV_DONTNEED) == 0;
 }
 
+/* ** Ask for transparent huge pages over [p, p+n) (runtime/mheap.c says
+ * when).  A kernel without them, or with them off, refuses: nothing to do. */
+void mgc_sys_hugepages(void *p, size_t n) {
+    (void)madvise(p, n, MADV_HUGEPAGE);
+}
+
 /* ** Try the hint first so arenas stay contiguous; otherwise take any
  * address and trim it to arena alignment. */
 void *mgc_sys_reserve_arena(size_t n) {
