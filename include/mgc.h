@@ -116,6 +116,10 @@
  * callback).  The fork waits for a running collection to finish; the child
  * has a working collector whose only registered thread is the one that
  * forked; objects only the other threads' stacks held are garbage there.
+ * The other threads are not stopped across the fork, only kept out of the
+ * library (a gc_alloc or gc_store they make meanwhile waits for the fork
+ * to return): they may be inside malloc, stdio or a blocking call, as
+ * glibc's fork() allows.
  */
 #ifndef MGC_H
 #define MGC_H
