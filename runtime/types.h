@@ -83,8 +83,8 @@ typedef struct span_list {
  * slot allocated?), gcmark_bits (the mark), elemsize and noscan/typed
  * (queue or not, how much to scan): with the struct 64-byte aligned they
  * all sit in bytes 8..63 of its first line, so a random-order mark takes
- * one miss per span struct, not two or three (issue 17; cachegrind: a
- * third fewer L1 misses on markrate's shuffled tree).  Bytes 0..7 hold
+ * one miss per span struct, not two or three (issue 17; callgrind --cache-sim: a
+ * third fewer L1 read misses on markrate's shuffled tree).  Bytes 0..7 hold
  * `next`, which a freed struct's free-list link overwrites (fixalloc):
  * nothing a racy reader of a recycled struct checks lives there.  The
  * offsets are asserted below the struct. */
