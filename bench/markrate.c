@@ -1,7 +1,7 @@
 /*
  * markrate.c -- how fast the collector marks, per mark worker.
  *
- *   markrate mgc|mgc-stw|boehm LIVE_MB seq|shuffled WORKERS
+ *   markrate mgc|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS
  *
  * Builds LIVE_MB of 32-byte nodes {left, right, 2 words} linked as one
  * complete binary tree in breadth-first numbering (node k's children are
@@ -9,7 +9,10 @@
  * nodes in that numbering, so marking walks memory mostly in order;
  * "shuffled" gives the numbers to the nodes in a random permutation of
  * their allocation order, so nearly every pointer followed is a cache
- * miss.  No collection runs while the tree is built (mgc: automatic GC
+ * miss.  "dup" is "seq" with the two pad words pointing at the node's
+ * parent and grandparent: half the words a marker follows lead to objects
+ * it has already marked, so what it costs to find a mark bit already set
+ * (a plain read before the atomic OR, test-before-set) shows.  No collection runs while the tree is built (mgc: automatic GC
  * off; Boehm: GC_disable).  Then one collection warms up and three are
  * measured.
  *
@@ -53,7 +56,7 @@ static int cmp_d(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: markrate mgc|mgc-stw|boehm LIVE_MB seq|shuffled WORKERS\n");
+        fprintf(stderr, "usage: markrate mgc|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS\n");
         return 2;
     }
     const char *sysname = argv[1];
@@ -63,7 +66,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t live = strtoull(argv[2], NULL, 10) << 20;
-    int shuffled = !strcmp(argv[3], "shuffled");
+    const char *order = argv[3];
+    int shuffled = !strcmp(order, "shuffled"), dup = !strcmp(order, "dup");
+    if (!shuffled && !dup && strcmp(order, "seq")) {
+        fprintf(stderr, "markrate: unknown order %s\n", order);
+        return 2;
+    }
     int workers = atoi(argv[4]);
     if (workers < 1) workers = 1;
     if (stw) workers = 1;
@@ -102,6 +110,12 @@ int main(int argc, char **argv) {
             gc_store(&all[k]->left, l);
             gc_store(&all[k]->right, r);
         }
+        /* Plain stores: no collection runs while the tree is built.  Both
+         * collectors scan the pad words conservatively. */
+        if (dup) {
+            all[k]->pad[0] = (uint64_t)(uintptr_t)all[k ? (k - 1) / 2 : 0];
+            all[k]->pad[1] = (uint64_t)(uintptr_t)all[k > 2 ? ((k - 1) / 2 - 1) / 2 : 0];
+        }
     }
     if (boehm) root = all[0];
     else gc_store(&root, all[0]);
@@ -134,7 +148,7 @@ int main(int argc, char **argv) {
     qsort(rate, RUNS, sizeof *rate, cmp_d);
     qsort(ms, RUNS, sizeof *ms, cmp_d);
     char bcase[48], chk[64];
-    snprintf(bcase, sizeof bcase, "%zuMB/%s/%dw", live >> 20, shuffled ? "shuffled" : "seq",
+    snprintf(bcase, sizeof bcase, "%zuMB/%s/%dw", live >> 20, order,
              workers);
     snprintf(chk, sizeof chk, "mark_ms=%.1f marked_MB=%.0f", ms[RUNS / 2], bytes / 1e6);
     bu_result r = {"markrate", bcase, sysname, rate[RUNS / 2], "MB/s/worker", t0, t1,

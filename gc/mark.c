@@ -173,9 +173,12 @@ static inline void scan_words(gcwork *w, mspan *s, uintptr_t lo, uintptr_t hi) {
     else scan_range(w, lo, hi);
 }
 
-/* ** A grey object's slot, or one oblet of a large object. */
+/* ** A grey object's slot, or one oblet of a large object.  Only objects
+ * grey_word queued (or rescan_span found in a span) come here: obj is in
+ * an in-use span, so the lookup skips the checks a conservative word needs
+ * (6% fewer instructions in the mark, callgrind on markrate). */
 static void scan_object(gcwork *w, uintptr_t obj) {
-    mspan *s = mgc_span_of_heap(obj);
+    mspan *s = mgc_span_of_unchecked(obj);
     if (unlikely(mgc_bc_on) && !w->check) mgc_bc_scan(s, obj); /* MGC_BARRIERCHECK */
     if (s->elemsize <= OBLET_SIZE) {
         scan_words(w, s, obj, obj + s->elemsize);
@@ -201,21 +204,58 @@ static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
     atomic_fetch_add_explicit(&stack_bytes, bytes, memory_order_relaxed);
 }
 
+/* Prefetch on grey (Boehm GC's mark-stack prefetch; Garner, Blackburn and
+ * Frampton, "Effective prefetch for mark-sweep garbage collection", ISMM
+ * 2007): an object popped from the work buffer is prefetched and parked in
+ * a small FIFO, and the object parked PREFETCH_DEPTH pops earlier is the
+ * one scanned, by which time its line has usually arrived.  On a tree laid
+ * out in random order nearly every object is a cache miss, and this turns
+ * a miss per object into misses overlapped eight at a time.  Depth 4 and
+ * 16 measured within noise of 8 (markrate, 64 MB); the price is paid on
+ * trees laid out in order, whose scan order the FIFO disturbs (callgrind:
+ * +3-4% instructions, +30% L1 misses on seq; see docs/performance.md). */
+#define PREFETCH_DEPTH 8
+
 /* ** Pop and scan until empty or budget bytes scanned.  True if the budget
- * ran out (work may be left). */
+ * ran out (work may be left).  The FIFO lives in this frame only: objects
+ * in it are grey and counted as this marker's work (mgc_mark_nbusy), and
+ * on the way out they are scanned (empty) or queued again (budget), so no
+ * grey object outlives the call outside a work buffer. */
 static bool drain(gcwork *w, int64_t budget) {
     uint64_t start = w->scan_bytes;
-    uintptr_t obj;
-    while ((obj = mgc_gcwork_try_get(w)) != 0) {
+    uintptr_t fifo[PREFETCH_DEPTH];
+    unsigned head = 0, n = 0;
+    for (;;) {
+        uintptr_t obj = mgc_gcwork_try_get(w);
+        if (obj) {
+            __builtin_prefetch((const void *)obj);
+            if (n < PREFETCH_DEPTH) {
+                fifo[(head + n++) % PREFETCH_DEPTH] = obj;
+                continue;
+            }
+            uintptr_t next = obj;
+            obj = fifo[head];
+            fifo[head] = next;
+            head = (head + 1) % PREFETCH_DEPTH;
+        } else {
+            if (n == 0) return false;
+            obj = fifo[head];
+            head = (head + 1) % PREFETCH_DEPTH;
+            n--;
+        }
         scan_object(w, obj);
         /* A worker waits for work and the pool is empty: share ours. */
         if (unlikely(atomic_load_explicit(&mgc_workers_hungry, memory_order_relaxed)) &&
             atomic_load_explicit(&mgc_wbuf_nfull, memory_order_relaxed) == 0 &&
             mgc_gcwork_balance(w))
             mgc_workers_wake();
-        if (budget >= 0 && (int64_t)(w->scan_bytes - start) >= budget) return true;
+        if (budget >= 0 && (int64_t)(w->scan_bytes - start) >= budget) {
+            /* Already marked: back in the buffer they go (a put that finds
+             * no buffer drops, and mark termination rescans for them). */
+            for (; n > 0; n--, head = (head + 1) % PREFETCH_DEPTH) mgc_gcwork_put(w, fifo[head]);
+            return true;
+        }
     }
-    return false;
 }
 
 void mgc_mark_add_black(uint64_t bytes) {

@@ -123,6 +123,17 @@ MGC_RACY_READ_FN mspan *mgc_span_of_heap(uintptr_t p) {
     return s;
 }
 
+/* ** The span holding p, where p is known to be inside an in-use span
+ * (a grey object the marker itself found with mgc_span_of_heap, and no
+ * span is freed while marking): the two loads alone, no range, arena or
+ * state check. */
+static inline mspan *mgc_span_of_unchecked(uintptr_t p) {
+    heap_arena *a = atomic_load_explicit(&mgc_arena_index[p >> MGC_ARENA_SHIFT],
+                                         memory_order_acquire);
+    return __atomic_load_n(&a->spans[(p >> MGC_PAGE_SHIFT) & (MGC_PAGES_PER_ARENA - 1)],
+                           __ATOMIC_ACQUIRE);
+}
+
 static inline void mgc_arena_set_span(uintptr_t page_addr, mspan *s) {
     heap_arena *a = atomic_load_explicit(&mgc_arena_index[page_addr >> MGC_ARENA_SHIFT],
                                          memory_order_relaxed);
