@@ -388,3 +388,53 @@ Test(scavenge, allocation_races_releasing, .timeout = 120) {
                 (unsigned long long)tu_stats().num_gc);
     cr_assert_gt(calls, 0);
 }
+
+/* ---- transparent huge pages (runtime/mheap.c) -----------------------------
+ * Is the mapping that holds addr advised MADV_HUGEPAGE ("hg" in its
+ * VmFlags, /proc/self/smaps)?  -1 if addr is in no mapping. */
+static int advised_huge(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int in = 0, found = -1;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = a >= lo && a < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            found = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void *huge_blocks[64];
+
+Test(scavenge, a_small_heap_keeps_small_pages_and_a_big_one_gets_huge_pages, .timeout = 60) {
+    if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+        cr_skip_test("no transparent huge pages in this kernel");
+    if (getenv("MGC_HUGEPAGES"))
+        cr_skip_test("MGC_HUGEPAGES is set: the default policy is what this tests");
+    tu_init();
+    gc_add_roots(huge_blocks, huge_blocks + 64);
+    void *small = gc_alloc(64);
+    cr_assert_not_null(small);
+    gc_store(&huge_blocks[0], small);
+    cr_assert_eq(advised_huge(small), 0, "a 64-byte heap was given huge pages");
+    /* 48 MiB in use: past the 32 MiB threshold. */
+    for (int i = 1; i < 49; i++) {
+        void *b = gc_alloc(TU_MIB);
+        cr_assert_not_null(b);
+        gc_store(&huge_blocks[i], b);
+    }
+    cr_assert_eq(advised_huge(small), 1, "48 MiB in use, and the first arena is not advised");
+    cr_assert_eq(advised_huge(huge_blocks[48]), 1, "the arena of the last block is not advised");
+    gc_remove_roots(huge_blocks, huge_blocks + 64);
+}
