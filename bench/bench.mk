@@ -19,7 +19,7 @@
 #   make bench-threads  issue 16: pauses and per-thread holds with 2-64
 #                       threads allocating on a tiny live heap, and 64 idle
 #                       threads blocked in read() (bench/thread_pause.c;
-#                       SECONDS=N per case, default 3; about 15 s); the
+#                       DURATION=N s per case, default 3; about 15 s); the
 #                       table also goes to bench/results/thread-pause.md;
 #                       also run by make bench
 #
@@ -81,7 +81,7 @@ $(BUILD)/bench/thread_pause: bench/thread_pause.c bench/bench_util.h $(BENCH_MMU
 
 bench-threads: deps-bench $(BUILD)/bench/thread_pause
 	@mkdir -p bench/results
-	$(BUILD)/bench/thread_pause -d $(if $(SECONDS),$(SECONDS),3) -o bench/results/thread-pause.md
+	$(BUILD)/bench/thread_pause -d $(if $(DURATION),$(DURATION),3) -o bench/results/thread-pause.md
 
 bench-quick: bench-bins
 	QUICK=1 BUILD='$(BUILD)' bench/run.sh

@@ -53,6 +53,19 @@
  *                 of all threads pooled (each hold is one event one thread
  *                 felt); max % is the largest share of its own run that any
  *                 one thread spent held.
+ *   not preempted the same max %, counting only the holds during which the
+ *                 thread was not preempted: after each hold the thread
+ *                 reads its involuntary context switches (getrusage
+ *                 RUSAGE_THREAD); a hold during which that count rose is
+ *                 (at least partly) the OS giving its core to another
+ *                 thread.  A thread stopped by the collector waits in
+ *                 sigsuspend (a voluntary switch), and the wait for a core
+ *                 after the restart is no new involuntary switch, so those
+ *                 holds stay in -- unless the thread had been preempted
+ *                 when the stop began, which moves the whole hold out: the
+ *                 column leans low when threads outnumber free cores.
+ *                 Switches during gaps under HOLD_MIN_NS are charged to
+ *                 the next hold (the count is only read after holds).
  *   allocs/s      all workers' allocations over the window: what the
  *                 holds cost in throughput, to compare modes by.
  *
@@ -66,6 +79,7 @@
 #include "bench_util.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +89,7 @@
 #define HOLD_MIN_NS 20000u
 #define SMALL_BUCKET_NS 100u /* batch-time histogram: 100 ns buckets below HOLD_MIN_NS */
 #define SMALL_BUCKETS (HOLD_MIN_NS / SMALL_BUCKET_NS)
+#define PREEMPTED (1ull << 63)
 
 typedef struct obj {
     struct obj *next;
@@ -89,7 +104,7 @@ typedef struct worker {
     uint64_t first_ns, last_ns; /* its run: first and last batch timestamps */
     uint64_t cpu_ns;            /* its CPU time over the run */
     uint64_t small[SMALL_BUCKETS];
-    uint64_t *gaps; /* gaps >= HOLD_MIN_NS, raw (ns) */
+    uint64_t *gaps; /* gaps >= HOLD_MIN_NS, raw (ns); the top bit: preempted during it */
     size_t ngaps, capgaps;
 } worker;
 
@@ -98,6 +113,12 @@ typedef struct worker {
  * more batch past t1, which its own last_ns accounts for). */
 static pthread_barrier_t start_barrier;
 static atomic_int stop;
+
+static long involuntary_switches(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_nivcsw;
+}
 
 static uint64_t thread_cpu_ns(void) {
     struct timespec ts;
@@ -138,6 +159,7 @@ static void *alloc_main(void *arg) {
     uint64_t i = 0;
     pthread_barrier_wait(&start_barrier);
     uint64_t c0 = thread_cpu_ns();
+    long nivcsw = involuntary_switches();
     uint64_t prev = bu_now_ns();
     w->first_ns = prev;
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
@@ -150,7 +172,12 @@ static void *alloc_main(void *arg) {
         }
         uint64_t now = bu_now_ns(), g = now - prev;
         if (g < HOLD_MIN_NS) w->small[g / SMALL_BUCKET_NS]++;
-        else add_gap(w, g);
+        else {
+            long n = involuntary_switches();
+            add_gap(w, g | (n != nivcsw ? PREEMPTED : 0));
+            nivcsw = n;
+            now = bu_now_ns(); /* the getrusage call is no part of the next batch */
+        }
         prev = now;
     }
     w->last_ns = prev;
@@ -190,7 +217,7 @@ typedef struct row {
     uint64_t cycles, npauses;
     double p50_us, p90_us, p99_us, max_us, total_ms, total_pct;
     uint64_t nholds;
-    double hold_p50_us, hold_p99_us, hold_max_us, hold_max_pct, oncpu_pct;
+    double hold_p50_us, hold_p99_us, hold_max_us, hold_max_pct, unpreempted_max_pct, oncpu_pct;
     double allocs_per_s;
 } row;
 
@@ -281,16 +308,19 @@ static void run_case(int threads, int idle, double seconds, row *r) {
     size_t m = 0;
     double oncpu = 0, allocs = 0;
     for (int k = 0; k < threads; k++) {
-        uint64_t own = median_batch_ns(&w[k]), held = 0;
+        uint64_t own = median_batch_ns(&w[k]), held = 0, unpreempted = 0;
         for (size_t j = 0; j < w[k].ngaps; j++) {
-            uint64_t g = w[k].gaps[j] > own ? w[k].gaps[j] - own : 0;
+            uint64_t raw = w[k].gaps[j] & ~PREEMPTED, g = raw > own ? raw - own : 0;
             h[m++] = g;
             held += g;
+            if (!(w[k].gaps[j] & PREEMPTED)) unpreempted += g;
         }
         double run = (double)(w[k].last_ns - w[k].first_ns);
         if (run > 0) {
             double pct = 100.0 * (double)held / run;
             if (pct > r->hold_max_pct) r->hold_max_pct = pct;
+            pct = 100.0 * (double)unpreempted / run;
+            if (pct > r->unpreempted_max_pct) r->unpreempted_max_pct = pct;
             oncpu += 100.0 * (double)w[k].cpu_ns / run;
         }
         allocs += (double)w[k].allocs;
@@ -328,9 +358,9 @@ static void print_row(FILE *f, const row *r) {
     else snprintf(who, sizeof who, "%d", r->threads);
     fprintf(f,
             "| %s | %" PRIu64 " | %s | %s | %s | %s | %.0f ms (%.0f%%) | %" PRIu64
-            " | %s | %s | %s | %.0f%% | %.0f%% | %.1f |\n",
+            " | %s | %s | %s | %.0f%% | %.0f%% | %.0f%% | %.1f |\n",
             who, r->cycles, a, b, c, d, r->total_ms, r->total_pct, r->nholds, e, g, h,
-            r->hold_max_pct, r->oncpu_pct, r->allocs_per_s / 1e6);
+            r->hold_max_pct, r->unpreempted_max_pct, r->oncpu_pct, r->allocs_per_s / 1e6);
 }
 
 static const char *mode_label(void) {
@@ -351,13 +381,16 @@ static void print_table(FILE *f, const row *rows, int n, double seconds) {
             load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN), seconds, mode_label());
     fprintf(f, "| registered threads allocating | cycles in run | pause p50 | p90 | p99 | max "
                "| total paused | holds | hold p50 | hold p99 | hold max | max %% held "
-               "| on-CPU | M allocs/s |\n");
+               "| not preempted | on-CPU | M allocs/s |\n");
     fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-               "| --- |\n");
+               "| --- | --- |\n");
     for (int k = 0; k < n; k++) print_row(f, &rows[k]);
     fprintf(f, "\nholds: gaps over %u us between a thread's batches of %d allocations, "
-               "minus its median batch time; they include OS descheduling, so with more "
-               "threads than cores max %% held is at least about 100%% - on-CPU.\n",
+               "minus its median batch time, pooled over threads; they include OS "
+               "descheduling (with N threads on P free cores at least 1 - P/N of each "
+               "thread's run). max %% held: the largest share of its run one thread spent "
+               "held; not preempted: the same counting only holds without an involuntary "
+               "context switch; on-CPU: mean thread CPU time over its run.\n",
             HOLD_MIN_NS / 1000, BATCH);
 }
 
