@@ -62,8 +62,11 @@
  *                 sigsuspend (a voluntary switch), and the wait for a core
  *                 after the restart is no new involuntary switch, so those
  *                 holds stay in -- unless the thread had been preempted
- *                 when the stop began, which moves the whole hold out: the
- *                 column leans low when threads outnumber free cores.
+ *                 when the stop began, which moves the whole hold out.  So
+ *                 it leans low where preemption is common, and it counts
+ *                 a restarted thread's wait for a core as the collector's
+ *                 (which it is: issue 16's "stopped first wait for the
+ *                 last one").
  *                 Switches during gaps under HOLD_MIN_NS are charged to
  *                 the next hold (the count is only read after holds).
  *   allocs/s      all workers' allocations over the window: what the
