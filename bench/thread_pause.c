@@ -30,8 +30,9 @@
  *   pauses        the collector's own stop-the-world pauses, from its
  *                 phase callback (GC_PHASE_MARK_SETUP and
  *                 GC_PHASE_MARK_TERMINATION, as bench_util.h records them),
- *                 clipped to the window: p50/p90/p99/max (nearest rank),
- *                 their sum and its share of the window.  gc_get_pause_summary
+ *                 that overlap the window: p50/p90/p99/max (nearest rank,
+ *                 whole pauses), their sum clipped to the window and its
+ *                 share of the window.  gc_get_pause_summary
  *                 cannot give per-window percentiles (its percentiles are
  *                 over the last 4096 pauses since gc_init); its count and
  *                 total are used as a cross-check on stderr.
@@ -285,8 +286,9 @@ static void run_case(int threads, int idle, double seconds, row *r) {
     for (size_t k = 0; k < bu_pauses.n; k++) {
         const mgc_interval *iv = &bu_pauses.v[k];
         if (bu_end(iv) <= t0 || iv->start >= t1) continue;
-        d[n++] = iv->dur;
-        total += iv->dur;
+        d[n++] = iv->dur; /* a pause at an edge: its whole length in the percentiles */
+        uint64_t lo = iv->start > t0 ? iv->start : t0, hi = bu_end(iv) < t1 ? bu_end(iv) : t1;
+        total += hi - lo; /* ...but only its part inside the window in the total */
     }
     pthread_mutex_unlock(&bu_pauses.mu);
     qsort(d, n, sizeof *d, cmp_u64);
@@ -330,6 +332,8 @@ static void run_case(int threads, int idle, double seconds, row *r) {
         free(w[k].gaps);
     }
     qsort(h, m, sizeof *h, cmp_u64);
+    fprintf(stderr, "thread_pause: %d+%d: median batch of %d allocations (thread 0): %" PRIu64 " ns\n",
+            threads, idle, BATCH, threads ? median_batch_ns(&w[0]) : 0);
     r->nholds = m;
     r->hold_p50_us = bu_pct(h, m, 50) / 1e3;
     r->hold_p99_us = bu_pct(h, m, 99) / 1e3;
