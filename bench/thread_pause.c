@@ -378,14 +378,21 @@ static const char *mode_label(void) {
            "mode today; no handshake mode yet)";
 }
 
+/* Load average before the first case: the machine's own load, before this
+ * benchmark's threads add theirs (the one at the end includes them). */
+static double load_before[3];
+
 static void print_table(FILE *f, const row *rows, int n, double seconds) {
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     double load[3] = {0, 0, 0};
     if (getloadavg(load, 3) != 3) load[0] = load[1] = load[2] = -1;
-    fprintf(f, "%s, load average %.2f %.2f %.2f, nproc %ld, %.1f s per case; mode: %s\n\n", date,
-            load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN), seconds, mode_label());
+    fprintf(f,
+            "%s, load average %.2f %.2f %.2f before, %.2f %.2f %.2f after (with this "
+            "benchmark's threads), nproc %ld, %.1f s per case; mode: %s\n\n",
+            date, load_before[0], load_before[1], load_before[2], load[0], load[1], load[2],
+            sysconf(_SC_NPROCESSORS_ONLN), seconds, mode_label());
     fprintf(f, "| registered threads allocating | cycles in run | pause p50 | p90 | p99 | max "
                "| total paused | holds | hold p50 | hold p99 | hold max | max %% held "
                "| not preempted | on-CPU | M allocs/s |\n");
@@ -436,6 +443,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: thread_pause [-d SECONDS] [-o FILE] [N | N+IDLE ...]\n");
         return 2;
     }
+    if (getloadavg(load_before, 3) != 3) load_before[0] = load_before[1] = load_before[2] = -1;
     for (int k = 0; k < ncases; k++) {
         parse_case(cases[k], &cfg[0], &cfg[1]);
         int fd[2];
