@@ -20,7 +20,8 @@
 #                       threads allocating on a tiny live heap, and 64 idle
 #                       threads blocked in read() (bench/thread_pause.c;
 #                       DURATION=N s per case, default 3; about 15 s); the
-#                       table also goes to bench/results/thread-pause.md;
+#                       table also goes to bench/results/thread-pause.md
+#                       (RESULTS=dir as for run.sh);
 #                       also run by make bench
 #
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
@@ -80,8 +81,8 @@ $(BUILD)/bench/thread_pause: bench/thread_pause.c bench/bench_util.h $(BENCH_MMU
 	$(CC) $(BENCH_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
 
 bench-threads: deps-bench $(BUILD)/bench/thread_pause
-	@mkdir -p bench/results
-	$(BUILD)/bench/thread_pause -d $(if $(DURATION),$(DURATION),3) -o bench/results/thread-pause.md
+	@mkdir -p $(or $(RESULTS),bench/results)
+	$(BUILD)/bench/thread_pause -d $(or $(DURATION),3) -o $(or $(RESULTS),bench/results)/thread-pause.md
 
 bench-quick: bench-bins
 	QUICK=1 BUILD='$(BUILD)' bench/run.sh

@@ -17,7 +17,7 @@
  * nothing is retained beyond two rings.  All pointer stores go through
  * gc_store: while the collector marks, the barrier runs.
  *
- * Why every case runs in its own forked child: gc_pause_summary and
+ * Why every case runs in its own forked child: gc_get_pause_summary and
  * gc_stats count from gc_init, and the heap a case leaves behind would
  * pace the next one.  The parent never starts the collector; each child
  * does (bu_mgc_init), runs one case and sends its numbers back through a
@@ -32,8 +32,8 @@
  *                 GC_PHASE_MARK_TERMINATION, as bench_util.h records them),
  *                 that overlap the window: p50/p90/p99/max (nearest rank,
  *                 whole pauses), their sum clipped to the window and its
- *                 share of the window.  gc_get_pause_summary
- *                 cannot give per-window percentiles (its percentiles are
+ *                 share of the window.  gc_get_pause_summary cannot give
+ *                 per-window percentiles (its percentiles are
  *                 over the last 4096 pauses since gc_init); its count and
  *                 total are used as a cross-check on stderr.
  *   held          mgc does not report per-thread holds (issue 16, goal 5),
@@ -67,9 +67,9 @@
  *                 it leans low where preemption is common, and it counts
  *                 a restarted thread's wait for a core as the collector's
  *                 (which it is: issue 16's "stopped first wait for the
- *                 last one").
- *                 Switches during gaps under HOLD_MIN_NS are charged to
- *                 the next hold (the count is only read after holds).
+ *                 last one").  Switches during gaps under HOLD_MIN_NS are
+ *                 charged to the next hold (the count is only read after
+ *                 holds).
  *   allocs/s      all workers' allocations over the window: what the
  *                 holds cost in throughput, to compare modes by.
  *
@@ -82,9 +82,8 @@
  */
 #include "bench_util.h"
 
-#include <signal.h>
-#include <sys/resource.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
