@@ -16,12 +16,19 @@
 #   make bench-lox      the Lox VM on mgc against clox, the book's VM built
 #                       from ../shared/clox (bench/lox_clox.sh; CALLGRIND=1
 #                       adds instruction counts); also run by make bench
+#   make bench-threads  issue 16: pauses and per-thread holds with 2-64
+#                       threads allocating on a tiny live heap, and 64 idle
+#                       threads blocked in read() (bench/thread_pause.c;
+#                       DURATION=N s per case, default 3; about 15 s); the
+#                       table also goes to bench/results/thread-pause.md
+#                       (RESULTS=dir as for run.sh);
+#                       also run by make bench
 #
 # REPEAT=N sets the runs per benchmark (default 3); see bench/run.sh.
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
 .PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots bench-lox \
-	bench-barrier
+	bench-barrier bench-threads
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
@@ -61,9 +68,21 @@ bench-bins: deps-bench
 bench: bench-bins
 	BUILD='$(BUILD)' bench/run.sh
 	@$(MAKE) --no-print-directory bench-lox
+	@$(MAKE) --no-print-directory bench-threads
 
 bench-lox: $(BUILD)/lox
 	BUILD='$(BUILD)' bench/lox_clox.sh
+
+# One child process per case (bench/thread_pause.c); not in BENCH_PROGS, so
+# run.sh and make bench-quick neither build nor run it.
+$(BUILD)/bench/thread_pause: bench/thread_pause.c bench/bench_util.h $(BENCH_MMU) \
+		$(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< gc/mmu.c -o $@ $(BUILD)/libmgc.a -lgc $(LIBS)
+
+bench-threads: deps-bench $(BUILD)/bench/thread_pause
+	@mkdir -p $(or $(RESULTS),bench/results)
+	$(BUILD)/bench/thread_pause -d $(or $(DURATION),3) -o $(or $(RESULTS),bench/results)/thread-pause.md
 
 bench-quick: bench-bins
 	QUICK=1 BUILD='$(BUILD)' bench/run.sh
