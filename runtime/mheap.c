@@ -44,7 +44,12 @@ static void free_list_insert(mspan *s);
  * advised once the heap in use passes HUGE_AUTO_BYTES (then every arena,
  * present and future), or from the start, or never: MGC_HUGEPAGES=1 / 0.
  * The scavenger's releases still work (the kernel splits a huge page that
- * is partly given back).  Heap lock. */
+ * is partly given back), but khugepaged may later fill a released hole
+ * again to rebuild a huge page (max_ptes_none: by default it does so for
+ * a 2 MiB range with a single page present), so a heap that shrank can
+ * see its RSS creep back up; Go met the same and undid its MADV_HUGEPAGE
+ * use (1.21.1).  Hence the threshold: only a heap that grew big pays it,
+ * and MGC_HUGEPAGES=0 turns it off.  Heap lock. */
 #define HUGE_AUTO_BYTES ((uint64_t)32 << 20)
 #define HUGE_MAX_RECORDS 64
 static int huge_mode = -1; /* -1 auto, 0 never, 1 always; set at init */
