@@ -260,7 +260,9 @@ static int max_stack(ObjFunction *f) {
 static ObjFunction *end_compiler(void) {
     emit_return();
     ObjFunction *f = current->function; /* a C local from here on: still a root */
-    f->max_stack = max_stack(f);
+    /* Code compiled after an error is never run, and its operands may be
+     * wrong (a failed make_constant gives 0): it is not analysed. */
+    f->max_stack = parser.had_error ? 0 : max_stack(f);
     heap_remove_roots(&current->function, &current->function + 1);
     current = current->enclosing;
     return f;
