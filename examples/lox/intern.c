@@ -45,6 +45,21 @@ ObjString *intern_find(const char *chars, int length, uint32_t hash) {
     }
 }
 
+/* The interned string equal to a + b, or NULL (concat_strings). */
+ObjString *intern_find2(const char *a, int alen, const char *b, int blen, uint32_t hash) {
+    if (!capacity) return NULL;
+    uint32_t mask = (uint32_t)capacity - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        InternEntry *e = &entries[i];
+        if (!e->used) return NULL;
+        if (e->hash != hash) continue;
+        ObjString *s = key_of(e);
+        if (s && s->length == alen + blen && memcmp(s->chars, a, (size_t)alen) == 0 &&
+            memcmp(s->chars + alen, b, (size_t)blen) == 0)
+            return s;
+    }
+}
+
 /* Put s in the first free or dead entry of its chain. */
 static void insert(InternEntry *table, int cap, ObjString *s) {
     uint32_t mask = (uint32_t)cap - 1;

@@ -14,6 +14,7 @@
 typedef struct ObjString ObjString;
 
 ObjString *intern_find(const char *chars, int length, uint32_t hash);
+ObjString *intern_find2(const char *a, int alen, const char *b, int blen, uint32_t hash);
 void intern_add(ObjString *s);
 /* Strings still alive in the table (walks it). */
 int intern_live_count(void);

@@ -20,6 +20,15 @@ static void *new_object(size_t size, ObjType type, bool scanned) {
     return o;
 }
 
+/* FNV-1a, continued from h: the hash of a + b is hash_more(hash of a, b). */
+static uint32_t hash_more(uint32_t h, const char *s, int length) {
+    for (int i = 0; i < length; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
 static uint32_t hash_bytes(const char *s, int length) {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (int i = 0; i < length; i++) {
@@ -58,7 +67,14 @@ ObjString *copy_string(const char *chars, int length) {
     return intern(s);
 }
 
+/* A concatenation whose result is already interned allocates nothing: the
+ * hash continues from a's over b's bytes, and the twin is compared in two
+ * parts.  (clox allocates the string, finds the twin and frees it; on a
+ * collected heap that garbage costs a cache line and a sweep.) */
 ObjString *concat_strings(const ObjString *a, const ObjString *b) {
+    uint32_t hash = hash_more(a->hash, b->chars, b->length);
+    ObjString *twin = intern_find2(a->chars, a->length, b->chars, b->length, hash);
+    if (twin) return twin;
     ObjString *s = alloc_string(a->length + b->length);
     memcpy(s->chars, a->chars, (size_t)a->length);
     memcpy(s->chars + a->length, b->chars, (size_t)b->length);
