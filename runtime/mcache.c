@@ -7,7 +7,8 @@
  * mcentral and takes another.  Each refill also counts the new span's free
  * bytes into heap_live at once (as Go does), so pacing sees allocation at
  * span granularity without a counter on the fast path; releasing a span
- * takes back what was not used.
+ * takes back what was not used.  A refill also clears a span with no
+ * object in it in one memset, so its slots need no clearing one by one.
  *
  * Owner: the thread.  The collector touches a thread's mcache only while
  * that thread is stopped, which is never inside a no-preempt section.
