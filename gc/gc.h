@@ -138,6 +138,12 @@ HIDDEN void mgc_stat_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t d
 HIDDEN void mgc_stat_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
 HIDDEN void mgc_stat_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);
 HIDDEN void mgc_stat_stack(int tid, uint64_t start, uint64_t dur);
+/* A registered thread held by the collector on its own (never waiting for
+ * another thread): for its stack scan, or for a handshake (its signal
+ * handler's or, parked, the coordinator's work on its behalf).  Reported by
+ * the coordinator or a mark worker, never from a signal handler. */
+enum { MGC_HOLD_HANDSHAKE = 0, MGC_HOLD_STACK = 1 };
+HIDDEN void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur);
 HIDDEN void mgc_stat_heap(uint64_t at, uint64_t live);
 HIDDEN void mgc_stat_mark_end(uint64_t peak, uint64_t goal);
 HIDDEN void mgc_stat_cycle(const mgc_cycle_info *c);

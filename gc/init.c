@@ -44,6 +44,7 @@ MGC_API void gc_config_default(gc_config *cfg) {
     cfg->mark_workers = 0;
     cfg->memory_limit = 0;
     cfg->max_heap = 0;
+    cfg->handshake = MGC_HANDSHAKE_DEFAULT;
 }
 
 /* ** Parse an integer environment variable; warn and keep *out on junk. */
@@ -102,6 +103,7 @@ static void apply_env(gc_config *cfg) {
     env_int("MGC_CHECKMARK", &cfg->checkmark, 0, 1);
     env_int("MGC_BARRIERCHECK", &cfg->barriercheck, 0, 1);
     env_int("MGC_STATIC_ROOTS", &cfg->static_roots, 0, 1);
+    env_int("MGC_HANDSHAKE", &cfg->handshake, 0, 1);
     env_int("MGC_CLOBBER", &cfg->clobber, 0, 1);
     int torture = (int)cfg->torture;
     env_int("MGC_TORTURE", &torture, 0, INT_MAX);
@@ -145,6 +147,8 @@ static bool config_ok(const gc_config *cfg) {
 static void set_settings(const gc_config *cfg) {
     mgc_cfg.verbose = cfg->verbose;
     mgc_cfg.stw = cfg->stw;
+    /* MGC_STW marks in one pause: there is nothing to hand shake. */
+    mgc_cfg.handshake = cfg->handshake && !cfg->stw;
     mgc_cfg.checkmark = cfg->checkmark;
     mgc_cfg.clobber = cfg->clobber;
     mgc_cfg.torture = cfg->torture;

@@ -158,6 +158,12 @@ void mgc_stat_stack(int tid, uint64_t start, uint64_t dur) {
     mgc_trace_stack(tid, start, dur);
 }
 
+/* ** Thread tid was held dur ns, alone, for a handshake or its stack scan. */
+void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur) {
+    if (kind == MGC_HOLD_STACK) mgc_stat_stack(tid, start, dur);
+    else ring_add(GC_EVENT_THREAD_STOP, tid, start, dur);
+}
+
 /* ** Heap counters at a point of the cycle (its start, the mark's end). */
 void mgc_stat_heap(uint64_t at, uint64_t live) { mgc_trace_heap(at, live); }
 

@@ -202,6 +202,15 @@ typedef struct gc_config {
      * It is the quick way to port a program written for Boehm GC, whose
      * default it is.  Thread-local variables are not scanned. */
     int static_roots;
+    /* MGC_HANDSHAKE: how a cycle switches its barrier on and decides that
+     * marking is over.  1: per-thread handshakes -- each registered thread
+     * acknowledges in its own signal handler (or at once, when parked in
+     * the library or gc_do_blocking) and goes on, and no thread waits for
+     * another thread to be scheduled; 0: the world is stopped for mark setup
+     * and mark termination (mgc's earlier mode, kept to compare).  Either
+     * way each stack is scanned with only its own thread held.
+     * gc_config_default sets the library's default (see README). */
+    int handshake;
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
