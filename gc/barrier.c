@@ -11,13 +11,14 @@
  * with only its own thread stopped, and never rescanned.
  *
  * The whole barrier -- reading the marking flag, shading, storing -- is one
- * no-preempt section.  The flag changes only with the world stopped, and a
- * thread is never stopped inside such a section (the stop is deferred to
- * its end: see gc/stw.c), so a store is either entirely before mark setup
- * (plain store, and the setup's stack and root scans will see its result)
- * or entirely within the mark (barrier applied).  Without that, a thread
- * stopped between "flag is off" and its store could overwrite a pointer
- * after marking started without shading it.
+ * no-preempt section.  The flag is the thread's own (gc_thread.marking):
+ * it changes only at the thread's handshakes (or with the world stopped),
+ * and a thread never answers one inside such a section (the answer is
+ * deferred to its end: see gc/stw.c), so a store is either entirely before
+ * the thread entered the mark (plain store, made before any object was
+ * scanned: gc/handshake.c) or entirely within it (barrier applied).
+ * Without that, a thread interrupted between "flag is off" and its store
+ * could overwrite a pointer after marking started without shading it.
  *
  * Shaded objects go to the thread's own gcwork, published to the global
  * pool when a buffer fills and flushed at mark termination.  Cost outside
@@ -94,7 +95,7 @@ static __attribute__((noinline)) void store_unregistered(void **slot, void *valu
  * entering its section (gc/stw.c): wait there, then store as usual. */
 static __attribute__((noinline)) void store_gated(gc_thread *t, void **slot, void *value) {
     mgc_nopreempt_gate(t);
-    if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+    if (t->marking) {
         store_marking(t, slot, value);
         return;
     }
@@ -121,7 +122,7 @@ MGC_API void gc_store_ptr(void **slot, void *value) {
         store_gated(t, slot, value);
         return;
     }
-    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed))) {
+    if (unlikely(t->marking)) {
         store_marking(t, slot, value);
         return;
     }
@@ -168,7 +169,7 @@ static __attribute__((noinline)) void bulk_marking(gcwork *w, const mspan *s, ui
  * section: entirely before a mark or entirely inside one. */
 static void bulk_chunk(gc_thread *t, const mspan *s, uintptr_t dst, uintptr_t src, size_t n) {
     mgc_nopreempt_begin(t);
-    if (unlikely(atomic_load_explicit(&mgc_marking, memory_order_relaxed)))
+    if (unlikely(t->marking))
         bulk_marking(&t->gcw, s, dst, src, n);
     else if (src)
         memmove((void *)dst, (const void *)src, n);

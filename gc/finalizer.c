@@ -293,7 +293,7 @@ MGC_API int gc_set_finalizer(void *obj, gc_finalizer_fn fn, void *arg) {
     } else if (sp) {
         /* The record may be scanned already: shade the new argument, as
          * a store into a black object would. */
-        if (atomic_load(&mgc_marking)) mgc_grey(&t->gcw, (uintptr_t)arg);
+        if (t->marking) mgc_grey(&t->gcw, (uintptr_t)arg);
         sp->u.fin = fn;
         sp->arg = arg;
     } else if (fn) {

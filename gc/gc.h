@@ -32,6 +32,14 @@ extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
 HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
 HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);
+HIDDEN void mgc_handshake_locked(void (*fn)(gc_thread *)); /* threads lock held */
+/* the handshake mode's cycle (gc/handshake.c) */
+extern HIDDEN _Atomic int mgc_mark_decided; /* a mark found complete, sweepgen not yet advanced */
+HIDDEN bool mgc_weak_resurrected(void);     /* a weak get greyed a white object: keep it? */
+HIDDEN void mgc_hs_mark_setup(void);        /* coordinator */
+HIDDEN bool mgc_hs_try_terminate(void);     /* coordinator: one round; true: mark complete */
+HIDDEN void mgc_hs_barrier_off(void);
+HIDDEN void mgc_hs_advance(uint64_t marked);
 HIDDEN void mgc_quiesce_for_fork(void);  /* stop_the_world for fork(): parks no one */
 HIDDEN void mgc_unquiesce_after_fork(void);
 HIDDEN bool mgc_stop_thread(gc_thread *t);
@@ -86,6 +94,10 @@ HIDDEN void mgc_fin_cycle_end(void);          /* coordinator, after the sweep */
 HIDDEN void mgc_grey(gcwork *w, uintptr_t p);
 HIDDEN void mgc_scan_contents(gcwork *w, uintptr_t obj); /* obj's words, obj not marked */
 HIDDEN void mgc_mark_setup(void);          /* STW */
+HIDDEN void mgc_mark_setup_global(void);   /* threads lock, before any thread's setup */
+HIDDEN void mgc_mark_setup_thread(gc_thread *t); /* its handshake, or STW */
+HIDDEN uint64_t mgc_mark_totals(uint64_t *root_bytes);
+extern HIDDEN _Atomic uint32_t mgc_black_sg;
 HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */
 HIDDEN void mgc_mark_rescan_stw(gcwork *w);     /* STW: plain-store roots, stacks, drain */
 HIDDEN bool mgc_mark_some(gcwork *w, int64_t budget, bool stacks); /* one slice; false if no work found */
@@ -101,6 +113,7 @@ HIDDEN void mgc_barrier_lock_unregistered(void);
 HIDDEN void mgc_barrier_unlock_unregistered(void);
 HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle totals */
 extern HIDDEN _Atomic long mgc_mark_nbusy;
+extern HIDDEN _Atomic int mgc_mark_paused;
 /* Workers waiting for work (gc/markworker.c): markers share theirs. */
 extern HIDDEN _Atomic int mgc_workers_hungry;
 HIDDEN void mgc_workers_wake(void);
@@ -134,6 +147,7 @@ HIDDEN void mgc_stats_init(void);  /* gc_init, before any library thread */
 HIDDEN void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t dur,
                            uint64_t stop_ns, int retries);
 HIDDEN void mgc_stat_mark_start(uint64_t cycle, uint64_t at);
+HIDDEN void mgc_stat_hs_phase(int termination, uint64_t cycle, uint64_t start, uint64_t dur);
 HIDDEN void mgc_stat_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
 HIDDEN void mgc_stat_worker(int worker, uint64_t start, uint64_t dur, uint64_t cpu);
 HIDDEN void mgc_stat_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu);

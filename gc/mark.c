@@ -44,10 +44,21 @@
 
 #define OBLET_SIZE (128 * 1024)
 
+/* Scanning is on: from the moment every thread has entered the mark (its
+ * own flag, gc_thread.marking) to the moment the mark is found complete.
+ * Unregistered threads' barriers, assists and new root ranges follow it.
+ * Changed with the threads lock held (and the world stopped, or after a
+ * handshake): a thread registering copies it. */
 _Atomic int mgc_marking;
+/* The sweepgen under which allocation is black: set at mark setup, stale
+ * as soon as the cycle's sweepgen advance.  Registration copies it. */
+_Atomic uint32_t mgc_black_sg;
 /* Markers that may hold grey objects outside the pool: a worker between
  * taking work and flushing, an assist chunk.  Termination needs 0. */
 _Atomic long mgc_mark_nbusy;
+/* Assists take no work while set: the handshake mode's termination looks
+ * for grey objects with every marker idle (gc/handshake.c).  Coordinator. */
+_Atomic int mgc_mark_paused;
 
 /* Cycle totals, folded in by each marker as it flushes. */
 static _Atomic uint64_t marked_bytes, scanned_bytes;
@@ -315,28 +326,40 @@ static bool stacks_pending(void) {
 
 /* ---- the phases ------------------------------------------------------------ */
 
-/* ** Mark setup, world stopped: reset the cycle's counters, make every stack
- * and root range grey, grey the tiny blocks (their new sub-objects are not
- * allocated black), and turn the barrier and black allocation on. */
-void mgc_mark_setup(void) {
+/* ** Mark setup, before any thread is told: reset the cycle's counters
+ * and make every root range and finalizer record grey.  Nothing is scanned
+ * until every thread has run mgc_mark_setup_thread. */
+void mgc_mark_setup_global(void) {
     atomic_store(&marked_bytes, 0);
     atomic_store(&scanned_bytes, 0);
     atomic_store(&stack_bytes, 0);
     atomic_fetch_add(&mark_cycle, 1);
     mgc_roots_mark_begin();
     mgc_fin_mark_begin();
-    gcwork w;
-    mgc_gcwork_init(&w);
-    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
-        t->assist_debt = 0;
-        t->gcw.last = NULL;
-        grey_word(&w, t->cache.tiny);
-        /* Spans cached before the mark: allocate black from them too. */
-        for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
-            if (t->cache.alloc[i] != &mgc_empty_span) mgc_span_premark_free(t->cache.alloc[i]);
-    }
-    mgc_gcwork_dispose(&w);
-    mgc_gcwork_account(&w);
+    atomic_store(&mgc_black_sg, mgc_sweepgen());
+}
+
+/* ** One thread enters the mark (at its handshake, or with the world
+ * stopped): its barrier and black allocation on, its tiny block grey (new
+ * sub-objects of a block are not allocated black), every span it caches
+ * allocating black.  A span it cached before the last sweep began (sg+1:
+ * the handshake mode leaves such spans in caches) is handed to the sweeper
+ * instead: its mark bits are the last cycle's. */
+void mgc_mark_setup_thread(gc_thread *t) {
+    t->assist_debt = 0;
+    t->gcw.last = NULL;
+    grey_word(&t->gcw, t->cache.tiny);
+    mgc_cache_release_stale(t);
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
+        if (t->cache.alloc[i] != &mgc_empty_span) mgc_span_premark_free(t->cache.alloc[i]);
+    t->black_sg = atomic_load(&mgc_black_sg);
+    t->marking = 1;
+}
+
+/* ** Mark setup with the world stopped (MGC_HANDSHAKE=0, MGC_STW). */
+void mgc_mark_setup(void) {
+    mgc_mark_setup_global();
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) mgc_mark_setup_thread(t);
     atomic_store(&mgc_marking, 1);
 }
 
@@ -400,9 +423,16 @@ void mgc_mark_flush_thread(gc_thread *t) {
  * *root_bytes gets roots + stacks scanned. */
 uint64_t mgc_mark_finish(uint64_t *root_bytes) {
     atomic_store(&mgc_marking, 0);
-    for (gc_thread *t = mgc_all_threads; t; t = t->next)
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
+        t->marking = 0;
         for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++)
             if (t->cache.alloc[i] != &mgc_empty_span) mgc_mark_add_black(mgc_span_unmark_free(t->cache.alloc[i]));
+    }
+    return mgc_mark_totals(root_bytes);
+}
+
+/* ** Bytes marked this cycle; *root_bytes gets roots + stacks scanned. */
+uint64_t mgc_mark_totals(uint64_t *root_bytes) {
     *root_bytes = mgc_roots_bytes() + atomic_load(&stack_bytes);
     return atomic_load(&marked_bytes);
 }
@@ -476,11 +506,15 @@ void mgc_assist(gc_thread *t) {
     uint64_t scanned0 = t->gcw.scan_bytes;
     while (t->assist_debt > 0 && atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
         mgc_nopreempt_begin(t);
-        if (!atomic_load(&mgc_marking)) {
+        /* Counted busy before looking at the flags: a termination that
+         * pauses the markers and then sees nbusy == 0 knows every assist
+         * after that sees the pause (gc/handshake.c). */
+        atomic_fetch_add(&mgc_mark_nbusy, 1);
+        if (!atomic_load(&mgc_marking) || atomic_load(&mgc_mark_paused)) {
+            atomic_fetch_sub(&mgc_mark_nbusy, 1);
             mgc_nopreempt_end(t);
             break;
         }
-        atomic_fetch_add(&mgc_mark_nbusy, 1);
         uint64_t before = t->gcw.scan_bytes;
         bool found = mgc_mark_some(&t->gcw, 64 * 1024, false);
         t->assist_debt -= (int64_t)(t->gcw.scan_bytes - before);

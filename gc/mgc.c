@@ -127,6 +127,7 @@ typedef struct cycle {
     uint64_t stopped;   /* ... when the world was stopped */
     uint64_t idle;      /* ... when the workers were idle (termination) */
     uint64_t t_mark0;   /* concurrent mark began; 0 under MGC_STW */
+    uint64_t t_decided; /* handshake mode: a round proved the mark complete */
     uint64_t t_marked, t_restarted, t_swept;
     uint64_t root_bytes, unverified;
     unsigned rescans;
@@ -254,6 +255,8 @@ static void mark_termination(cycle *c) {
     mgc_stat_mark_end(peak, atomic_load(&mgc_heap_goal));
     atomic_store(&mgc_hstats.heap_live, marked);
     mgc_sweepgen_advance();
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) t->sg_view = mgc_sweepgen();
+    atomic_store(&mgc_mark_decided, 0);
     atomic_store(&mgc_sweep_done, 0);
     mgc_pacer_end_cycle(marked, c->root_bytes, peak);
     if (mgc_cfg.stw >= 2) {
@@ -319,10 +322,120 @@ static void report_cycle(cycle *c) {
               c->root_bytes / 1024.0, c->ci.retries);
 }
 
+/* ---- the same phases by per-thread handshakes (gc/handshake.c) ---------------- */
+
+/* ** Phase 1 without a stop: each thread enters the mark at its handshake;
+ * the workers start when all have. */
+static void hs_mark_setup(cycle *c) {
+    mgc_static_roots_refresh(); /* a library loaded later: the termination stop sees it */
+    c->p0 = c->stopped = mgc_nanotime();
+    mgc_hs_mark_setup();
+    mgc_pacer_start_cycle(atomic_load(&mgc_hstats.heap_live));
+    c->ci.heap_goal = atomic_load(&mgc_heap_goal);
+    mgc_gcwork_init(&c->w);
+    c->t_mark0 = mgc_nanotime();
+    if (mgc_cfg.verbose >= 3)
+        mgc_print("mgc: setup handshake %.1f us (no pause)", (c->t_mark0 - c->p0) / 1e3);
+    mgc_stat_hs_phase(0, c->ci.cycle, c->p0, c->t_mark0 - c->p0);
+    mgc_stat_mark_start(c->ci.cycle, c->t_mark0);
+    mgc_workers_set_active(1);
+}
+
+/* ** Phase 3a by handshake rounds, until one proves the mark complete.
+ * False when this cycle must end with the world stopped after all: root
+ * ranges written with plain stores need their rescan against a still
+ * memory, the barrier checker its stop, and grey objects dropped for want
+ * of buffers a heap rescan. */
+static bool hs_mark_done(cycle *c) {
+    for (;;) {
+        wait_mark_quiet();
+        if (mgc_roots_need_rescan() || mgc_bc_on || atomic_load(&mgc_wbuf_dropped)) return false;
+        if (mgc_hs_try_terminate()) return true;
+        c->ci.retries++;
+    }
+}
+
+/* ** What the barrier shaded after the mark was complete: black already,
+ * or garbage a weak get greyed and then refused; scanned here so no work
+ * buffer carries it into the next cycle. */
+static void drain_leftovers(cycle *c) {
+    while (mgc_mark_some(&c->w, -1, false)) {}
+}
+
+/* ** Phase 3b with no stop: the barrier off thread by thread, the
+ * sweepgen advance, every thread's view of it caught up by handshake.
+ * MGC_CHECKMARK verifies the mark with the world stopped first (the one
+ * pause of such a cycle), before anything scans the leftovers, so a round
+ * that decided with grey objects left would show as unmarked objects. */
+static void hs_mark_termination(cycle *c) {
+    c->t_decided = mgc_nanotime();
+    mgc_hs_barrier_off();
+    if (mgc_cfg.checkmark) {
+        uint64_t acc = 0;
+        c->p0 = mgc_nanotime();
+        mgc_stop_the_world();
+        c->stopped = mgc_nanotime();
+        c->unverified = mgc_checkmark();
+        drain_leftovers(c);
+        restart_after_pause(c, 1, &acc, c->ci.retries);
+        c->ci.term_ns += acc;
+    }
+    drain_leftovers(c);
+    c->t_marked = mgc_nanotime();
+    mgc_gcwork_dispose(&c->w);
+    mgc_gcwork_account(&c->w);
+    uint64_t marked = mgc_mark_totals(&c->root_bytes);
+    c->ci.stack_bytes = mgc_mark_stack_bytes();
+    c->ci.root_bytes = c->root_bytes - c->ci.stack_bytes;
+    if (mgc_cfg.verbose >= 2) pacer_line_take(&c->pl);
+    uint64_t peak = c->ci.heap_peak = atomic_load(&mgc_hstats.heap_live);
+    c->ci.heap_marked = marked;
+    mgc_stat_mark_end(peak, atomic_load(&mgc_heap_goal));
+    mgc_hs_advance(marked);
+    mgc_pacer_end_cycle(marked, c->root_bytes, peak);
+    atomic_store(&marking_cycle, 0);
+    atomic_fetch_add(&mgc_num_gc, 1);
+    mgc_mutex_lock(&cmu);
+    pthread_cond_broadcast(&c_marked);
+    mgc_mutex_unlock(&cmu);
+    c->t_restarted = mgc_nanotime();
+    if (!mgc_cfg.checkmark) c->p0 = c->t_restarted; /* no pause to report */
+}
+
+/* ** What report_mark_termination says, for a cycle that had no pause
+ * (or only the checkmark's, reported when it ended). */
+static void hs_report_mark_termination(cycle *c) {
+    mgc_warn_flush();
+    if (mgc_cfg.verbose >= 2) pacer_line_print(&c->pl);
+    if (mgc_cfg.verbose && c->unverified)
+        mgc_print("mgc: checkmark: %llu stack words point to unmarked objects (not verified)",
+                  (unsigned long long)c->unverified);
+    c->ci.mark_ns = c->t_decided - c->t_mark0;
+    mgc_stat_phase(0, c->ci.cycle, c->t_mark0, c->ci.mark_ns);
+    mgc_stat_hs_phase(1, c->ci.cycle, c->t_decided, c->t_restarted - c->t_decided);
+    mgc_stat_heap(c->t_restarted, c->ci.heap_marked);
+    if (mgc_cfg.verbose >= 3)
+        mgc_print("mgc: termination by handshake, %d rounds", c->ci.retries + 1);
+}
+
 /* ** One cycle, start to end: the table of contents of the collector. */
 static void run_cycle(bool forced) {
     cycle c;
     sweep_termination(&c, forced);
+    if (mgc_cfg.handshake) {
+        hs_mark_setup(&c);             /* no stop */
+        if (hs_mark_done(&c)) {
+            hs_mark_termination(&c);   /* no stop (but MGC_CHECKMARK's) */
+            hs_report_mark_termination(&c);
+        } else {
+            mark_done(&c);             /* world stopped, nothing grey */
+            mark_termination(&c);      /* world restarted */
+            report_mark_termination(&c);
+        }
+        background_sweep(&c);
+        report_cycle(&c);
+        return;
+    }
     mark_setup(&c);                    /* world stopped from here */
     if (mgc_cfg.stw) {
         mgc_mark_everything_stw(&c.w); /* MGC_STW: the whole mark in the pause */

@@ -129,6 +129,14 @@ void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t du
     call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur);
 }
 
+/* ** The handshake mode's mark setup or termination (gc/handshake.c): no
+ * pause, so only the phase callback hears of it, at the same point of the
+ * cycle as the stop-the-world mode's pause (start: when the first thread
+ * was asked; dur: until the last answered and the phase was done). */
+void mgc_stat_hs_phase(int termination, uint64_t cycle, uint64_t start, uint64_t dur) {
+    call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur);
+}
+
 /* ** Concurrent marking begins (the world has just restarted). */
 void mgc_stat_mark_start(uint64_t cycle, uint64_t at) { call_phase(GC_PHASE_MARK_START, cycle, at, 0); }
 

@@ -99,10 +99,13 @@ static _Atomic unsigned ack_seq;     /* bumped by every acknowledgement */
  * thread then must not suspend it: nobody would restart it. */
 static _Atomic(gc_thread *) stop_target;
 static sigset_t wait_mask;           /* what sigsuspend lets through */
-/* Fork quiesce (mgc_quiesce_for_fork): the stop answers without parking.
- * Set before the stop's epoch turns odd, cleared after it is even again,
- * by the forking thread, which alone may pass the gate (gate_owner). */
-static _Atomic int quiesce_only;
+/* A stop that only asks for an answer, without parking: a handshake
+ * (mgc_handshake_locked; hs_action, if set, runs on each thread first) or a
+ * fork quiesce (mgc_quiesce_for_fork).  Both set before the stop's epoch
+ * turns odd and cleared after it is even again, by the thread that stops. */
+static _Atomic int answer_only;
+static void (*_Atomic hs_action)(gc_thread *);
+/* The forking thread, which alone may pass the fork gate. */
 static _Atomic(gc_thread *) gate_owner;
 _Atomic unsigned mgc_fork_gate;
 
@@ -145,8 +148,19 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     if (!(epoch & 1)) return; /* a stale signal: no stop in progress */
     gc_thread *only = atomic_load(&stop_target);
     if (only && only != t) return; /* a single-thread stop for another thread */
-    if (atomic_load(&quiesce_only)) {
-        ack(&t->ack_epoch, epoch); /* out of every section: that is all a fork needs */
+    if (atomic_load(&answer_only)) {
+        /* Out of every section: that is all a fork needs; a handshake's
+         * action runs here, once per epoch (a stray signal of this epoch
+         * may come after the answer). */
+        if (atomic_load_explicit(&t->ack_epoch, memory_order_relaxed) == epoch) return;
+        void (*fn)(gc_thread *) = atomic_load(&hs_action);
+        if (fn) {
+            uint64_t t0 = mgc_nanotime();
+            fn(t);
+            t->hs_start = t0;
+            t->hs_dur = mgc_nanotime() - t0;
+        }
+        ack(&t->ack_epoch, epoch);
         return;
     }
     t->suspended_sp = mgc_current_sp();
@@ -309,6 +323,19 @@ static int stop_one(gc_thread *t, const char *what) {
     return STOP_NONE;
 }
 
+/* ** A handshake's action for a thread held parked, done by the stopper on
+ * its behalf; then the thread is let go at once, so it never waits for the
+ * others' answers.  Counts as its answer. */
+static void hs_held(gc_thread *t, unsigned epoch) {
+    uint64_t t0 = mgc_nanotime();
+    atomic_load(&hs_action)(t);
+    t->hs_start = t0;
+    t->hs_dur = mgc_nanotime() - t0;
+    atomic_store_explicit(&t->ack_epoch, epoch, memory_order_release);
+    unhold(t);
+    t->stopped = STOP_NONE;
+}
+
 /* ** Has t answered the stop (stopping) or the restart with this epoch?  A
  * thread found parked during a restart has left the handler (a thread
  * unwound out of it by a cancellation parks in its exit hook). */
@@ -332,6 +359,7 @@ static bool all_acked(unsigned epoch, bool stopping, gc_thread *only, bool resen
         unsigned s = PARK_PARKED;
         if (stopping && atomic_compare_exchange_strong(&t->park, &s, PARK_HELD)) {
             t->stopped = STOP_HELD;
+            if (atomic_load(&hs_action)) hs_held(t, epoch); /* done with it at once */
             continue;
         }
         if (resend && s == PARK_RUNNING)
@@ -536,23 +564,57 @@ void mgc_nopreempt_gate(gc_thread *t) {
  * out of the runtime and stays out until mgc_unquiesce_after_fork. */
 void mgc_quiesce_for_fork(void) {
     atomic_store(&gate_owner, mgc_me());
-    atomic_store(&quiesce_only, 1);
+    atomic_store(&answer_only, 1);
     atomic_store(&mgc_fork_gate, 1);
     mgc_stop_the_world();
 }
 
 /* ** The parent's and the child's side: the signalled threads answered
  * without parking, so nothing restarts them; the epoch turns even before
- * quiesce_only clears (a late signal must never park a thread that no
+ * answer_only clears (a late signal must never park a thread that no
  * restart would wake), then the gate opens. */
 void mgc_unquiesce_after_fork(void) {
     for (gc_thread *t = mgc_all_threads; t; t = t->next)
         if (t->stopped == STOP_SIGNALLED) t->stopped = STOP_NONE;
     mgc_start_the_world();
-    atomic_store(&quiesce_only, 0);
+    atomic_store(&answer_only, 0);
     atomic_store(&mgc_fork_gate, 0);
     atomic_store(&gate_owner, NULL);
     futex_wake(&mgc_fork_gate);
+}
+
+/* ---- handshakes ----------------------------------------------------------
+ * A handshake runs fn on every registered thread but the caller, each
+ * thread on its own: a running thread runs it in its signal handler (or at
+ * the end of the no-preempt section it is in) and goes on at once; a
+ * parked thread is held just while the caller runs fn for it.  No thread
+ * waits for another; the caller waits for all.  fn runs outside every
+ * no-preempt section of its thread, so it may touch the thread's cache and
+ * work buffers and take runtime locks, but it runs in a signal handler:
+ * no malloc, no stdio, nothing that waits for another registered thread.
+ * Each thread's hold (fn's run) is reported with mgc_stat_hold.  The
+ * caller holds the threads lock (no thread joins or leaves meanwhile) and
+ * is not registered. */
+void mgc_handshake_locked(void (*fn)(gc_thread *)) {
+    atomic_store(&hs_action, fn);
+    atomic_store(&answer_only, 1);
+    mgc_stopping = 1;
+    unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) {
+        t->hs_dur = 0;
+        t->stopped = stop_one(t, "handshake");
+        if (t->stopped == STOP_HELD) hs_held(t, epoch);
+    }
+    wait_acks(epoch, true, NULL);
+    /* Everyone answered without parking: nothing to restart.  The epoch
+     * turns even before answer_only clears (as for a fork). */
+    atomic_fetch_add(&stw_epoch, 1);
+    for (gc_thread *t = mgc_all_threads; t; t = t->next) t->stopped = STOP_NONE;
+    atomic_store(&answer_only, 0);
+    atomic_store(&hs_action, NULL);
+    mgc_stopping = 0;
+    for (gc_thread *t = mgc_all_threads; t; t = t->next)
+        if (t->hs_dur) mgc_stat_hold(t->id, MGC_HOLD_HANDSHAKE, t->hs_start, t->hs_dur);
 }
 
 /* ** Stop one thread (to scan its stack) with the same handshake; the

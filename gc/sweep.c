@@ -48,7 +48,7 @@ static void clobber_freed(mspan *s) {
  * span whatever its state; otherwise it is filed in its mcentral or freed.
  * Returns true if the span was given back to the page heap. */
 bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
-    uint32_t sg = mgc_sweepgen();
+    uint32_t sg = mgc_sweepgen_of(t);
     unsigned words = mgc_span_bitmap_words(s);
     unsigned nalloc = mgc_span_count_marked(s);
     unsigned before = s->alloc_count;
@@ -97,16 +97,16 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
  * when looked at, and none is refilled before sweepgen next rises. */
 bool mgc_sweep_one(gc_thread *t) {
     if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
-    if (t) mgc_nopreempt_begin(t); /* sg stays the current sweepgen */
-    uint32_t sg = mgc_sweepgen();
+    if (t) mgc_nopreempt_begin(t); /* the view stays put */
+    uint32_t sg = mgc_sweepgen_of(t);
     int i = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
     mspan *s = NULL;
-    while (!s && (i = mgc_central_next_unswept(i, sg)) >= 0)
+    /* A thread whose view is a cycle behind (between the advance and its
+     * handshake) leaves the sweeping to the others. */
+    while (!s && sg == mgc_sweepgen() && (i = mgc_central_next_unswept(i, sg)) >= 0)
         s = mgc_central_pop_unswept(t, &mgc_heap.central[i]); /* NULL: raced, look again */
+    if (s && !mgc_central_claim(s, sg)) s = NULL;
     if (s) {
-        if (!mgc_span_claim_for_sweep(s, sg))
-            mgc_throw("sweep: unswept list holds a span in sweepgen %u (heap %u)",
-                      atomic_load(&s->sweepgen), sg);
         mgc_sweep_span(t, s, false);
         atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
     }

@@ -114,6 +114,10 @@ int mgc_thread_register_self(void) {
     static int next_id; /* threads lock */
     mgc_threads_lock();
     t->id = ++next_id;
+    /* Join the cycle where it stands (changed only with this lock held). */
+    t->marking = atomic_load(&mgc_marking);
+    t->black_sg = atomic_load(&mgc_black_sg);
+    t->sg_view = mgc_sweepgen();
     t->next = mgc_all_threads;
     t->prev = NULL;
     if (mgc_all_threads) mgc_all_threads->prev = t;

@@ -44,8 +44,25 @@ typedef struct gc_thread {
     volatile sig_atomic_t want_assist; /* owes mark work: pay at section end */
     int over_limit; /* the last allocation failed at the hard heap limit */
 
+    /* This thread's view of the cycle (gc/handshake.c).  marking: its write
+     * barrier shades and its refills owe assist work; black_sg: refills
+     * and large allocations are black while it equals the heap's sweepgen.
+     * Owner: the thread, but written only at its handshakes (by its signal
+     * handler, outside every no-preempt section, or by the collector while
+     * it is held parked or stopped) and at registration (threads lock);
+     * read by the thread inside no-preempt sections, so a section sees one
+     * value from its start to its end. */
+    int marking;
+    uint32_t black_sg;
+    uint32_t sg_view; /* the heap's sweepgen as this thread works by it */
+    /* The last handshake's hold: when it began and how long the thread's
+     * handler (or the collector on its behalf) worked.  Written by the
+     * handler before it acknowledges (release store of ack_epoch), read by
+     * the collector after the acknowledgement. */
+    uint64_t hs_start, hs_dur;
+
     /* Marking state.  Owner: the thread; the collector reads and flushes
-     * gcw only while the thread is stopped. */
+     * gcw only while the thread is stopped or at its handshake. */
     gcwork gcw;            /* write-barrier shades and assist work */
     int64_t assist_debt;   /* scan bytes owed (negative: credit) */
     uint64_t torture_count;/* allocations since the last MGC_TORTURE cycle */

@@ -80,6 +80,10 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
         if (!p) return 0;
         mspan *s = mgc_span_of_heap(p);
         if (!s) return 0;
+        /* Read before the heap's sweepgen: the handshake mode clears it
+         * after the advance (gc/handshake.c), so "not decided" here means
+         * hg below is the advanced one. */
+        bool decided = atomic_load(&mgc_mark_decided);
         uint32_t hg = atomic_load(&mgc_heap.sweepgen);
         uint32_t sg = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
         if (atomic_load_explicit(ref, memory_order_acquire) != p) continue; /* cleared meanwhile */
@@ -92,11 +96,21 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
             /* A sweep that began meanwhile may have swapped the bitmaps
              * under the read: decide again (seqlock, as gc_base does). */
             if (atomic_load_explicit(&s->sweepgen, memory_order_acquire) != sg) continue;
+        } else if (decided) {
+            /* A mark found complete, its sweep not begun (handshake mode):
+             * white is dead, and the mark bits are still this cycle's
+             * unless the advance came meanwhile (then decide again). */
+            alive = marked_racy(s, p);
+            if (atomic_load_explicit(&s->sweepgen, memory_order_acquire) != sg) continue;
         } else {
             alive = true; /* swept: a dead object's reference would be 0 */
         }
         if (!alive) return 0;
-        if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) mgc_grey(&t->gcw, p);
+        if (t->marking) {
+            uint64_t before = t->gcw.bytes_marked;
+            mgc_grey(&t->gcw, p);
+            if (t->gcw.bytes_marked != before && !mgc_weak_resurrected()) return 0;
+        }
         return p;
     }
 }

@@ -72,6 +72,15 @@ HIDDEN gc_thread *mgc_caller(const char *call, const char *instead); /* NULL + m
  * read inside no-preempt sections, so a reader's whole operation falls on
  * one side of a change. */
 extern HIDDEN _Atomic int mgc_marking;
+/* The sweepgen a thread's own work goes by: a registered thread's view
+ * (gc_thread.sg_view, which follows the heap's at the thread's handshakes:
+ * gc/handshake.c), the heap's for library threads (t NULL).  Every span
+ * state a thread reads or writes is relative to one view; a view one cycle
+ * behind still reads every state right, because advancing by 2 turns each
+ * swept state into the matching unswept one (runtime/heap.h). */
+static inline uint32_t mgc_sweepgen_of(const gc_thread *t) {
+    return t ? t->sg_view : mgc_sweepgen();
+}
 HIDDEN void mgc_mark_add_black(uint64_t bytes);
 
 /* ---- pacing: the trigger and assist debt (gc/pacer.c) ------------------------

@@ -245,6 +245,9 @@ HIDDEN mspan *mgc_span_list_pop(span_list *l);
 HIDDEN void mgc_cache_init(mcache *c);
 HIDDEN bool mgc_cache_refill(gc_thread *t, int spanclass);
 HIDDEN void mgc_cache_release_all(gc_thread *t, mcache *c);
+HIDDEN void mgc_cache_release_stale(gc_thread *t);
+HIDDEN bool mgc_central_claim(mspan *s, uint32_t sg);
+HIDDEN void mgc_central_push_unswept(mcentral *c, mspan *s);
 
 /* ---- allocation (runtime/malloc.c) --------------------------------------- */
 

@@ -171,10 +171,12 @@ static void *malloc_large(gc_thread *t, size_t size, int kind, const gc_type *ty
     mgc_span_set_freeindex(s, 1);
     s->alloc_count = 1;
     s->alloc_cache = 0;
-    if (atomic_load_explicit(&mgc_marking, memory_order_relaxed)) {
+    if (t->black_sg == t->sg_view) {
         /* Allocate black (small objects are, span by span: mcache.c). */
         mgc_mark_bit_set_atomic(s, 0);
         mgc_mark_add_black(s->elemsize);
+    }
+    if (t->marking) {
         t->assist_debt += (int64_t)((double)s->elemsize * mgc_pacer_assist_ratio());
         if (t->assist_debt > 0) t->want_assist = 1;
     }

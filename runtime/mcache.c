@@ -66,16 +66,16 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     }
     mspan *s = mgc_central_cache_span(t, central);
     if (!s) return false;
-    atomic_store(&s->sweepgen, mgc_sg_cached_swept(mgc_sweepgen()));
+    atomic_store(&s->sweepgen, mgc_sg_cached_swept(t->sg_view));
     c->alloc[spanclass] = s;
     zero_if_empty(s);
     uint64_t bytes = (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
-    bool marking = atomic_load_explicit(&mgc_marking, memory_order_relaxed);
+    bool marking = t->marking;
+    /* Allocate black: everything handed out from this span while the mark
+     * runs (this thread's view of it: gc/handshake.c) is marked already. */
+    if (t->black_sg == t->sg_view) mgc_span_premark_free(s);
     if (marking) {
-        /* Allocate black: everything handed out from this span while the
-         * mark runs is marked already. */
-        mgc_span_premark_free(s);
         /* Pay for this span's worth of allocation with mark work. */
         t->assist_debt += (int64_t)((double)bytes * mgc_pacer_assist_ratio());
         if (t->assist_debt > 64 * 1024) t->want_assist = 1;
@@ -86,6 +86,23 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     }
     if (refill_wants_cycle(marking)) t->want_gc = 1;
     return true;
+}
+
+/* ** Give back the spans cached since before the last sweepgen advance
+ * (sg+1), unswept, for the sweepers: safe in the thread's signal handler
+ * (no sweeping here).  Runs at the thread's handshakes, outside its
+ * no-preempt sections. */
+void mgc_cache_release_stale(gc_thread *t) {
+    mcache *c = &t->cache;
+    uint32_t stale = mgc_sg_cached_unswept(t->sg_view);
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
+        mspan *s = c->alloc[i];
+        if (s == &mgc_empty_span || atomic_load(&s->sweepgen) != stale) continue;
+        c->alloc[i] = &mgc_empty_span;
+        uint64_t black = mgc_span_unmark_free(s);
+        if (black) mgc_mark_add_black(black);
+        mgc_central_push_unswept(&mgc_heap.central[i], s);
+    }
 }
 
 /* ** Give every cached span back (thread exit, or the collector preparing

@@ -69,11 +69,25 @@ static void note_lists(mcentral *c, unsigned p) {
 
 /* ** File a swept span under the current sweepgen. */
 void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full) {
-    uint32_t sg = mgc_sweepgen();
+    uint32_t sg = mgc_sweepgen_of(t);
     mgc_lock(t, &c->lock);
     mgc_span_list_push(full ? full_swept(c, sg) : partial_swept(c, sg), s);
     note_lists(c, mgc_sg_swept_set(sg));
     mgc_unlock(t, &c->lock);
+}
+
+/* ** File a span an mcache kept through the sweepgen advance (sg+1) as one
+ * that needs sweeping, for the sweepers to find (gc/handshake.c: a
+ * handshake gives such spans back, in a signal handler, where it must not
+ * sweep).  Only between the advance and the start of the background sweep,
+ * so no sweeper has yet found this class's unswept lists empty for good. */
+void mgc_central_push_unswept(mcentral *c, mspan *s) {
+    uint32_t sg = mgc_sweepgen();
+    atomic_store(&s->sweepgen, mgc_sg_needs_sweep(sg));
+    mgc_lock(NULL, &c->lock);
+    mgc_span_list_push(s->alloc_count == s->nelems ? full_unswept(c, sg) : partial_unswept(c, sg), s);
+    note_lists(c, mgc_sg_unswept_set(sg));
+    mgc_unlock(NULL, &c->lock);
 }
 
 /* ** Under c->lock: pop an unswept span, a partial one first (more likely
@@ -87,7 +101,7 @@ static mspan *pop_unswept_locked(mcentral *c, uint32_t sg) {
 
 /* ** Pop any span still waiting for this cycle's sweep (for sweep-all). */
 mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
-    uint32_t sg = mgc_sweepgen();
+    uint32_t sg = mgc_sweepgen_of(t);
     if (!mgc_central_has_unswept(c->spanclass, sg)) return NULL;
     mgc_lock(t, &c->lock);
     mspan *s = pop_unswept_locked(c, sg);
@@ -127,10 +141,24 @@ static mspan *central_grow(gc_thread *t, mcentral *c) {
     return mgc_heap_alloc(t, npages, c->spanclass);
 }
 
+/* ** Claim s, just popped from an unswept list of view sg, for sweeping.
+ * It can fail only if sweepgen advanced since the caller checked its view
+ * was current, and a thread with the new view swept s (its swept list is
+ * our unswept one): then s goes back where it was, and the caller, whose
+ * view is stale now, sweeps nothing. */
+bool mgc_central_claim(mspan *s, uint32_t sg) {
+    if (mgc_span_claim_for_sweep(s, sg)) return true;
+    uint32_t g = atomic_load(&s->sweepgen), hg = mgc_sweepgen();
+    if (hg == sg || g != mgc_sg_swept(hg))
+        mgc_throw("unswept list holds a span in sweepgen %u (view %u, heap %u)", g, sg, hg);
+    mgc_central_push(NULL, &mgc_heap.central[s->spanclass], s, s->alloc_count == s->nelems);
+    return false;
+}
+
 /* ** A span with at least one free slot, owned by the caller; NULL when
  * out of memory.  Must run in a no-preempt section. */
 mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
-    uint32_t sg = mgc_sweepgen();
+    uint32_t sg = mgc_sweepgen_of(t);
     mspan *s;
     int budget = SWEEP_BUDGET;
 
@@ -142,10 +170,10 @@ mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
 
     /* Sweep on demand: an unswept partial span is likely to have room;
      * full ones may have had slots freed by this cycle's mark. */
-    for (; budget > 0; budget--) {
+    for (; budget > 0 && sg == mgc_sweepgen(); budget--) { /* a stale view never sweeps */
         s = mgc_central_pop_unswept(t, c);
         if (!s) break;
-        if (!mgc_span_claim_for_sweep(s, sg)) mgc_throw("unswept list holds a span in sweepgen %u (heap %u)", atomic_load(&s->sweepgen), sg);
+        if (!mgc_central_claim(s, sg)) break;
         mgc_sweep_span(t, s, true);
         if (s->alloc_count < s->nelems) goto have;
         mgc_central_push(t, c, s, true);
@@ -157,6 +185,15 @@ have:
     return s;
 }
 
+/* ** Give back to heap_live what a refill counted, never below 0: in the
+ * handshake mode a thread may give back, after the end of a mark reset
+ * heap_live, a span it cached before (gc/handshake.c). */
+static void heap_live_sub(uint64_t bytes) {
+    uint64_t v = atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&mgc_hstats.heap_live, &v, v > bytes ? v - bytes : 0,
+                                                  memory_order_relaxed, memory_order_relaxed)) {}
+}
+
 /* ** Take a span back from an mcache.  A span cached before the current
  * sweep began (sg+1) missed its sweep: sweep it now, which files it.
  * Otherwise give back to heap_live the free slots refill counted; a stale
@@ -164,14 +201,13 @@ have:
 void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s) {
     uint64_t black = mgc_span_unmark_free(s);
     if (black) mgc_mark_add_black(black);
-    uint32_t sg = mgc_sweepgen();
+    uint32_t sg = mgc_sweepgen_of(t);
     if (atomic_load(&s->sweepgen) == mgc_sg_cached_unswept(sg)) {
         atomic_store(&s->sweepgen, mgc_sg_sweeping(sg)); /* by us */
         mgc_sweep_span(t, s, false);
         return;
     }
     atomic_store(&s->sweepgen, mgc_sg_swept(sg));
-    atomic_fetch_sub_explicit(&mgc_hstats.heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize,
-                              memory_order_relaxed);
+    heap_live_sub((uint64_t)(s->nelems - s->alloc_count) * s->elemsize);
     mgc_central_push(t, c, s, s->alloc_count == s->nelems);
 }

@@ -359,7 +359,7 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
         mgc_unlock(t, &mgc_heap.lock);
         return NULL;
     }
-    atomic_store_explicit(&s->sweepgen, mgc_sg_swept(mgc_sweepgen()), memory_order_relaxed);
+    atomic_store_explicit(&s->sweepgen, mgc_sg_swept(mgc_sweepgen_of(t)), memory_order_relaxed);
     /* Publish: fields first, then the state and the page entries (release). */
     atomic_store_explicit(&s->state, SPAN_INUSE, memory_order_release);
     for (size_t i = 0; i < npages; i++) mgc_arena_set_span(s->base + i * MGC_PAGE_SIZE, s);
