@@ -72,7 +72,7 @@ static void check_with_analyzer(const char *path, int expect_truncated)
 static const char *gctrace_re =
     "^gc ([0-9]+) @" NUM "s [0-9]+%: " NUM "\\+" NUM "\\+" NUM " ms clock, " NUM "\\+" NUM "/" NUM
     "/0\\+" NUM " ms cpu, [0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ MB "
-    "roots, [0-9]+ W( \\(forced\\))?$";
+    "roots, [0-9]+ W, " NUM "/" NUM " ms max pause/hold, [0-9]+ holds( \\(forced\\))?$";
 
 Test(trace, gctrace_lines_have_the_documented_form)
 {
