@@ -33,6 +33,7 @@ static const struct {
     [K_WORKER] = {"mark worker", "mark-worker slices", "#7fb8e0"},
     [K_ASSIST] = {"mark assist", "mark assists", "#ff7f0e"},
     [K_STACK] = {"stack scan", "stack scans", "#9467bd"},
+    [K_HANDSHAKE] = {"handshake", "handshakes", "#e377c2"},
 };
 
 static void xml_text(FILE *f, const char *s) {
@@ -282,7 +283,7 @@ static double draw_lanes(svg *g, double y, double lane_h) {
         }
         /* Phases under slices under pauses: a pause that overlaps the
          * mark phase must stay visible on the coordinator's lane. */
-        static const enum kind order[] = {K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_STW};
+        static const enum kind order[] = {K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_HANDSHAKE, K_STW};
         draw_lane(g, order, sizeof order / sizeof order[0], th->tid, 0, y + pad, bh, 0, 0);
         y += lane_h;
     }
@@ -518,12 +519,12 @@ static void draw_all(svg *g, const stats *st, double lane_h) {
         if (st->npause)
             fprintf(g->f, " (p50 %s, p99 %s, max %s)", DUR(percentile(st->pause, st->npause, 500)),
                     DUR(percentile(st->pause, st->npause, 990)), DUR(st->pause[st->npause - 1]));
-        fprintf(g->f, ", MMU(10 ms) %.2f STW only / %.2f with assists and stack scans</text>\n",
-                st->mmu_stw[3], st->mmu_all[3]);
+        fprintf(g->f, ", MMU(10 ms) %.2f STW only / %.2f with assists and holds / %.2f worst thread</text>\n",
+                st->mmu_stw[3], st->mmu_all[3], st->mmu_thread_min[3]);
     }
-    static const enum kind leg[] = {K_CYCLE, K_STW, K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK};
+    static const enum kind leg[] = {K_CYCLE, K_STW, K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_HANDSHAKE};
     for (size_t i = 0; i < sizeof leg / sizeof leg[0]; i++)
-        legend_item(g, PLOT_X0 + 130.0 * (double)i, 78, kinds[leg[i]].color, kinds[leg[i]].label, 0);
+        legend_item(g, PLOT_X0 + 120.0 * (double)i, 78, kinds[leg[i]].color, kinds[leg[i]].label, 0);
     draw_lanes(g, lanes_top, lane_h);
     /* Without heap samples the lanes' own axis is the only one. */
     if (t->nh) time_axis(g, heap_top, heap_top + 130);
