@@ -60,15 +60,16 @@ int64_t percentile(const int64_t *sorted, size_t n, unsigned permille) {
 #define HOLD_KINDS (BIT(K_STACK) | BIT(K_HANDSHAKE))
 #define STOP_KINDS (BIT(K_STW) | BIT(K_ASSIST) | HOLD_KINDS)
 
-/* Busy intervals of the given kinds, merged, relative to t0 (ns); with
- * own_tid >= 0 the hold kinds count only on that thread's lane. */
+/* Busy intervals of the given kinds, merged, relative to t0 (ns); unless
+ * own_tid is ANY_TID the hold kinds count only on that thread's lane. */
+#define ANY_TID INT64_MAX
 static size_t busy_intervals(const trace *t, unsigned kindmask, int64_t own_tid, mgc_interval **out) {
     mgc_interval *iv = xrealloc(NULL, (t->ns + 1) * sizeof *iv);
     size_t n = 0;
     for (size_t i = 0; i < t->ns; i++) {
         const slice *s = &t->s[i];
         if (!(kindmask >> s->kind & 1) || s->dur <= 0) continue;
-        if (own_tid >= 0 && HOLD_KINDS >> s->kind & 1 && s->tid != own_tid) continue;
+        if (own_tid != ANY_TID && HOLD_KINDS >> s->kind & 1 && s->tid != own_tid) continue;
         iv[n++] = (mgc_interval){(uint64_t)(s->ts - t->t0), (uint64_t)s->dur};
     }
     *out = iv;
@@ -114,6 +115,8 @@ static void per_thread_holds(const trace *t, stats *st) {
     }
     free(d);
     qsort(st->held, st->nheld, sizeof *st->held, cmp_held);
+    st->nheld0 = busy_intervals(t, BIT(K_STW) | HOLD_KINDS, st->nheld ? st->held[0].th->tid : INT64_MIN,
+                                &st->held0);
 }
 
 
@@ -151,8 +154,8 @@ void analyse(trace *t, stats *st) {
         st->nthreads++;
         st->ngroup[group_of(&t->th[i])]++;
     }
-    st->nstw = busy_intervals(t, PAUSE_KINDS, -1, &st->stw);
-    st->nstop_all = busy_intervals(t, STOP_KINDS, -1, &st->stop_all);
+    st->nstw = busy_intervals(t, PAUSE_KINDS, ANY_TID, &st->stw);
+    st->nstop_all = busy_intervals(t, STOP_KINDS, ANY_TID, &st->stop_all);
     uint64_t span = (uint64_t)(t->t1 - t->t0);
     mmu_table(st->stw, st->nstw, span, st->mmu_stw);
     mmu_table(st->stop_all, st->nstop_all, span, st->mmu_all);
@@ -171,4 +174,5 @@ void free_stats(stats *st) {
     free(st->stop_all);
     free(st->hold);
     free(st->held);
+    free(st->held0);
 }

@@ -113,6 +113,8 @@ typedef struct {
     thread_holds *held;
     size_t nheld;
     double mmu_thread_min[N_MMU_WINDOWS];
+    mgc_interval *held0; /* the most held thread's busy time: STW and its holds */
+    size_t nheld0;
 } stats;
 
 static inline double run_ns(const trace *t) { return (double)(t->t1 - t->t0); }

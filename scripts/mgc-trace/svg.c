@@ -399,12 +399,14 @@ static void draw_mmu(svg *g, const stats *st, double x0, double y0, double w, do
         svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">run length</text>\n",
                  x - 4, y0 + h - 8);
     }
-    const mgc_interval *iv[2] = {st->stw, st->stop_all};
-    size_t n[2] = {st->nstw, st->nstop_all};
-    const char *color[2] = {"#d62728", "#ff7f0e"};
-    const char *dash[2] = {"", " stroke-dasharray=\"6 3\""};
+    /* The most held thread's curve (STW pauses and its own holds) lies
+     * between the other two; drawn only if some thread was held. */
+    const mgc_interval *iv[3] = {st->stw, st->stop_all, st->held0};
+    size_t n[3] = {st->nstw, st->nstop_all, st->nheld0};
+    const char *color[3] = {"#d62728", "#ff7f0e", "#9467bd"};
+    const char *dash[3] = {"", " stroke-dasharray=\"6 3\"", " stroke-dasharray=\"2 2\""};
     uint64_t span = (uint64_t)(g->t->t1 - g->t->t0);
-    for (int c = 1; c >= 0; c--) {
+    for (int c = st->nheld ? 2 : 1; c >= 0; c--) {
         svg_elem(g, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color[c], dash[c]);
         if (g->f) {
             for (int i = 0; i <= 120; i++) {
@@ -417,7 +419,8 @@ static void draw_mmu(svg *g, const stats *st, double x0, double y0, double w, do
     }
     svg_elem(g, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"frame\"/>\n", x0, y0, w, h);
     legend_item(g, x0 + 10, y0 + h + 52, color[0], "STW pauses only", 1);
-    legend_item(g, x0 + 170, y0 + h + 52, color[1], "STW + assists + stack scans (pessimistic)", 1);
+    legend_item(g, x0 + 150, y0 + h + 52, color[1], "STW + assists + holds (pessimistic)", 1);
+    if (st->nheld) legend_item(g, x0 + 400, y0 + h + 52, color[2], "most held thread", 1);
 }
 
 static void hist_label(char *buf, size_t n, uint64_t ns) {
