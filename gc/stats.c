@@ -86,15 +86,15 @@ static struct {
 /* The largest global pause of this cycle: written by the coordinator only. */
 static _Atomic uint64_t cyc_pause_max_ns;
 
+/* ** events_lock held. */
+static void ring_put(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
+    events[nevents++ % EVENT_RING] = (gc_event){start_ns, dur_ns, kind, thread};
+}
+
 static void ring_add(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
     gc_thread *self = mgc_self;
     mgc_lock(self, &events_lock);
-    gc_event *e = &events[nevents % EVENT_RING];
-    e->start_ns = start_ns;
-    e->duration_ns = dur_ns;
-    e->kind = kind;
-    e->thread = thread;
-    nevents++;
+    ring_put(kind, thread, start_ns, dur_ns);
     mgc_unlock(self, &events_lock);
 }
 
@@ -215,9 +215,7 @@ void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur) {
     int k = kind == MGC_HOLD_STACK ? MGC_HOLD_STACK : MGC_HOLD_HANDSHAKE;
     gc_thread *self = mgc_self;
     mgc_lock(self, &events_lock);
-    gc_event *e = &events[nevents % EVENT_RING];
-    *e = (gc_event){start, dur, k == MGC_HOLD_STACK ? GC_EVENT_THREAD_STOP : GC_EVENT_HANDSHAKE, tid};
-    nevents++;
+    ring_put(k == MGC_HOLD_STACK ? GC_EVENT_THREAD_STOP : GC_EVENT_HANDSHAKE, tid, start, dur);
     holds.count[k]++;
     holds.total_ns[k] += dur;
     if (dur > holds.max_ns[k]) holds.max_ns[k] = dur;
