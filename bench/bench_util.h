@@ -13,7 +13,8 @@
  * metric/unit is the benchmark's headline number (ns per allocation, s,
  * MB/s); pauses and MMU are over the stop-the-world intervals recorded
  * between the run's start and end.  mmu_10ms_all is mgc's gc_mmu() with
- * GC_MMU_ASSISTS (pauses, assists and single-thread stack-scan stops) and
+ * GC_MMU_ASSISTS (pauses, assists and single-thread holds: stack scans,
+ * handshakes) and
  * for Boehm equals mmu_10ms (every collection stops the world); empty where
  * unknown.
  *
