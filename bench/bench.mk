@@ -18,8 +18,10 @@
 #                       adds instruction counts); also run by make bench
 #   make bench-threads  issue 16: pauses and per-thread holds with 2-64
 #                       threads allocating on a tiny live heap, and 64 idle
-#                       threads blocked in read() (bench/thread_pause.c;
-#                       DURATION=N s per case, default 3; about 15 s); the
+#                       threads blocked in read(), each case in both modes,
+#                       MGC_HANDSHAKE=0 and 1 (bench/thread_pause.c;
+#                       DURATION=N s per case and mode, default 3; about
+#                       30 s); the
 #                       table also goes to bench/results/thread-pause.md
 #                       (RESULTS=dir as for run.sh);
 #                       also run by make bench

@@ -13,9 +13,9 @@
  * metric/unit is the benchmark's headline number (ns per allocation, s,
  * MB/s); pauses and MMU are over the stop-the-world intervals recorded
  * between the run's start and end.  mmu_10ms_all is mgc's gc_mmu() with
- * GC_MMU_ASSISTS (pauses, assists and single-thread stack-scan stops) and
- * for Boehm equals mmu_10ms (every collection stops the world); empty where
- * unknown.
+ * GC_MMU_ASSISTS (pauses, assists and single-thread holds: stack scans,
+ * handshakes) and for Boehm equals mmu_10ms (every collection stops the
+ * world); empty where unknown.
  *
  * Pauses: mgc's come from the phase callback (GC_PHASE_MARK_SETUP and
  * GC_PHASE_MARK_TERMINATION, each a stop-the-world pause, unlimited in

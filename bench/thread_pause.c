@@ -2,13 +2,16 @@
  * thread_pause.c -- how long the collector holds each thread when threads
  * outnumber cores (issue 16's goals, measured).
  *
- *   thread_pause [-d SECONDS] [-o FILE] [CASE ...]
+ *   thread_pause [-d SECONDS] [-m MODES] [-o FILE] [CASE ...]
  *
  * CASE is N (N registered threads allocating) or N+I (the same, plus I
  * registered threads that only sit blocked in read() on a pipe -- NOT in
  * gc_do_blocking, so every stop must signal them too).  Default cases:
- * 2 4 16 64 2+64; default 3 s each (-d 1.5 shortens them).  The Markdown
- * table goes to stdout and, with -o, to FILE as well.
+ * 2 4 16 64 2+64; default 3 s each (-d 1.5 shortens them).  Each case runs
+ * once per mode, MGC_HANDSHAKE=0 (stop-the-world mark setup and
+ * termination) and MGC_HANDSHAKE=1 (per-thread handshakes); -m 0 or -m 1
+ * runs one of them.  The Markdown table goes to stdout and, with -o, to
+ * FILE as well.
  *
  * Each allocating thread keeps a ring of its last 1024 small objects (32
  * bytes: one pointer, three words), so the live heap is tiny and the
@@ -36,8 +39,8 @@
  *                 per-window percentiles (its percentiles are
  *                 over the last 4096 pauses since gc_init); its count and
  *                 total are used as a cross-check on stderr.
- *   held          mgc does not report per-thread holds (issue 16, goal 5),
- *                 so each allocating thread measures them from outside:
+ *   held          measured from outside the collector, by each allocating
+ *                 thread itself (what the program feels, whoever caused it):
  *                 it timestamps (CLOCK_MONOTONIC) every batch of 32
  *                 allocations; a gap between consecutive timestamps longer
  *                 than HOLD_MIN_NS is a hold, counted as the gap minus the
@@ -72,13 +75,26 @@
  *                 holds).
  *   allocs/s      all workers' allocations over the window: what the
  *                 holds cost in throughput, to compare modes by.
+ *   collector's   what the collector itself reports (gc_pause_summary's
+ *   holds         hold fields, gc_get_thread_holds): its per-thread holds
+ *                 (stack scans and handshakes, each one thread held alone),
+ *                 beside the outside measurement.  Count: over the window
+ *                 (summary at t1 minus at t0).  p50/p99: over the last
+ *                 <= 4096 holds before t1 (inside the window whenever the
+ *                 window had that many).  max: since the child's gc_init
+ *                 (which is a few cycles before the window at most).  max
+ *                 % held: the largest share of the window one thread was
+ *                 kept from running by the collector's own account -- the
+ *                 global pauses in the window plus that thread's own holds
+ *                 over its run (gc_get_thread_holds at both ends) -- which
+ *                 excludes OS descheduling, the outside column's floor.
  *
- * Mode: the table is today's collector (concurrent mark between two
- * stop-the-world pauses per cycle; MGC_STW=1 in the environment makes the
- * children mark with the world stopped, and the header says so).  Issue
- * 16's handshake mode does not exist yet; when it does, a MODE column is
- * one more loop around run_case with the mode's environment set in the
- * child (see mode_label).
+ * Mode: the MODE column is the MGC_HANDSHAKE value the case's child ran
+ * with (set before its gc_init).  A "1" row whose collector reported no
+ * handshake at all is marked "1 (no handshakes)": the library it ran on
+ * stops the world for mark setup and termination whatever MGC_HANDSHAKE
+ * says (the mode not built yet, or MGC_STW=1 in the environment, which the
+ * header reports and which overrides both).
  */
 #include "bench_util.h"
 
@@ -109,6 +125,7 @@ typedef struct worker {
     uint64_t small[SMALL_BUCKETS];
     uint64_t *gaps; /* gaps >= HOLD_MIN_NS, raw (ns); the top bit: preempted during it */
     size_t ngaps, capgaps;
+    gc_thread_holds h0, h1; /* the collector's count of its holds, at its run's ends */
 } worker;
 
 /* Start/stop: the barrier releases every worker together; stop is set
@@ -161,6 +178,7 @@ static void *alloc_main(void *arg) {
     for (size_t k = 0; k < RING; k++) gc_store(&ring[k], new_obj(k));
     uint64_t i = 0;
     pthread_barrier_wait(&start_barrier);
+    gc_get_thread_holds(&w->h0);
     uint64_t c0 = thread_cpu_ns();
     long nivcsw = involuntary_switches();
     uint64_t prev = bu_now_ns();
@@ -185,6 +203,7 @@ static void *alloc_main(void *arg) {
     }
     w->last_ns = prev;
     w->cpu_ns = thread_cpu_ns() - c0;
+    gc_get_thread_holds(&w->h1);
     w->allocs = i;
     return NULL;
 }
@@ -215,13 +234,15 @@ static void *sleep_blocking(void *arg) {
 
 /* What a child sends back: one row of the table. */
 typedef struct row {
-    int threads, idle;
+    int threads, idle, mode;
     double window_s;
     uint64_t cycles, npauses;
     double p50_us, p90_us, p99_us, max_us, total_ms, total_pct;
     uint64_t nholds;
     double hold_p50_us, hold_p99_us, hold_max_us, hold_max_pct, unpreempted_max_pct, oncpu_pct;
     double allocs_per_s;
+    uint64_t c_holds, c_handshakes; /* the collector's own, over the window */
+    double c_p50_us, c_p99_us, c_max_us, c_max_pct;
 } row;
 
 static int cmp_u64(const void *a, const void *b) { return bu_cmp_u64(a, b); }
@@ -239,12 +260,14 @@ static uint64_t median_batch_ns(const worker *w) {
     return HOLD_MIN_NS; /* most batches were "holds": count only the excess */
 }
 
-/* Run one case in this (child) process and fill *r. */
-static void run_case(int threads, int idle, double seconds, row *r) {
+/* Run one case in this (child) process, in MGC_HANDSHAKE=mode, and fill *r. */
+static void run_case(int threads, int idle, int mode, double seconds, row *r) {
+    setenv("MGC_HANDSHAKE", mode ? "1" : "0", 1);
     bu_mgc_init(NULL);
     memset(r, 0, sizeof *r);
     r->threads = threads;
     r->idle = idle;
+    r->mode = mode;
     if (pipe(idle_pipe) != 0) {
         perror("thread_pause: pipe");
         exit(2);
@@ -300,10 +323,21 @@ static void run_case(int threads, int idle, double seconds, row *r) {
     r->total_pct = 100.0 * (double)total / (double)(t1 - t0);
     free(d);
     fprintf(stderr,
-            "thread_pause: %d+%d: gc_get_pause_summary over the window: %" PRIu64
-            " pauses, %.1f ms (phase callback: %zu, %.1f ms)\n",
-            threads, idle, ps1.count - ps0.count, (ps1.total_ns - ps0.total_ns) / 1e6, n,
-            total / 1e6);
+            "thread_pause: %d+%d mode %d: gc_get_pause_summary over the window: %" PRIu64
+            " pauses, %.1f ms (phase callback: %zu, %.1f ms); %" PRIu64 " holds (%" PRIu64
+            " handshakes), %.1f ms\n",
+            threads, idle, mode, ps1.count - ps0.count, (ps1.total_ns - ps0.total_ns) / 1e6, n,
+            total / 1e6, ps1.hold_count - ps0.hold_count, ps1.handshake_count - ps0.handshake_count,
+            (ps1.hold_total_ns - ps0.hold_total_ns) / 1e6);
+    r->c_holds = ps1.hold_count - ps0.hold_count;
+    r->c_handshakes = ps1.handshake_count - ps0.handshake_count;
+    r->c_p50_us = ps1.hold_p50_ns / 1e3;
+    r->c_p99_us = ps1.hold_p99_ns / 1e3;
+    r->c_max_us = ps1.hold_max_ns / 1e3;
+    for (int k = 0; k < threads; k++) {
+        double pct = 100.0 * (double)(total + w[k].h1.total_ns - w[k].h0.total_ns) / (double)(t1 - t0);
+        if (pct > r->c_max_pct) r->c_max_pct = pct;
+    }
 
     /* Holds, pooled over all workers. */
     size_t nh = 0;
@@ -331,8 +365,8 @@ static void run_case(int threads, int idle, double seconds, row *r) {
         free(w[k].gaps);
     }
     qsort(h, m, sizeof *h, cmp_u64);
-    fprintf(stderr, "thread_pause: %d+%d: median batch of %d allocations (thread 0): %" PRIu64 " ns\n",
-            threads, idle, BATCH, threads ? median_batch_ns(&w[0]) : 0);
+    fprintf(stderr, "thread_pause: %d+%d mode %d: median batch of %d allocations (thread 0): %" PRIu64 " ns\n",
+            threads, idle, mode, BATCH, threads ? median_batch_ns(&w[0]) : 0);
     r->nholds = m;
     r->hold_p50_us = bu_pct(h, m, 50) / 1e3;
     r->hold_p99_us = bu_pct(h, m, 99) / 1e3;
@@ -351,7 +385,7 @@ static void fmt_us(char *buf, size_t n, double us) {
 }
 
 static void print_row(FILE *f, const row *r) {
-    char a[24], b[24], c[24], d[24], e[24], g[24], h[24];
+    char a[24], b[24], c[24], d[24], e[24], g[24], h[24], ca[24], cb[24], cc[24];
     fmt_us(a, sizeof a, r->p50_us);
     fmt_us(b, sizeof b, r->p90_us);
     fmt_us(c, sizeof c, r->p99_us);
@@ -359,22 +393,28 @@ static void print_row(FILE *f, const row *r) {
     fmt_us(e, sizeof e, r->hold_p50_us);
     fmt_us(g, sizeof g, r->hold_p99_us);
     fmt_us(h, sizeof h, r->hold_max_us);
+    fmt_us(ca, sizeof ca, r->c_p50_us);
+    fmt_us(cb, sizeof cb, r->c_p99_us);
+    fmt_us(cc, sizeof cc, r->c_max_us);
     char who[32];
     if (r->idle) snprintf(who, sizeof who, "%d + %d idle in read()", r->threads, r->idle);
     else snprintf(who, sizeof who, "%d", r->threads);
+    const char *mode = !r->mode ? "0" : r->c_handshakes ? "1" : "1 (no handshakes)";
     fprintf(f,
-            "| %s | %" PRIu64 " | %s | %s | %s | %s | %.0f ms (%.0f%%) | %" PRIu64
-            " | %s | %s | %s | %.0f%% | %.0f%% | %.0f%% | %.1f |\n",
-            who, r->cycles, a, b, c, d, r->total_ms, r->total_pct, r->nholds, e, g, h,
-            r->hold_max_pct, r->unpreempted_max_pct, r->oncpu_pct, r->allocs_per_s / 1e6);
+            "| %s | %s | %" PRIu64 " | %s | %s | %s | %s | %.0f ms (%.0f%%) | %" PRIu64
+            " | %s | %s | %s | %.0f%% | %.0f%% | %.0f%% | %.1f | %" PRIu64 " (%" PRIu64
+            " handshakes) | %s | %s | %s | %.1f%% |\n",
+            who, mode, r->cycles, a, b, c, d, r->total_ms, r->total_pct, r->nholds, e, g, h,
+            r->hold_max_pct, r->unpreempted_max_pct, r->oncpu_pct, r->allocs_per_s / 1e6,
+            r->c_holds, r->c_handshakes, ca, cb, cc, r->c_max_pct);
 }
 
 static const char *mode_label(void) {
     const char *stw = getenv("MGC_STW");
     if (stw && *stw && strcmp(stw, "0") != 0)
-        return "MGC_STW (marking with the world stopped)";
-    return "stop-the-world mark setup and termination, concurrent mark (the only "
-           "mode today; no handshake mode yet)";
+        return "MGC_STW (marking with the world stopped, in every row whatever MODE says)";
+    return "concurrent mark; MODE is MGC_HANDSHAKE (0: stop-the-world mark setup and "
+           "termination, 1: per-thread handshakes)";
 }
 
 /* Load average before the first case: the machine's own load, before this
@@ -392,18 +432,25 @@ static void print_table(FILE *f, const row *rows, int n, double seconds) {
             "benchmark's threads), nproc %ld, %.1f s per case; mode: %s\n\n",
             date, load_before[0], load_before[1], load_before[2], load[0], load[1], load[2],
             sysconf(_SC_NPROCESSORS_ONLN), seconds, mode_label());
-    fprintf(f, "| registered threads allocating | cycles in run | pause p50 | p90 | p99 | max "
+    fprintf(f, "| registered threads allocating | MODE | cycles in run | pause p50 | p90 | p99 | max "
                "| total paused | holds | hold p50 | hold p99 | hold max | max %% held "
-               "| not preempted | on-CPU | M allocs/s |\n");
-    fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-               "| --- | --- |\n");
+               "| not preempted | on-CPU | M allocs/s | collector's holds | its p50 | its p99 "
+               "| its max | its max %% held |\n");
+    fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+               "| --- | --- | --- | --- | --- | --- | --- |\n");
     for (int k = 0; k < n; k++) print_row(f, &rows[k]);
     fprintf(f, "\nholds: gaps over %u us between a thread's batches of %d allocations, "
                "minus its median batch time, pooled over threads; they include OS "
                "descheduling (with N threads on P free cores at least 1 - P/N of each "
                "thread's run). max %% held: the largest share of its run one thread spent "
                "held; not preempted: the same counting only holds without an involuntary "
-               "context switch; on-CPU: mean thread CPU time over its run.\n",
+               "context switch; on-CPU: mean thread CPU time over its run.  collector's holds: "
+               "what mgc reports of its own per-thread holds (stack scans, handshakes) in the "
+               "window; its p50/p99 over its last <= 4096 holds, its max since gc_init; its max "
+               "%% held: the window's global pauses plus one thread's own holds, the largest "
+               "over threads, as a share of the window (no OS descheduling in it).  MODE: "
+               "MGC_HANDSHAKE; \"1 (no handshakes)\": the collector held no thread for a "
+               "handshake, so it ran stop-the-world setup and termination.\n",
             HOLD_MIN_NS / 1000, BATCH);
 }
 
@@ -425,26 +472,32 @@ static int parse_case(const char *s, int *threads, int *idle) {
 int main(int argc, char **argv) {
     double seconds = 3.0;
     const char *out = NULL;
+    int modes[2] = {0, 1}, nmodes = 2;
     int opt;
-    while ((opt = getopt(argc, argv, "d:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:m:o:")) != -1) {
         if (opt == 'd') seconds = atof(optarg);
         else if (opt == 'o') out = optarg;
-        else seconds = -1;
+        else if (opt == 'm' && (!strcmp(optarg, "0") || !strcmp(optarg, "1"))) {
+            modes[0] = optarg[0] - '0';
+            nmodes = 1;
+        } else seconds = -1;
     }
     static const char *defaults[] = {"2", "4", "16", "64", "2+64"};
     int ncases = optind < argc ? argc - optind : 5;
     const char **cases = optind < argc ? (const char **)argv + optind : defaults;
-    row *rows = bu_xmalloc((size_t)ncases * sizeof *rows);
+    int nrows = ncases * nmodes;
+    row *rows = bu_xmalloc((size_t)nrows * sizeof *rows);
     int cfg[2];
     for (int k = 0; k < ncases; k++)
         if (parse_case(cases[k], &cfg[0], &cfg[1]) != 0) seconds = -1;
     if (!(seconds > 0)) {
-        fprintf(stderr, "usage: thread_pause [-d SECONDS] [-o FILE] [N | N+IDLE ...]\n");
+        fprintf(stderr, "usage: thread_pause [-d SECONDS] [-m 0|1] [-o FILE] [N | N+IDLE ...]\n");
         return 2;
     }
     if (getloadavg(load_before, 3) != 3) load_before[0] = load_before[1] = load_before[2] = -1;
-    for (int k = 0; k < ncases; k++) {
-        parse_case(cases[k], &cfg[0], &cfg[1]);
+    for (int k = 0; k < nrows; k++) {
+        parse_case(cases[k / nmodes], &cfg[0], &cfg[1]);
+        int mode = modes[k % nmodes];
         int fd[2];
         if (pipe(fd) != 0) {
             perror("thread_pause: pipe");
@@ -459,7 +512,7 @@ int main(int argc, char **argv) {
         if (pid == 0) {
             close(fd[0]);
             row r;
-            run_case(cfg[0], cfg[1], seconds, &r);
+            run_case(cfg[0], cfg[1], mode, seconds, &r);
             ssize_t wr = write(fd[1], &r, sizeof r);
             _exit(wr == (ssize_t)sizeof r ? 0 : 2);
         }
@@ -469,18 +522,18 @@ int main(int argc, char **argv) {
         int status;
         waitpid(pid, &status, 0);
         if (rd != (ssize_t)sizeof rows[k] || !WIFEXITED(status) || WEXITSTATUS(status)) {
-            fprintf(stderr, "thread_pause: case %s failed\n", cases[k]);
+            fprintf(stderr, "thread_pause: case %s, MGC_HANDSHAKE=%d failed\n", cases[k / nmodes], mode);
             return 1;
         }
     }
-    print_table(stdout, rows, ncases, seconds);
+    print_table(stdout, rows, nrows, seconds);
     if (out) {
         FILE *f = fopen(out, "w");
         if (!f) {
             fprintf(stderr, "thread_pause: cannot write %s\n", out);
             return 1;
         }
-        print_table(f, rows, ncases, seconds);
+        print_table(f, rows, nrows, seconds);
         fclose(f);
     }
     free(rows);

@@ -171,10 +171,17 @@ HIDDEN void mgc_trace_pause(int termination, uint64_t cycle, uint64_t start, uin
 HIDDEN void mgc_trace_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur);
 HIDDEN void mgc_trace_worker(int worker, uint64_t start, uint64_t dur);
 HIDDEN void mgc_trace_assist(int tid, uint64_t start, uint64_t dur);
-HIDDEN void mgc_trace_stack(int tid, uint64_t start, uint64_t dur);
+HIDDEN void mgc_trace_hold(int tid, int kind, uint64_t start, uint64_t dur);
 HIDDEN void mgc_trace_heap(uint64_t at, uint64_t live);
-HIDDEN void mgc_trace_gctrace(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, double pct);
-HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, uint64_t now);
+/* A cycle's pauses and holds as a user feels them: its longest global
+ * pause, and its per-thread holds (gc/stats.c counts them). */
+typedef struct mgc_cycle_holds {
+    uint64_t pause_max_ns, holds, hold_max_ns;
+} mgc_cycle_holds;
+HIDDEN void mgc_trace_gctrace(const mgc_cycle_info *c, const mgc_cycle_holds *h, uint64_t assist,
+                              uint64_t worker, double pct);
+HIDDEN void mgc_trace_cycle(const mgc_cycle_info *c, const mgc_cycle_holds *h, uint64_t assist,
+                            uint64_t worker, uint64_t now);
 
 /* the cycle and pacing (gc/mgc.c, gc/pacer.c) */
 HIDDEN void mgc_gc_start(gc_thread *t, bool forced);

@@ -5,10 +5,13 @@
  * stack scans report what happened with one call each (mgc_stat_*, declared
  * in gc/gc.h); each call feeds every sink that wants it, in a fixed order:
  *
- *   the event ring         pauses, assists, stack-scan stops (gc_get_events,
- *                          gc_mmu)
+ *   the event ring         pauses, assists, holds (gc_get_events, gc_mmu)
  *   the cycle counters     pause total/max/last and the pause ring
  *                          (gc_get_pauses, gc_get_stats)
+ *   the hold records       per-thread holds: totals by kind, the hold
+ *                          ring, each thread's own totals, the cycle's
+ *                          largest hold (gc_get_pause_summary,
+ *                          gc_get_thread_holds, the gctrace line)
  *   the pause histogram    log buckets (gc_get_pause_summary)
  *   the CPU accounting     the gctrace line's GC CPU share
  *   the trace file         gc/trace.c (MGC_TRACE_FILE) and the gctrace
@@ -52,15 +55,46 @@ static mgc_mutex events_lock = MGC_MUTEX_INIT(EVENTS);
 static gc_event events[EVENT_RING];
 static uint64_t nevents;
 
+/* The hold records, also under events_lock (a hold adds its event in the
+ * same critical section, so the ring and the counts always agree).  A hold
+ * is one registered thread held alone while the others run: its stack scan
+ * (MGC_HOLD_STACK) or a handshake (MGC_HOLD_HANDSHAKE).  Pauses, which hold
+ * every thread at once, are counted apart (cstats).
+ *
+ * Per thread: a direct-mapped table by registration number (gc_thread.id),
+ * since the reporter knows the number and may not take the threads lock to
+ * find the record (a stack scan reports with it held).  A newer number
+ * takes over an older one's slot: with more than HOLD_THREADS threads
+ * registered over the run, a thread whose slot was taken reads its own
+ * record as empty again.  The worst thread's total is a running maximum,
+ * so it survives that. */
+#define HOLD_THREADS 1024
+typedef struct hold_rec {
+    int id; /* the slot's thread; 0 = unused */
+    uint64_t count, total_ns, max_ns;
+} hold_rec;
+static struct {
+    uint64_t count[2], total_ns[2], max_ns[2]; /* by MGC_HOLD_* kind */
+    uint64_t n;                                /* holds ever: ring[n % PAUSE_RING] is next */
+    uint64_t ring[PAUSE_RING];                 /* the last PAUSE_RING durations, both kinds */
+    hold_rec thread[HOLD_THREADS];
+    uint64_t worst_total_ns;                   /* the largest hold_rec.total_ns ever */
+    int worst_id;
+    uint64_t cyc_count, cyc_max_ns;            /* this cycle's, reset by mgc_stat_cycle */
+} holds;
+
+/* The largest global pause of this cycle: written by the coordinator only. */
+static _Atomic uint64_t cyc_pause_max_ns;
+
+/* ** events_lock held. */
+static void ring_put(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
+    events[nevents++ % EVENT_RING] = (gc_event){start_ns, dur_ns, kind, thread};
+}
+
 static void ring_add(int kind, int thread, uint64_t start_ns, uint64_t dur_ns) {
     gc_thread *self = mgc_self;
     mgc_lock(self, &events_lock);
-    gc_event *e = &events[nevents % EVENT_RING];
-    e->start_ns = start_ns;
-    e->duration_ns = dur_ns;
-    e->kind = kind;
-    e->thread = thread;
-    nevents++;
+    ring_put(kind, thread, start_ns, dur_ns);
     mgc_unlock(self, &events_lock);
 }
 
@@ -115,6 +149,7 @@ void mgc_stats_init(void) {
     /* Static roots: the event ring and statistics hold no heap pointers. */
     mgc_static_exclude(events, sizeof events);
     mgc_static_exclude(&cstats, sizeof cstats);
+    mgc_static_exclude(&holds, sizeof holds);
 }
 
 /* ** A stop-the-world pause, reported after the world restarted.  stop_ns:
@@ -123,6 +158,8 @@ void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t du
                     uint64_t stop_ns, int retries) {
     ring_add(GC_EVENT_PAUSE, 0, start, dur);
     record_pause(dur);
+    if (dur > atomic_load_explicit(&cyc_pause_max_ns, memory_order_relaxed))
+        atomic_store_explicit(&cyc_pause_max_ns, dur, memory_order_relaxed);
     atomic_fetch_add_explicit(&hist[mgc_hist_bucket(dur)], 1, memory_order_relaxed);
     add_cpu(NULL, dur);
     mgc_trace_pause(termination, cycle, start, dur, stop_ns, retries);
@@ -162,14 +199,40 @@ void mgc_stat_assist(int tid, uint64_t start, uint64_t dur, uint64_t cpu) {
 
 /* ** Thread tid was held dur ns for its stack scan. */
 void mgc_stat_stack(int tid, uint64_t start, uint64_t dur) {
-    ring_add(GC_EVENT_THREAD_STOP, tid, start, dur);
-    mgc_trace_stack(tid, start, dur);
+    mgc_stat_hold(tid, MGC_HOLD_STACK, start, dur);
+}
+
+/* ** Add a hold to thread id's record.  events_lock held. */
+static void hold_thread_add(int id, uint64_t dur) {
+    hold_rec *r = &holds.thread[(unsigned)id % HOLD_THREADS];
+    if (r->id != id) {
+        if (r->id > id) return; /* the slot is a newer thread's */
+        *r = (hold_rec){.id = id};
+    }
+    r->count++;
+    r->total_ns += dur;
+    if (dur > r->max_ns) r->max_ns = dur;
+    if (r->total_ns > holds.worst_total_ns) {
+        holds.worst_total_ns = r->total_ns;
+        holds.worst_id = id;
+    }
 }
 
 /* ** Thread tid was held dur ns, alone, for a handshake or its stack scan. */
 void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur) {
-    if (kind == MGC_HOLD_STACK) mgc_stat_stack(tid, start, dur);
-    else ring_add(GC_EVENT_THREAD_STOP, tid, start, dur);
+    int k = kind == MGC_HOLD_STACK ? MGC_HOLD_STACK : MGC_HOLD_HANDSHAKE;
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
+    ring_put(k == MGC_HOLD_STACK ? GC_EVENT_THREAD_STOP : GC_EVENT_HANDSHAKE, tid, start, dur);
+    holds.count[k]++;
+    holds.total_ns[k] += dur;
+    if (dur > holds.max_ns[k]) holds.max_ns[k] = dur;
+    holds.ring[holds.n++ % PAUSE_RING] = dur;
+    hold_thread_add(tid, dur);
+    holds.cyc_count++;
+    if (dur > holds.cyc_max_ns) holds.cyc_max_ns = dur;
+    mgc_unlock(self, &events_lock);
+    mgc_trace_hold(tid, k, start, dur);
 }
 
 /* ** Heap counters at a point of the cycle (its start, the mark's end). */
@@ -190,13 +253,20 @@ void mgc_stat_cycle(const mgc_cycle_info *c) {
     if (c->forced) atomic_fetch_add(&cstats.num_forced, 1);
     uint64_t assist = atomic_exchange_explicit(&cyc_assist_ns, 0, memory_order_relaxed);
     uint64_t worker = atomic_exchange_explicit(&cyc_worker_ns, 0, memory_order_relaxed);
+    mgc_cycle_holds h = {.pause_max_ns = atomic_exchange_explicit(&cyc_pause_max_ns, 0, memory_order_relaxed)};
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
+    h.holds = holds.cyc_count;
+    h.hold_max_ns = holds.cyc_max_ns;
+    holds.cyc_count = holds.cyc_max_ns = 0;
+    mgc_unlock(self, &events_lock);
     uint64_t now = mgc_nanotime();
     if (mgc_trace_stderr) {
         double wall = (double)(now - mgc_t_init);
         double pct = wall > 0 ? 100.0 * (double)atomic_load(&gc_cpu_total) / (wall * (double)mgc_ncpu()) : 0;
-        mgc_trace_gctrace(c, assist, worker, pct);
+        mgc_trace_gctrace(c, &h, assist, worker, pct);
     }
-    mgc_trace_cycle(c, assist, worker, now);
+    mgc_trace_cycle(c, &h, assist, worker, now);
     call_phase(GC_PHASE_CYCLE_END, c->cycle, c->start, now - c->start);
 }
 
@@ -290,6 +360,14 @@ static uint64_t pct(const uint64_t *v, size_t n, double p) {
     return v[k - 1];
 }
 
+/* ** Sort v[0, n) and set *recent to n, p[] to its p50, p90, p99, p99.9. */
+static void percentiles(uint64_t *v, size_t n, uint64_t *recent, uint64_t *const p[4]) {
+    static const double at[4] = {50, 90, 99, 99.9};
+    qsort(v, n, sizeof *v, cmp_u64);
+    *recent = n;
+    for (int i = 0; i < 4; i++) *p[i] = pct(v, n, at[i]);
+}
+
 MGC_API void gc_get_pause_summary(gc_pause_summary *out) {
     if (!out) {
         mgc_warn("gc_get_pause_summary(NULL): pass a pointer to a gc_pause_summary to fill");
@@ -303,18 +381,53 @@ MGC_API void gc_get_pause_summary(gc_pause_summary *out) {
     out->max_ns = st.pause_max_ns;
     for (int i = 0; i < GC_PAUSE_BUCKETS; i++)
         out->hist[i] = atomic_load_explicit(&hist[i], memory_order_relaxed);
-    size_t n = gc_get_pauses(NULL, 0);
-    if (n == 0) return;
-    uint64_t *v = malloc(n * sizeof *v);
+    /* Both rings are at most PAUSE_RING long; one buffer, taken before
+     * the lock (no malloc inside a runtime lock). */
+    uint64_t *v = malloc(PAUSE_RING * sizeof *v);
     if (!v) return;
-    n = gc_get_pauses(v, n);
-    qsort(v, n, sizeof *v, cmp_u64);
-    out->recent = n;
-    out->p50_ns = pct(v, n, 50);
-    out->p90_ns = pct(v, n, 90);
-    out->p99_ns = pct(v, n, 99);
-    out->p999_ns = pct(v, n, 99.9);
+    size_t n = gc_get_pauses(v, PAUSE_RING);
+    percentiles(v, n, &out->recent, (uint64_t *[4]){&out->p50_ns, &out->p90_ns, &out->p99_ns, &out->p999_ns});
+
+    gc_thread *self = mgc_self;
+    mgc_lock(self, &events_lock);
+    out->handshake_count = holds.count[MGC_HOLD_HANDSHAKE];
+    out->handshake_total_ns = holds.total_ns[MGC_HOLD_HANDSHAKE];
+    out->handshake_max_ns = holds.max_ns[MGC_HOLD_HANDSHAKE];
+    out->stack_count = holds.count[MGC_HOLD_STACK];
+    out->stack_total_ns = holds.total_ns[MGC_HOLD_STACK];
+    out->stack_max_ns = holds.max_ns[MGC_HOLD_STACK];
+    out->thread_hold_max_ns = holds.worst_total_ns;
+    out->thread_hold_max_thread = holds.worst_id;
+    n = holds.n < PAUSE_RING ? (size_t)holds.n : PAUSE_RING;
+    for (size_t i = 0; i < n; i++) v[i] = holds.ring[(holds.n - n + i) % PAUSE_RING];
+    mgc_unlock(self, &events_lock);
+    out->hold_count = out->handshake_count + out->stack_count;
+    out->hold_total_ns = out->handshake_total_ns + out->stack_total_ns;
+    out->hold_max_ns = out->handshake_max_ns > out->stack_max_ns ? out->handshake_max_ns
+                                                                 : out->stack_max_ns;
+    percentiles(v, n, &out->hold_recent,
+                (uint64_t *[4]){&out->hold_p50_ns, &out->hold_p90_ns, &out->hold_p99_ns, &out->hold_p999_ns});
     free(v);
+}
+
+MGC_API int gc_get_thread_holds(gc_thread_holds *out) {
+    if (!out) {
+        mgc_warn("gc_get_thread_holds(NULL): pass a pointer to a gc_thread_holds to fill");
+        return GC_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    gc_thread *self = mgc_self;
+    if (!self) return GC_ENOTREG;
+    out->thread = self->id;
+    mgc_lock(self, &events_lock);
+    const hold_rec *r = &holds.thread[(unsigned)self->id % HOLD_THREADS];
+    if (r->id == self->id) {
+        out->count = r->count;
+        out->total_ns = r->total_ns;
+        out->max_ns = r->max_ns;
+    }
+    mgc_unlock(self, &events_lock);
+    return GC_OK;
 }
 
 MGC_API double gc_mmu(uint64_t window_ns, int flags) {
@@ -327,11 +440,17 @@ MGC_API double gc_mmu(uint64_t window_ns, int flags) {
         return -1.0;
     }
     n = gc_get_events(ev, n);
+    /* GC_MMU_SELF: the calling thread's own events only (an unregistered
+     * caller has none: pauses alone). */
+    int me = (flags & GC_MMU_SELF) ? (mgc_self ? mgc_self->id : -1) : 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        bool take = ev[i].kind == GC_EVENT_PAUSE ||
-                    ((flags & GC_MMU_ASSISTS) && (ev[i].kind == GC_EVENT_ASSIST ||
-                                                  ev[i].kind == GC_EVENT_THREAD_STOP));
+        bool hold = ev[i].kind == GC_EVENT_THREAD_STOP || ev[i].kind == GC_EVENT_HANDSHAKE;
+        bool take;
+        if (ev[i].kind == GC_EVENT_PAUSE) take = true;
+        else if (flags & GC_MMU_SELF)
+            take = ev[i].thread == me && (hold || ((flags & GC_MMU_ASSISTS) && ev[i].kind == GC_EVENT_ASSIST));
+        else take = (flags & GC_MMU_ASSISTS) && (hold || ev[i].kind == GC_EVENT_ASSIST);
         if (take) iv[k++] = (mgc_interval){ev[i].start_ns, ev[i].duration_ns};
     }
     /* The run: from gc_init, or from the oldest kept event if the ring has

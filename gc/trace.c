@@ -9,8 +9,8 @@
  *  - MGC_TRACE_FILE=path: a Chrome Trace Event file (JSON array format, one
  *    event per line) that Perfetto and chrome://tracing open: every
  *    stop-the-world pause with the time taken to stop, the concurrent mark
- *    and sweep phases, mark-worker slices, assists and stack-scan stops per
- *    thread, heap counters.  Events are formatted on the stack and copied
+ *    and sweep phases, mark-worker slices, assists and per-thread holds
+ *    (stack scans, handshakes) on each thread's lane, heap counters.  Events are formatted on the stack and copied
  *    into a buffer under tlock; the "mgc-trace" thread writes the buffer
  *    out every 100 ms (or when it passes 64 KiB), so a crash loses at most
  *    that much; at exit the file is closed with a trace_end event and "]".
@@ -221,8 +221,13 @@ void mgc_trace_assist(int tid, uint64_t start, uint64_t dur) {
     if (mgc_trace_file_on) emit_span("assist", "mark assist", tid, start, dur, NULL);
 }
 
-void mgc_trace_stack(int tid, uint64_t start, uint64_t dur) {
-    if (mgc_trace_file_on) emit_span("stack", "stack scan", tid, start, dur, NULL);
+/* ** A hold on the held thread's own lane: category "stack" (name "stack
+ * scan", as before handshakes existed) or "handshake".  Either is a hold;
+ * build/mgc-trace counts them per thread. */
+void mgc_trace_hold(int tid, int kind, uint64_t start, uint64_t dur) {
+    if (!mgc_trace_file_on) return;
+    if (kind == MGC_HOLD_STACK) emit_span("stack", "stack scan", tid, start, dur, NULL);
+    else emit_span("handshake", "handshake", tid, start, dur, NULL);
 }
 
 static void counter(uint64_t at, uint64_t live, uint64_t goal) {
@@ -238,34 +243,42 @@ void mgc_trace_heap(uint64_t at, uint64_t live) {
 
 static uint64_t mb(uint64_t b) { return (b + (1 << 19)) >> 20; }
 
-/* ** MGC_TRACE's line for cycle c; pct: GC CPU share of the run so far. */
-void mgc_trace_gctrace(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, double pct) {
+/* ** MGC_TRACE's line for cycle c; pct: GC CPU share of the run so far.
+ * After Go's fields (so gctrace parsers keep working), what a user feels:
+ * the longest global pause and the longest per-thread hold, and how many
+ * holds there were. */
+void mgc_trace_gctrace(const mgc_cycle_info *c, const mgc_cycle_holds *h, uint64_t assist,
+                       uint64_t worker, double pct) {
     /* write(2), not stdio: a program thread may hold stderr's lock while
      * it waits for this very cycle (gc_collect). */
     mgc_print("gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
-              "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W%s",
+              "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB roots, %d W, "
+              "%.3f/%.3f ms max pause/hold, %llu holds%s",
               (unsigned long long)c->cycle, (double)(c->start - mgc_t_init) / 1e9, pct,
               c->setup_ns / 1e6, c->mark_ns / 1e6, c->term_ns / 1e6, c->setup_ns / 1e6,
               assist / 1e6, worker / 1e6, c->term_ns / 1e6, (unsigned long long)mb(c->heap_before),
               (unsigned long long)mb(c->heap_peak), (unsigned long long)mb(c->heap_marked),
               (unsigned long long)mb(c->heap_goal), (unsigned long long)mb(c->stack_bytes),
               (unsigned long long)mb(c->root_bytes), mgc_cfg.mark_workers,
+              h->pause_max_ns / 1e6, h->hold_max_ns / 1e6, (unsigned long long)h->holds,
               c->forced ? " (forced)" : "");
 }
 
 /* ** The cycle as one span on the coordinator's lane, ending now. */
-void mgc_trace_cycle(const mgc_cycle_info *c, uint64_t assist, uint64_t worker, uint64_t now) {
+void mgc_trace_cycle(const mgc_cycle_info *c, const mgc_cycle_holds *h, uint64_t assist,
+                     uint64_t worker, uint64_t now) {
     if (!mgc_trace_file_on) return;
-    char args[320], name[32];
+    char args[448], name[32];
     snprintf(name, sizeof name, "GC %llu", (unsigned long long)c->cycle);
     snprintf(args, sizeof args,
              "\"cycle\":%llu,\"forced\":%d,\"heap_before\":%llu,\"heap_peak\":%llu,"
              "\"heap_marked\":%llu,\"heap_goal\":%llu,\"assist_us\":%.3f,\"worker_us\":%.3f,"
-             "\"retries\":%d",
+             "\"retries\":%d,\"pause_max_us\":%.3f,\"holds\":%llu,\"hold_max_us\":%.3f",
              (unsigned long long)c->cycle, c->forced, (unsigned long long)c->heap_before,
              (unsigned long long)c->heap_peak, (unsigned long long)c->heap_marked,
              (unsigned long long)(c->heap_goal == UINT64_MAX ? 0 : c->heap_goal), us(assist),
-             us(worker), c->retries);
+             us(worker), c->retries, us(h->pause_max_ns), (unsigned long long)h->holds,
+             us(h->hold_max_ns));
     emit_span("cycle", name, MGC_TID_COORDINATOR, c->start, now - c->start, args);
     counter(now, atomic_load(&mgc_hstats.heap_live), atomic_load(&mgc_heap_goal));
 }

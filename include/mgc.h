@@ -593,17 +593,20 @@ MGC_API size_t gc_set_max_heap(size_t limit);
 MGC_API size_t gc_get_pauses(uint64_t *out_ns, size_t max);
 
 /* Collector events that take time from the program, newest last: the
- * stop-the-world pauses, the short stops of one thread to scan its stack,
- * and mark assists (a thread doing mark work in proportion to what it
- * allocates).  Times are CLOCK_MONOTONIC nanoseconds. */
-enum { GC_EVENT_PAUSE = 0, GC_EVENT_THREAD_STOP = 1, GC_EVENT_ASSIST = 2 };
+ * stop-the-world pauses, the holds of one thread while the others run
+ * (THREAD_STOP: held to scan its stack; HANDSHAKE: held for a handshake,
+ * MGC_HANDSHAKE=1), and mark assists (a thread doing mark work in
+ * proportion to what it allocates).  Times are CLOCK_MONOTONIC
+ * nanoseconds. */
+enum { GC_EVENT_PAUSE = 0, GC_EVENT_THREAD_STOP = 1, GC_EVENT_ASSIST = 2, GC_EVENT_HANDSHAKE = 3 };
 typedef struct gc_event {
     uint64_t start_ns;
     uint64_t duration_ns;
     int kind;          /* GC_EVENT_* */
-    int thread;        /* for THREAD_STOP and ASSIST: the thread's number in
-                          registration order (1 = the gc_init thread); 0 for
-                          pauses, which stop every thread */
+    int thread;        /* for THREAD_STOP, HANDSHAKE and ASSIST: the thread's
+                          number in registration order (1 = the gc_init
+                          thread; gc_thread_holds.thread); 0 for pauses,
+                          which stop every thread */
 } gc_event;
 
 /* Copy up to max of the most recent events (at most 16384 are kept, oldest
@@ -737,7 +740,8 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
  *                      GODEBUG=gctrace=1:
  *
  *     gc 7 @1.234s 3%: 0.031+4.2+0.045 ms clock, 0.031+1.1/3.9/0+0.045 ms cpu,
- *        12->14->6 MB, 14 MB goal, 0 MB stacks, 1 MB roots, 1 W (forced)
+ *        12->14->6 MB, 14 MB goal, 0 MB stacks, 1 MB roots, 1 W,
+ *        0.045/0.012 ms max pause/hold, 3 holds (forced)
  *
  *     gc 7          the cycle number (num_gc after it);
  *     @1.234s       when it started, in seconds since gc_init();
@@ -753,6 +757,11 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
  *     N MB goal     the heap goal of this cycle;
  *     stacks, roots bytes of thread stacks and root ranges scanned;
  *     N W           background mark workers (Go prints P here);
+ *     p/h ms max pause/hold  the cycle's longest stop-the-world pause, and
+ *                   its longest per-thread hold (one thread held alone,
+ *                   for its stack scan or a handshake): what the program
+ *                   as a whole and what a single thread felt at worst;
+ *     N holds       the cycle's per-thread holds;
  *     (forced)      the cycle was asked for by gc_collect().
  *
  *   MGC_TRACE_FILE=path  a Chrome Trace Event file (open it in
@@ -765,6 +774,11 @@ MGC_API gc_finalizer_notifier gc_set_finalizer_notifier(gc_finalizer_notifier fn
  * gc_pause_bucket_limit(i) and not counted by bucket i-1 (1, 2, 5, 10, 20,
  * 50 ... microseconds up to 10 s; the last bucket is unbounded). */
 #define GC_PAUSE_BUCKETS 23
+/* A pause stops every registered thread at once; a hold stops one thread
+ * while the others run: its stack scan (in every mode), or a handshake
+ * (MGC_HANDSHAKE=1).  With few threads per core a pause is what every
+ * thread feels; with many, a thread feels the pauses plus its own holds.
+ * The first fields are pauses only; the hold_ fields follow. */
 typedef struct gc_pause_summary {
     uint64_t count;       /* stop-the-world pauses since gc_init */
     uint64_t total_ns;    /* their total */
@@ -772,18 +786,50 @@ typedef struct gc_pause_summary {
     uint64_t recent;      /* pauses the percentiles are over (the last <= 4096) */
     uint64_t p50_ns, p90_ns, p99_ns, p999_ns; /* exact, nearest rank */
     uint64_t hist[GC_PAUSE_BUCKETS]; /* every pause since gc_init */
+
+    /* Per-thread holds since gc_init, of all threads: both kinds ... */
+    uint64_t hold_count, hold_total_ns, hold_max_ns;
+    uint64_t hold_recent; /* holds the percentiles are over (the last <= 4096) */
+    uint64_t hold_p50_ns, hold_p90_ns, hold_p99_ns, hold_p999_ns; /* nearest rank */
+    /* ... and by kind (hold_count = handshake_count + stack_count, and so
+     * for the totals; hold_max_ns is the larger max) */
+    uint64_t handshake_count, handshake_total_ns, handshake_max_ns;
+    uint64_t stack_count, stack_total_ns, stack_max_ns;
+    /* The thread held longest in all: its total, and its number
+     * (gc_event.thread; 0 if no thread was held).  A thread's own totals:
+     * gc_get_thread_holds. */
+    uint64_t thread_hold_max_ns;
+    int thread_hold_max_thread;
 } gc_pause_summary;
 MGC_API void gc_get_pause_summary(gc_pause_summary *out);
 MGC_API uint64_t gc_pause_bucket_limit(int i); /* ns; UINT64_MAX for the last */
 
+/* The calling thread's own holds since it registered (stop-the-world
+ * pauses not included: see gc_pause_summary).  Returns GC_OK, or
+ * GC_ENOTREG (zeros) for an unregistered thread.  Kept per thread for the
+ * last 1024 registration numbers: in a program that registers more
+ * threads than that over its life, a thread's record may be taken by a
+ * newer thread's and then reads as zeros. */
+typedef struct gc_thread_holds {
+    int thread;        /* the calling thread's number (gc_event.thread) */
+    uint64_t count, total_ns, max_ns;
+} gc_thread_holds;
+MGC_API int gc_get_thread_holds(gc_thread_holds *out);
+
 /* Minimum mutator utilisation for a window of window_ns: the smallest share
  * of any window of that length, since gc_init (or since the oldest event
  * gc_get_events still keeps), left to the program.  Counts stop-the-world
- * pauses; with GC_MMU_ASSISTS also mark assists and the stops of single
- * threads for stack scans (as if each stopped the whole program:
- * pessimistic with several threads).  A window longer than the run is the
- * whole run.  -1 if out of memory. */
+ * pauses, and by flags:
+ *   0                  pauses only;
+ *   GC_MMU_ASSISTS     also every thread's mark assists and holds (stack
+ *                      scans, handshakes), each as if it stopped the whole
+ *                      program: pessimistic with several threads;
+ *   GC_MMU_SELF        the calling thread's MMU: pauses and its own holds
+ *                      (with GC_MMU_ASSISTS also its own assists); an
+ *                      unregistered caller gets pauses only.
+ * A window longer than the run is the whole run.  -1 if out of memory. */
 #define GC_MMU_ASSISTS 1
+#define GC_MMU_SELF 2
 MGC_API double gc_mmu(uint64_t window_ns, int flags);
 
 /* Phase callback (like Boehm's GC_set_on_collection_event).  Called on the

@@ -8,7 +8,9 @@
  * and against gc_get_stats(); nothing here depends on how long anything
  * took.
  */
+#include <errno.h>
 #include <regex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -46,9 +48,12 @@ static int count_substr(const char *hay, const char *needle)
 }
 
 /* Run build/mgc-trace on a trace file; assert it succeeds and whether it
- * calls the file truncated.  Skipped if the analyzer is not built. */
-static void check_with_analyzer(const char *path, int expect_truncated)
+ * calls the file truncated.  Skipped if the analyzer is not built (then
+ * *report, if asked for, is NULL; else the analyzer's output to free). */
+static void analyze(const char *path, int expect_truncated, char **report)
 {
+    if (report)
+        *report = NULL;
     if (access("build/mgc-trace", X_OK) != 0)
         return;
     char cmd[512];
@@ -60,10 +65,18 @@ static void check_with_analyzer(const char *path, int expect_truncated)
     cr_assert_eq(strstr(out, "truncated") != NULL, expect_truncated,
                  "mgc-trace %s the trace truncated:\n%s", expect_truncated ? "did not call" : "called",
                  out);
-    free(out);
+    if (report)
+        *report = out;
+    else
+        free(out);
     unlink(cmd);
     snprintf(cmd, sizeof cmd, "%s.svg", path);
     unlink(cmd);
+}
+
+static void check_with_analyzer(const char *path, int expect_truncated)
+{
+    analyze(path, expect_truncated, NULL);
 }
 
 /* ---- MGC_TRACE=1 ---------------------------------------------------------------------- */
@@ -72,7 +85,7 @@ static void check_with_analyzer(const char *path, int expect_truncated)
 static const char *gctrace_re =
     "^gc ([0-9]+) @" NUM "s [0-9]+%: " NUM "\\+" NUM "\\+" NUM " ms clock, " NUM "\\+" NUM "/" NUM
     "/0\\+" NUM " ms cpu, [0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ MB "
-    "roots, [0-9]+ W( \\(forced\\))?$";
+    "roots, [0-9]+ W, " NUM "/" NUM " ms max pause/hold, [0-9]+ holds( \\(forced\\))?$";
 
 Test(trace, gctrace_lines_have_the_documented_form)
 {
@@ -225,6 +238,184 @@ Test(trace, pause_summary_agrees_with_the_stats)
     double whole = gc_mmu(UINT64_MAX / 2, 0);
     cr_assert(whole > 0.0 && whole < 1.0, "MMU of the whole run %f", whole);
     cr_assert_leq(gc_mmu(UINT64_MAX / 2, GC_MMU_ASSISTS), whole);
+}
+
+/* ---- per-thread holds -------------------------------------------------------------- */
+
+/* A second registered thread, parked in gc_do_blocking on a pipe until the
+ * test closes it: every cycle holds it (its stack scan) as well as the
+ * test's own thread. */
+static int hold_pipe[2];
+static _Atomic int hold_ready;
+static gc_thread_holds helper_holds;
+
+static void *read_one(void *arg)
+{
+    (void)arg;
+    char c;
+    while (read(hold_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+static void *hold_helper(void *arg)
+{
+    (void)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("gc_register_thread failed");
+    atomic_store(&hold_ready, 1);
+    gc_do_blocking(read_one, NULL);
+    if (gc_get_thread_holds(&helper_holds) != GC_OK)
+        tu_fail("gc_get_thread_holds failed on a registered thread");
+    gc_unregister_thread();
+    return NULL;
+}
+
+static pthread_t start_hold_helper(void)
+{
+    cr_assert_eq(pipe(hold_pipe), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, hold_helper, NULL), 0);
+    while (!atomic_load(&hold_ready))
+        sched_yield();
+    return th;
+}
+
+/* Wake the helper (its read returns at end of file) and join it. */
+static void stop_hold_helper(pthread_t th)
+{
+    close(hold_pipe[1]);
+    tu_join(th);
+    close(hold_pipe[0]);
+    tu_assert_no_thread_failures();
+}
+
+/* What the summary says about holds agrees with itself, with the event
+ * ring, with each thread's own record and with gc_mmu's flags.  mode: the
+ * MGC_HANDSHAKE value the collector starts with. */
+static void check_hold_summary(const char *mode)
+{
+    unsetenv("MGC_STW"); /* a stop-the-world mark holds no single thread */
+    setenv("MGC_HANDSHAKE", mode, 1);
+    tu_init();
+    pthread_t th = start_hold_helper();
+    churn_and_collect(5);
+    gc_stats st = tu_stats();
+    gc_pause_summary s;
+    gc_get_pause_summary(&s);
+    gc_thread_holds mine;
+    cr_assert_eq(gc_get_thread_holds(&mine), GC_OK);
+    double self = gc_mmu(1000000, GC_MMU_SELF), pauses = gc_mmu(1000000, 0),
+           all = gc_mmu(1000000, GC_MMU_ASSISTS);
+    stop_hold_helper(th);
+
+    /* Both kinds add up to the totals. */
+    cr_assert_eq(s.hold_count, s.handshake_count + s.stack_count);
+    cr_assert_eq(s.hold_total_ns, s.handshake_total_ns + s.stack_total_ns);
+    cr_assert_eq(s.hold_max_ns, s.handshake_max_ns > s.stack_max_ns ? s.handshake_max_ns : s.stack_max_ns);
+    /* Two registered threads, both parked while gc_collect runs a cycle:
+     * each cycle holds each of them for its stack scan. */
+    cr_assert_geq(s.stack_count, 2 * st.num_gc, "%llu stack-scan holds in %llu cycles of 2 threads",
+                  (unsigned long long)s.stack_count, (unsigned long long)st.num_gc);
+    cr_assert_geq(s.hold_total_ns, s.hold_max_ns);
+    cr_assert_gt(s.hold_max_ns, 0);
+    cr_assert_eq(s.hold_recent, s.hold_count < 4096 ? s.hold_count : 4096);
+    cr_assert(s.hold_p50_ns <= s.hold_p90_ns && s.hold_p90_ns <= s.hold_p99_ns &&
+              s.hold_p99_ns <= s.hold_p999_ns && s.hold_p999_ns <= s.hold_max_ns,
+              "hold percentiles out of order");
+    /* Pauses are counted apart: one hold is no pause. */
+    cr_assert_eq(s.count, st.num_pauses);
+
+    /* The event ring saw each hold once, by kind. */
+    size_t n = gc_get_events(NULL, 0);
+    gc_event *ev = calloc(n + 1, sizeof *ev);
+    cr_assert_not_null(ev);
+    n = gc_get_events(ev, n);
+    uint64_t stops = 0, handshakes = 0;
+    for (size_t i = 0; i < n; i++) {
+        stops += ev[i].kind == GC_EVENT_THREAD_STOP;
+        handshakes += ev[i].kind == GC_EVENT_HANDSHAKE;
+        if (ev[i].kind == GC_EVENT_THREAD_STOP || ev[i].kind == GC_EVENT_HANDSHAKE)
+            cr_assert(ev[i].thread == mine.thread || ev[i].thread == helper_holds.thread,
+                      "a hold of thread %d, which is neither registered thread", ev[i].thread);
+    }
+    free(ev);
+    cr_assert_eq(stops, s.stack_count);
+    cr_assert_eq(handshakes, s.handshake_count);
+
+    /* Each thread's own record: together they are every hold. */
+    cr_assert_eq(mine.thread, 1, "the gc_init thread is number 1");
+    cr_assert_neq(helper_holds.thread, mine.thread);
+    cr_assert_geq(mine.count, st.num_gc);
+    cr_assert_geq(helper_holds.count, st.num_gc);
+    cr_assert_eq(mine.count + helper_holds.count, s.hold_count);
+    cr_assert_eq(mine.total_ns + helper_holds.total_ns, s.hold_total_ns);
+    cr_assert_geq(mine.total_ns, mine.max_ns);
+    cr_assert_leq(mine.max_ns, s.hold_max_ns);
+    uint64_t worst = mine.total_ns > helper_holds.total_ns ? mine.total_ns : helper_holds.total_ns;
+    cr_assert_eq(s.thread_hold_max_ns, worst);
+    cr_assert(s.thread_hold_max_thread == (mine.total_ns >= helper_holds.total_ns ? mine.thread : helper_holds.thread) ||
+                  mine.total_ns == helper_holds.total_ns,
+              "the most held thread is %d", s.thread_hold_max_thread);
+
+    /* A thread's own MMU counts fewer intervals than every thread's holds
+     * and more than the pauses alone. */
+    cr_assert(all <= self && self <= pauses, "MMU(1 ms): all %f, self %f, pauses %f", all, self, pauses);
+}
+
+Test(trace, hold_summary_is_consistent)
+{
+    check_hold_summary("0");
+}
+
+Test(trace, hold_summary_is_consistent_in_handshake_mode)
+{
+    check_hold_summary("1");
+}
+
+Test(trace, trace_file_has_the_holds_and_the_analyzer_counts_them)
+{
+    char path[] = "/tmp/mgc-trace-holds-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    setenv("MGC_TRACE_FILE", path, 1);
+    unsetenv("MGC_STW");
+    tu_init();
+    pthread_t th = start_hold_helper();
+    churn_and_collect(3);
+    gc_pause_summary s;
+    gc_get_pause_summary(&s);
+    gc_stats st = tu_stats();
+    stop_hold_helper(th);
+    gc_trace_flush();
+
+    char *text = read_file(path, NULL);
+    /* Every hold is an event on the held thread's lane, by kind; every
+     * cycle says its longest pause and hold apart. */
+    cr_assert_eq((uint64_t)count_substr(text, "\"cat\":\"stack\""), s.stack_count);
+    cr_assert_eq((uint64_t)count_substr(text, "\"cat\":\"handshake\""), s.handshake_count);
+    cr_assert_eq((uint64_t)count_substr(text, "\"pause_max_us\":"), st.num_gc);
+    cr_assert_eq((uint64_t)count_substr(text, "\"hold_max_us\":"), st.num_gc);
+    free(text);
+
+    char *out;
+    analyze(path, 1, &out);
+    unlink(path);
+    if (!out)
+        return;
+    char want[160];
+    snprintf(want, sizeof want, "holds        %llu (%llu stack scans, %llu handshakes)",
+             (unsigned long long)s.hold_count, (unsigned long long)s.stack_count,
+             (unsigned long long)s.handshake_count);
+    cr_assert(strstr(out, want), "the analyzer does not say \"%s\":\n%s", want, out);
+    cr_assert(strstr(out, "over 2 threads"), "two threads were held:\n%s", out);
+    const char *table = strstr(out, "holds per thread");
+    cr_assert(table, "no per-thread table:\n%s", out);
+    cr_assert(strstr(table, "mutator 1 ") && strstr(table, "mutator 2 "),
+              "the per-thread table lacks a thread:\n%s", out);
+    cr_assert(strstr(out, "worst thread"), "no per-thread MMU column:\n%s", out);
+    free(out);
 }
 
 /* ---- the phase callback ------------------------------------------------------------- */

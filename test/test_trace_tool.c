@@ -441,3 +441,63 @@ Test(trace_tool, long_trace_stays_readable) {
     assert_svg_ok(&r, svg);
     run_cleanup(&r);
 }
+
+/* Holds, worked out by hand.  A 10 ms run on 2 CPUs: one 100 us STW pause
+ * at 1 ms; mutator 1 held 30 us (handshake) at 3 ms and 300 us (stack
+ * scan) at 4.5 ms; mutator 2 held 20 us (handshake) at 3 ms and 400 us
+ * (stack scan) at 4 ms.  Holds sorted 20 30 300 400 us: p50 the 2nd (30),
+ * p90 and max the 4th (400); 750 us in all.  MMU(1 ms): STW only 0.9; all
+ * holds as if global, [3.8, 4.8) ms holds 400 + 300 us: 0.3; mutator 2's
+ * own worst window holds its 400 us scan (its 20 us handshake is 1 ms
+ * before): 0.6, mutator 1's its 300 us scan: 0.7, so the worst thread's
+ * is 0.6.  Over the whole run mutator 2 is busy 100 + 420 us: 0.948;
+ * mutator 1 100 + 330 us: 0.957. */
+Test(trace_tool, holds_per_thread_and_their_mmu) {
+    tool_run r;
+    run_setup(&r);
+    const char *path = in_dir(&r, "holds.json");
+    static const char trace[] =
+        "[\n"
+        "{\"name\":\"mgc_info\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"ncpu\":2}},\n"
+        "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":100,\"args\":{\"name\":\"mgc-gc\"}},\n"
+        "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"mutator 1\"}},\n"
+        "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":2,\"args\":{\"name\":\"mutator 2\"}},\n"
+        "{\"name\":\"heap\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":0,\"args\":{\"live_MB\":1,\"goal_MB\":4,\"sys_MB\":8}},\n"
+        "{\"name\":\"STW mark setup\",\"cat\":\"stw\",\"ph\":\"X\",\"ts\":1000,\"dur\":100,\"pid\":1,\"tid\":100,\"args\":{\"cycle\":1,\"stop_us\":5}},\n"
+        "{\"name\":\"handshake\",\"cat\":\"handshake\",\"ph\":\"X\",\"ts\":3000,\"dur\":30,\"pid\":1,\"tid\":1,\"args\":{}},\n"
+        "{\"name\":\"handshake\",\"cat\":\"handshake\",\"ph\":\"X\",\"ts\":3000,\"dur\":20,\"pid\":1,\"tid\":2,\"args\":{}},\n"
+        "{\"name\":\"stack scan\",\"cat\":\"stack\",\"ph\":\"X\",\"ts\":4000,\"dur\":400,\"pid\":1,\"tid\":2,\"args\":{}},\n"
+        "{\"name\":\"stack scan\",\"cat\":\"stack\",\"ph\":\"X\",\"ts\":4500,\"dur\":300,\"pid\":1,\"tid\":1,\"args\":{}},\n"
+        "{\"name\":\"heap\",\"ph\":\"C\",\"pid\":1,\"tid\":0,\"ts\":10000,\"args\":{\"live_MB\":1,\"goal_MB\":4,\"sys_MB\":8}},\n"
+        "{\"name\":\"trace_end\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{}}\n]\n";
+    spit(path, trace, sizeof trace - 1);
+    const char *svg = in_dir(&r, "holds.svg");
+    run_tool(&r, "'%s' -o '%s'", path, svg);
+    cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
+    assert_has(r.out, "holds        4 (2 stack scans, 2 handshakes)", "holds");
+    assert_has(r.out, "total 750.0 us over 2 threads", "holds");
+    assert_has(r.out, "p50 30.0 us   p90 400.0 us   p99 400.0 us   max 400.0 us", "hold percentiles");
+    assert_has(r.out, "most held  mutator 2, 420.0 us = 4.20% of the run", "most held");
+    double stw, all, worst;
+    const char *row = strstr(r.out, "  1 ms ");
+    cr_assert(row && sscanf(row, " 1 ms %lf %lf %lf", &stw, &all, &worst) == 3, "no MMU row:\n%s", r.out);
+    cr_assert(fabs(stw - 0.9) < 1e-3 && fabs(all - 0.3) < 1e-3 && fabs(worst - 0.6) < 1e-3,
+              "MMU(1ms) %f %f %f:\n%s", stw, all, worst, r.out);
+    const char *table = strstr(r.out, "holds per thread");
+    cr_assert_not_null(table, "no per-thread table:\n%s", r.out);
+    /* Most held first: mutator 2, then mutator 1. */
+    const char *m2 = strstr(table, "mutator 2 "), *m1 = strstr(table, "mutator 1 ");
+    cr_assert(m1 && m2 && m2 < m1, "per-thread rows missing or out of order:\n%s", r.out);
+    unsigned n;
+    double m1w[3], m2w[3];
+    cr_assert_eq(sscanf(m2, "mutator 2 %u 420.0 us 400.0 us 400.0 us %lf %lf %lf", &n, &m2w[0], &m2w[1], &m2w[2]), 4,
+                 "mutator 2's row:\n%s", r.out);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(sscanf(m1, "mutator 1 %u 330.0 us 300.0 us 300.0 us %lf %lf %lf", &n, &m1w[0], &m1w[1], &m1w[2]), 4,
+                 "mutator 1's row:\n%s", r.out);
+    cr_assert_eq(n, 2);
+    cr_assert(fabs(m2w[0] - 0.6) < 1e-3 && fabs(m2w[1] - 0.948) < 1e-3, "mutator 2's MMU %f %f", m2w[0], m2w[1]);
+    cr_assert(fabs(m1w[0] - 0.7) < 1e-3 && fabs(m1w[1] - 0.957) < 1e-3, "mutator 1's MMU %f %f", m1w[0], m1w[1]);
+    assert_svg_ok(&r, svg);
+    run_cleanup(&r);
+}

@@ -66,6 +66,12 @@ void heap_print_summary(FILE *out) {
         else
             fprintf(out, " <%gus=%llu", lim / 1e3, (unsigned long long)s.hist[i]);
     }
+    fprintf(out,
+            "\n[mgc] %llu per-thread holds (%llu stack scans, %llu handshakes): total %.3f ms, "
+            "max %.1f us, p99 %.1f us",
+            (unsigned long long)s.hold_count, (unsigned long long)s.stack_count,
+            (unsigned long long)s.handshake_count, s.hold_total_ns / 1e6, s.hold_max_ns / 1e3,
+            s.hold_p99_ns / 1e3);
     fprintf(out, "\n[mgc] allocated %.1f MB in %llu objects, freed %llu; MMU(10 ms) %.3f\n",
             st.total_alloc / 1e6, (unsigned long long)st.num_alloc,
             (unsigned long long)st.num_free, gc_mmu(10 * 1000 * 1000, 0));

@@ -1,7 +1,8 @@
 /*
  * main.c -- the trace analyzer's command line: read a trace the library
  * wrote (MGC_TRACE_FILE) and say what the collector did to the program:
- * pauses, CPU, MMU, and a picture.
+ * pauses, per-thread holds, CPU, MMU (of the program and of each thread),
+ * and a picture.
  *
  *   mgc-trace TRACE.json [-o OUT.svg]
  *
@@ -81,10 +82,7 @@ int main(int argc, char **argv) {
     free(t.th);
     free(t.s);
     free(t.h);
-    free(st.pause);
-    free(st.stop);
-    free(st.stw);
-    free(st.stop_all);
+    free_stats(&st);
     free(dflt);
     return 0;
 }

@@ -6,7 +6,8 @@
  *
  *   json.c      a tolerant JSON reader, one event at a time
  *   parse.c     the trace file to the model (load)
- *   analysis.c  the model to statistics: pauses, CPU, MMU (analyse)
+ *   analysis.c  the model to statistics: pauses, holds per thread, CPU,
+ *               MMU of the program and of each thread (analyse)
  *   report.c    the text summary (print_report)
  *   svg.c       the picture (write_svg)
  *   main.c      the command line, and the errors that end the program
@@ -33,7 +34,9 @@ void *grow(void *p, size_t *cap, size_t need, size_t sz);
 
 /* ---- the model: what the trace says, in nanoseconds -------------------- */
 
-enum kind { K_STW, K_MARK, K_SWEEP, K_CYCLE, K_WORKER, K_ASSIST, K_STACK, K_NKINDS };
+/* K_STACK and K_HANDSHAKE are holds: one thread held alone while the
+ * others run, drawn and counted on that thread's lane. */
+enum kind { K_STW, K_MARK, K_SWEEP, K_CYCLE, K_WORKER, K_ASSIST, K_STACK, K_HANDSHAKE, K_NKINDS };
 
 typedef struct {
     int64_t ts, dur, tid, cycle;
@@ -80,6 +83,14 @@ void load(trace *t, const char *path);
 #define N_MMU_WINDOWS 10
 extern const uint64_t mmu_windows_ms[N_MMU_WINDOWS];
 
+/* One thread's holds (analysis.c). */
+typedef struct {
+    const thread *th;
+    size_t n;
+    int64_t total, max, p99;
+    double mmu[N_MMU_WINDOWS];
+} thread_holds;
+
 typedef struct {
     size_t ncycles, nforced;
     size_t nthreads, ngroup[4];
@@ -94,11 +105,22 @@ typedef struct {
     double mmu_stw[N_MMU_WINDOWS], mmu_all[N_MMU_WINDOWS];
     double peak_live, peak_sys;
     int hist[MGC_HIST_NBUCKETS][2]; /* [bucket][0 setup, 1 termination] */
+    /* Holds: all threads' pooled (sorted), then per held thread, most held
+     * first.  A thread's MMU counts the STW pauses and its own holds only;
+     * mmu_thread_min is the worst thread's (the STW-only MMU if no hold). */
+    int64_t *hold;
+    size_t nhold, nhold_kind[2]; /* [0 stack scans, 1 handshakes] */
+    thread_holds *held;
+    size_t nheld;
+    double mmu_thread_min[N_MMU_WINDOWS];
+    mgc_interval *held0; /* the most held thread's busy time: STW and its holds */
+    size_t nheld0;
 } stats;
 
 static inline double run_ns(const trace *t) { return (double)(t->t1 - t->t0); }
 
 void analyse(trace *t, stats *st);
+void free_stats(stats *st);
 int64_t percentile(const int64_t *sorted, size_t n, unsigned permille);
 
 /* ---- report.c ----------------------------------------------------------- */

@@ -52,6 +52,7 @@ static int classify(const char *cat, const char *name, enum kind *k) {
     else if (!strcmp(cat, "worker")) *k = K_WORKER;
     else if (!strcmp(cat, "assist")) *k = K_ASSIST;
     else if (!strcmp(cat, "stack")) *k = K_STACK;
+    else if (!strcmp(cat, "handshake")) *k = K_HANDSHAKE;
     else return 0;
     return 1;
 }

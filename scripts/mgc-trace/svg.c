@@ -33,6 +33,7 @@ static const struct {
     [K_WORKER] = {"mark worker", "mark-worker slices", "#7fb8e0"},
     [K_ASSIST] = {"mark assist", "mark assists", "#ff7f0e"},
     [K_STACK] = {"stack scan", "stack scans", "#9467bd"},
+    [K_HANDSHAKE] = {"handshake", "handshakes", "#e377c2"},
 };
 
 static void xml_text(FILE *f, const char *s) {
@@ -282,7 +283,7 @@ static double draw_lanes(svg *g, double y, double lane_h) {
         }
         /* Phases under slices under pauses: a pause that overlaps the
          * mark phase must stay visible on the coordinator's lane. */
-        static const enum kind order[] = {K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_STW};
+        static const enum kind order[] = {K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_HANDSHAKE, K_STW};
         draw_lane(g, order, sizeof order / sizeof order[0], th->tid, 0, y + pad, bh, 0, 0);
         y += lane_h;
     }
@@ -398,12 +399,14 @@ static void draw_mmu(svg *g, const stats *st, double x0, double y0, double w, do
         svg_elem(g, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">run length</text>\n",
                  x - 4, y0 + h - 8);
     }
-    const mgc_interval *iv[2] = {st->stw, st->stop_all};
-    size_t n[2] = {st->nstw, st->nstop_all};
-    const char *color[2] = {"#d62728", "#ff7f0e"};
-    const char *dash[2] = {"", " stroke-dasharray=\"6 3\""};
+    /* The most held thread's curve (STW pauses and its own holds) lies
+     * between the other two; drawn only if some thread was held. */
+    const mgc_interval *iv[3] = {st->stw, st->stop_all, st->held0};
+    size_t n[3] = {st->nstw, st->nstop_all, st->nheld0};
+    const char *color[3] = {"#d62728", "#ff7f0e", "#9467bd"};
+    const char *dash[3] = {"", " stroke-dasharray=\"6 3\"", " stroke-dasharray=\"2 2\""};
     uint64_t span = (uint64_t)(g->t->t1 - g->t->t0);
-    for (int c = 1; c >= 0; c--) {
+    for (int c = st->nheld ? 2 : 1; c >= 0; c--) {
         svg_elem(g, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color[c], dash[c]);
         if (g->f) {
             for (int i = 0; i <= 120; i++) {
@@ -416,7 +419,8 @@ static void draw_mmu(svg *g, const stats *st, double x0, double y0, double w, do
     }
     svg_elem(g, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"frame\"/>\n", x0, y0, w, h);
     legend_item(g, x0 + 10, y0 + h + 52, color[0], "STW pauses only", 1);
-    legend_item(g, x0 + 170, y0 + h + 52, color[1], "STW + assists + stack scans (pessimistic)", 1);
+    legend_item(g, x0 + 150, y0 + h + 52, color[1], "STW + assists + holds (pessimistic)", 1);
+    if (st->nheld) legend_item(g, x0 + 400, y0 + h + 52, color[2], "most held thread", 1);
 }
 
 static void hist_label(char *buf, size_t n, uint64_t ns) {
@@ -518,12 +522,12 @@ static void draw_all(svg *g, const stats *st, double lane_h) {
         if (st->npause)
             fprintf(g->f, " (p50 %s, p99 %s, max %s)", DUR(percentile(st->pause, st->npause, 500)),
                     DUR(percentile(st->pause, st->npause, 990)), DUR(st->pause[st->npause - 1]));
-        fprintf(g->f, ", MMU(10 ms) %.2f STW only / %.2f with assists and stack scans</text>\n",
-                st->mmu_stw[3], st->mmu_all[3]);
+        fprintf(g->f, ", MMU(10 ms) %.2f STW only / %.2f with assists and holds / %.2f worst thread</text>\n",
+                st->mmu_stw[3], st->mmu_all[3], st->mmu_thread_min[3]);
     }
-    static const enum kind leg[] = {K_CYCLE, K_STW, K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK};
+    static const enum kind leg[] = {K_CYCLE, K_STW, K_MARK, K_SWEEP, K_WORKER, K_ASSIST, K_STACK, K_HANDSHAKE};
     for (size_t i = 0; i < sizeof leg / sizeof leg[0]; i++)
-        legend_item(g, PLOT_X0 + 130.0 * (double)i, 78, kinds[leg[i]].color, kinds[leg[i]].label, 0);
+        legend_item(g, PLOT_X0 + 120.0 * (double)i, 78, kinds[leg[i]].color, kinds[leg[i]].label, 0);
     draw_lanes(g, lanes_top, lane_h);
     /* Without heap samples the lanes' own axis is the only one. */
     if (t->nh) time_axis(g, heap_top, heap_top + 130);
