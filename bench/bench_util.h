@@ -291,7 +291,7 @@ static uint64_t bu_boehm_start;
 
 static inline void bu_mgc_phase(const gc_phase_event *e, void *arg) {
     (void)arg;
-    if (e->phase == GC_PHASE_MARK_SETUP || e->phase == GC_PHASE_MARK_TERMINATION)
+    if ((e->phase == GC_PHASE_MARK_SETUP || e->phase == GC_PHASE_MARK_TERMINATION) && e->world_stopped)
         bu_add(&bu_pauses, e->start_ns, e->start_ns + e->duration_ns);
 }
 

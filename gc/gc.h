@@ -32,7 +32,7 @@ extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
 HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
 HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);
-HIDDEN void mgc_handshake_locked(void (*fn)(gc_thread *)); /* threads lock held */
+HIDDEN void mgc_handshake_locked(void (*fn)(gc_thread *), int kind); /* threads lock held */
 /* the handshake mode's cycle (gc/handshake.c) */
 extern HIDDEN _Atomic int mgc_mark_decided; /* a mark found complete, sweepgen not yet advanced */
 HIDDEN bool mgc_weak_resurrected(void);     /* a weak get greyed a white object: keep it? */
@@ -96,6 +96,7 @@ HIDDEN void mgc_scan_contents(gcwork *w, uintptr_t obj); /* obj's words, obj not
 HIDDEN void mgc_mark_setup(void);          /* STW */
 HIDDEN void mgc_mark_setup_global(void);   /* threads lock, before any thread's setup */
 HIDDEN void mgc_mark_setup_thread(gc_thread *t); /* its handshake, or STW */
+HIDDEN void mgc_mark_scan_self(gc_thread *t);    /* its handshake */
 HIDDEN uint64_t mgc_mark_totals(uint64_t *root_bytes);
 extern HIDDEN _Atomic uint32_t mgc_black_sg;
 HIDDEN void mgc_mark_everything_stw(gcwork *w); /* STW: roots, stacks, drain */

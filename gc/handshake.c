@@ -21,8 +21,13 @@
  *             allocation on, tiny block grey, cached spans premarked.
  *             Scanning (workers, assists, the unregistered barrier:
  *             mgc_marking) starts only when every thread has answered.
- *   mark      as in the stop-the-world mode: stacks are scanned one held
- *             thread at a time, roots and grey objects concurrently.
+ *   stacks    every thread, at its handshake, scans its own stack into
+ *             its own buffer (a parked one is scanned by the coordinator),
+ *             all threads at once; this may only begin once every barrier
+ *             is on, which is why it is a round of its own.
+ *   mark      as in the stop-the-world mode: roots and grey objects
+ *             concurrently (and the stacks of threads registered since,
+ *             one held thread at a time).
  *   done?     rounds, below, until one proves no grey object is left.
  *   off       every thread, at its handshake: barrier off, buffer
  *             flushed.  Black allocation stays on: the spans a thread
@@ -141,8 +146,12 @@ void mgc_hs_mark_setup(void) {
     atomic_store(&mgc_mark_paused, 0);
     mgc_threads_lock();
     mgc_mark_setup_global();
-    mgc_handshake_locked(mgc_mark_setup_thread);
+    mgc_handshake_locked(mgc_mark_setup_thread, MGC_HOLD_HANDSHAKE);
     atomic_store(&mgc_marking, 1);
+    /* Every stack at once, each by its own thread (one signal each, where a
+     * stack-scan stop takes two round trips one thread after the other);
+     * only now, with every barrier on (gc/mark.c says why). */
+    mgc_handshake_locked(mgc_mark_scan_self, MGC_HOLD_STACK);
     mgc_threads_unlock();
 }
 
@@ -175,7 +184,7 @@ bool mgc_hs_try_terminate(void) {
     if (nothing_pending_locked()) { /* t_q */
         uint64_t r0 = atomic_load(&resurrections);
         atomic_store(&round_dirty, 0);
-        mgc_handshake_locked(hs_flush);
+        mgc_handshake_locked(hs_flush, MGC_HOLD_HANDSHAKE);
         done = !atomic_load(&round_dirty) && nothing_pending_locked();
         if (done) {
             atomic_store(&mgc_mark_decided, 1);
@@ -197,7 +206,7 @@ bool mgc_hs_try_terminate(void) {
 /* ** The barrier off, thread by thread. */
 void mgc_hs_barrier_off(void) {
     mgc_threads_lock();
-    mgc_handshake_locked(hs_off);
+    mgc_handshake_locked(hs_off, MGC_HOLD_HANDSHAKE);
     mgc_threads_unlock();
 }
 
@@ -210,7 +219,7 @@ void mgc_hs_advance(uint64_t marked) {
     mgc_sweepgen_advance();
     atomic_store(&mgc_mark_decided, 0);
     atomic_store(&mgc_sweep_done, 0);
-    mgc_handshake_locked(hs_release);
+    mgc_handshake_locked(hs_release, MGC_HOLD_HANDSHAKE);
     mgc_threads_unlock();
     atomic_store(&mgc_mark_paused, 0);
 }

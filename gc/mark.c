@@ -309,6 +309,25 @@ static bool scan_one_stack(gcwork *w) {
     return true;
 }
 
+/* ** A thread's stack, scanned at its handshake (gc/handshake.c): by the
+ * thread itself in its handler, from the handler's frame (the interrupted
+ * registers are in the signal frame above it), or, parked, by the
+ * coordinator from the frame it published.  Through its own work buffer,
+ * published at once for the workers.  The threads lock is held
+ * by the coordinator, which reads stack_scanned after the answer. */
+void mgc_mark_scan_self(gc_thread *t) {
+    uint64_t cycle = atomic_load(&mark_cycle);
+    if (t->stack_scanned == cycle) return;
+    uintptr_t sp = t->suspended_sp;
+    if (mgc_me() == t) {
+        sp = mgc_current_sp();
+        mgc_thread_roots_note_sp(t, sp);
+    }
+    scan_stack(&t->gcw, t, sp);
+    t->stack_scanned = cycle;
+    mgc_mark_flush_thread(t); /* for the workers now, not at the next round */
+}
+
 /* ** Any stack not yet scanned this cycle?  Threads lock held. */
 bool mgc_mark_stacks_pending_locked(void) {
     uint64_t cycle = atomic_load(&mark_cycle);

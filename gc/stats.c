@@ -129,10 +129,10 @@ static _Atomic uint64_t hist[GC_PAUSE_BUCKETS];
 static _Atomic(gc_phase_callback) phase_cb;
 static _Atomic(void *) phase_cb_arg;
 
-static void call_phase(int phase, uint64_t cycle, uint64_t start, uint64_t dur) {
+static void call_phase(int phase, uint64_t cycle, uint64_t start, uint64_t dur, int stopped) {
     gc_phase_callback fn = atomic_load(&phase_cb);
     if (!fn) return;
-    gc_phase_event e = {phase, cycle, start, dur};
+    gc_phase_event e = {phase, cycle, start, dur, stopped};
     fn(&e, atomic_load(&phase_cb_arg));
 }
 
@@ -163,7 +163,7 @@ void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t du
     atomic_fetch_add_explicit(&hist[mgc_hist_bucket(dur)], 1, memory_order_relaxed);
     add_cpu(NULL, dur);
     mgc_trace_pause(termination, cycle, start, dur, stop_ns, retries);
-    call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur);
+    call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur, 1);
 }
 
 /* ** The handshake mode's mark setup or termination (gc/handshake.c): no
@@ -171,17 +171,17 @@ void mgc_stat_pause(int termination, uint64_t cycle, uint64_t start, uint64_t du
  * cycle as the stop-the-world mode's pause (start: when the first thread
  * was asked; dur: until the last answered and the phase was done). */
 void mgc_stat_hs_phase(int termination, uint64_t cycle, uint64_t start, uint64_t dur) {
-    call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur);
+    call_phase(termination ? GC_PHASE_MARK_TERMINATION : GC_PHASE_MARK_SETUP, cycle, start, dur, 0);
 }
 
 /* ** Concurrent marking begins (the world has just restarted). */
-void mgc_stat_mark_start(uint64_t cycle, uint64_t at) { call_phase(GC_PHASE_MARK_START, cycle, at, 0); }
+void mgc_stat_mark_start(uint64_t cycle, uint64_t at) { call_phase(GC_PHASE_MARK_START, cycle, at, 0, 0); }
 
 /* ** A concurrent phase ended: the mark (sweep 0) or the sweep (1). */
 void mgc_stat_phase(int sweep, uint64_t cycle, uint64_t start, uint64_t dur) {
     if (sweep) add_cpu(NULL, dur);
     mgc_trace_phase(sweep, cycle, start, dur);
-    if (sweep) call_phase(GC_PHASE_SWEEP_DONE, cycle, start, dur);
+    if (sweep) call_phase(GC_PHASE_SWEEP_DONE, cycle, start, dur, 0);
 }
 
 /* Workers and assists: dur is wall time (the timeline), cpu the thread's
@@ -267,7 +267,7 @@ void mgc_stat_cycle(const mgc_cycle_info *c) {
         mgc_trace_gctrace(c, &h, assist, worker, pct);
     }
     mgc_trace_cycle(c, &h, assist, worker, now);
-    call_phase(GC_PHASE_CYCLE_END, c->cycle, c->start, now - c->start);
+    call_phase(GC_PHASE_CYCLE_END, c->cycle, c->start, now - c->start, 0);
 }
 
 /* ** In a forked child: the event lock may have been held by a thread that

@@ -592,10 +592,10 @@ void mgc_unquiesce_after_fork(void) {
  * no-preempt section of its thread, so it may touch the thread's cache and
  * work buffers and take runtime locks, but it runs in a signal handler:
  * no malloc, no stdio, nothing that waits for another registered thread.
- * Each thread's hold (fn's run) is reported with mgc_stat_hold.  The
+ * Each thread's hold (fn's run) is reported with mgc_stat_hold as kind.  The
  * caller holds the threads lock (no thread joins or leaves meanwhile) and
  * is not registered. */
-void mgc_handshake_locked(void (*fn)(gc_thread *)) {
+void mgc_handshake_locked(void (*fn)(gc_thread *), int kind) {
     atomic_store(&hs_action, fn);
     atomic_store(&answer_only, 1);
     mgc_stopping = 1;
@@ -614,7 +614,7 @@ void mgc_handshake_locked(void (*fn)(gc_thread *)) {
     atomic_store(&hs_action, NULL);
     mgc_stopping = 0;
     for (gc_thread *t = mgc_all_threads; t; t = t->next)
-        if (t->hs_dur) mgc_stat_hold(t->id, MGC_HOLD_HANDSHAKE, t->hs_start, t->hs_dur);
+        if (t->hs_dur) mgc_stat_hold(t->id, kind, t->hs_start, t->hs_dur);
 }
 
 /* ** Stop one thread (to scan its stack) with the same handshake; the

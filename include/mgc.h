@@ -842,9 +842,9 @@ MGC_API double gc_mmu(uint64_t window_ns, int flags);
  * this rule and do nothing.  It may read statistics and set flags that a
  * program thread acts on.  Returns the old callback. */
 enum {
-    GC_PHASE_MARK_SETUP = 0,       /* a pause: start_ns, duration_ns */
+    GC_PHASE_MARK_SETUP = 0,       /* a pause, or a handshake round (world_stopped 0) */
     GC_PHASE_MARK_START = 1,       /* concurrent marking begins */
-    GC_PHASE_MARK_TERMINATION = 2, /* a pause (more than one if marking had to resume) */
+    GC_PHASE_MARK_TERMINATION = 2, /* a pause (more than one if marking had to resume), or handshakes */
     GC_PHASE_SWEEP_DONE = 3,       /* the background sweep: start and duration */
     GC_PHASE_CYCLE_END = 4         /* the whole cycle: start and duration */
 };
@@ -853,6 +853,11 @@ typedef struct gc_phase_event {
     uint64_t cycle;       /* the cycle's number */
     uint64_t start_ns;    /* CLOCK_MONOTONIC */
     uint64_t duration_ns;
+    /* MARK_SETUP and MARK_TERMINATION: 1 if the world was stopped for the
+     * phase (a pause), 0 if it was done by per-thread handshakes
+     * (MGC_HANDSHAKE=1): then no thread waited for another, and each
+     * thread's own hold is in gc_get_pause_summary's hold fields. */
+    int world_stopped;
 } gc_phase_event;
 typedef void (*gc_phase_callback)(const gc_phase_event *e, void *arg);
 MGC_API gc_phase_callback gc_set_phase_callback(gc_phase_callback fn, void *arg);
