@@ -153,6 +153,7 @@ void mgc_hs_mark_setup(void) {
      * only now, with every barrier on (gc/mark.c says why). */
     mgc_handshake_locked(mgc_mark_scan_self, MGC_HOLD_STACK);
     mgc_threads_unlock();
+    mgc_thread_roots_warn_deferred(); /* a thread found on an unknown stack */
 }
 
 /* ** Nothing left that the markers could take?  Threads lock held. */

@@ -41,12 +41,20 @@
  * the handler set with gc_set_warn_handler()) that names the call and the
  * fix, and returns a defined result; the heap stays intact.
  *
- * How it collects: concurrently.  Each cycle stops the world twice, briefly
- * (to turn the write barrier on, and to end the mark), and otherwise marks
- * with background threads while the program runs; each thread's stack is
- * scanned while that one thread is stopped; sweeping is concurrent too.
- * Threads that allocate while a cycle marks help it (assists) in
- * proportion to what they allocate.
+ * How it collects: concurrently, and without stopping the world.  A cycle
+ * changes phase by per-thread handshakes: each registered thread, in the
+ * handler of the suspend signal (or at the end of the library call it is
+ * in), turns its write barrier on, scans its own stack, flushes what its
+ * barrier shaded, turns the barrier off -- each a few microseconds, each
+ * on its own, so no thread ever waits for another to be scheduled (a
+ * thread parked in the library or in gc_do_blocking is handled for it,
+ * without a signal).  Background threads mark the heap meanwhile and the
+ * sweep is concurrent too.  Threads that allocate while a cycle marks help
+ * it (assists) in proportion to what they allocate.  Cycles that must
+ * rescan root ranges written with plain stores (gc_add_roots without
+ * GC_ROOTS_BARRIER, MGC_STATIC_ROOTS) end with one brief stop of the world
+ * for that rescan.  MGC_HANDSHAKE=0 stops the world for mark setup and mark
+ * termination instead (mgc's earlier mode).
  *
  * Environment variables (they override gc_config fields, so a deployed
  * program can be tuned without recompiling):
@@ -67,6 +75,8 @@
  *                    to the OS only by gc_free_os_memory() (default 1: a
  *                    thread returns pages free for over ~0.5 s, twice a
  *                    second).
+ *   MGC_HANDSHAKE    1 (default): phases change by per-thread handshakes;
+ *                    0: by stopping the world (see "How it collects").
  *   MGC_HUGEPAGES    transparent huge pages for the heap's arenas
  *                    (madvise MADV_HUGEPAGE): 1 from the start, 0 never;
  *                    default: once 32 MiB of heap is in use (a big heap
@@ -79,7 +89,9 @@
  *   MGC_CHECKMARK=1  after every concurrent mark, mark again with the world
  *                    stopped and abort with a report naming the object, its
  *                    address and span if the concurrent mark missed any
- *                    reachable object.
+ *                    reachable object (in the handshake mode: before
+ *                    anything scans what the barrier shaded after the mark
+ *                    was found complete, so a wrong decision shows).
  *   MGC_TORTURE=N    a complete collection every N allocations (1 = every).
  *   MGC_CLOBBER=1    fill freed objects with 0xdeadbeef, so a use of a freed
  *                    object shows at once.

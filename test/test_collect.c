@@ -326,6 +326,7 @@ Test(collect, heap_alloc_after_collect_is_the_live_set)
 
 Test(collect, pause_statistics)
 {
+    tu_pin_stw_phases();
     tu_init();
     gc_stats s0 = tu_stats();
     cr_assert_eq(s0.num_gc, 0);

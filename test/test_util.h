@@ -79,6 +79,12 @@
 
 /* Start the collector with the documented defaults, whatever MGC_* variables
  * the person running the suite has set. */
+/* For tests of what the stop-the-world phases report (pauses, their trace
+ * events and lines): pin that mode, which MGC_HANDSHAKE=1 would replace by
+ * per-thread handshakes with no pause at all (their holds have tests of
+ * their own: test_trace.c, test_handshake.c). */
+static inline void tu_pin_stw_phases(void) { setenv("MGC_HANDSHAKE", "0", 1); }
+
 static inline void tu_init(void)
 {
     unsetenv("MGC_PERCENT");

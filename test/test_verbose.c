@@ -52,6 +52,7 @@ static char *capture_end(capture *c)
  * gctrace line. */
 static void init_verbose(void)
 {
+    tu_pin_stw_phases(); /* the lines checked are the pauses' */
     unsetenv("MGC_PERCENT");
     unsetenv("MGC_SIG_SUSPEND");
     unsetenv("MGC_SIG_RESTART");
