@@ -257,8 +257,10 @@ static void insert_node(root_node *n) {
     total_bytes += node_bytes(n);
     if (!(n->flags & GC_ROOTS_BARRIER)) nplain++;
     /* Added while marking: the markers still have to scan it this cycle,
-     * and the walk may be past its key.  mgc_marking changes only with the
-     * world stopped and we are in a no-preempt section. */
+     * and the walk may be past its key.  mgc_marking rises after
+     * mgc_roots_mark_begin and before the walk starts (with the world
+     * stopped, or after the setup handshakes), so a range added before it
+     * rises is still ahead of the walk. */
     if (atomic_load(&mgc_marking)) {
         n->epoch = roots_epoch;
         n->cursor = align_up(n->lo);

@@ -156,7 +156,12 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
         void (*fn)(gc_thread *) = atomic_load(&hs_action);
         if (fn) {
             uint64_t t0 = mgc_nanotime();
+            /* Counted in the runtime while fn takes its locks (the lock-order
+             * check wants that); no stop can come meanwhile, this one holds
+             * the threads lock, and the signals are blocked. */
+            t->nopreempt++;
             fn(t);
+            t->nopreempt--;
             t->hs_start = t0;
             t->hs_dur = mgc_nanotime() - t0;
         }
@@ -601,7 +606,6 @@ void mgc_handshake_locked(void (*fn)(gc_thread *), int kind) {
     mgc_stopping = 1;
     unsigned epoch = atomic_fetch_add(&stw_epoch, 1) + 1; /* odd */
     for (gc_thread *t = mgc_all_threads; t; t = t->next) {
-        t->hs_dur = 0;
         t->stopped = stop_one(t, "handshake");
         if (t->stopped == STOP_HELD) hs_held(t, epoch);
     }
@@ -613,8 +617,10 @@ void mgc_handshake_locked(void (*fn)(gc_thread *), int kind) {
     atomic_store(&answer_only, 0);
     atomic_store(&hs_action, NULL);
     mgc_stopping = 0;
+    /* Each thread answered (its handler wrote these before its release
+     * store of ack_epoch) or was held (we wrote them): every one ran fn. */
     for (gc_thread *t = mgc_all_threads; t; t = t->next)
-        if (t->hs_dur) mgc_stat_hold(t->id, kind, t->hs_start, t->hs_dur);
+        mgc_stat_hold(t->id, kind, t->hs_start, t->hs_dur);
 }
 
 /* ** Stop one thread (to scan its stack) with the same handshake; the
