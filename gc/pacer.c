@@ -30,7 +30,12 @@
  */
 #include "gc/gc.h"
 
-#define HEAP_MINIMUM ((uint64_t)4 << 20)
+/* Go's 4 MB.  A build may pick another (-DMGC_HEAP_MINIMUM_MIB=N) to
+ * measure what the minimum buys (docs/performance.md, issue 16 item 6). */
+#ifndef MGC_HEAP_MINIMUM_MIB
+#define MGC_HEAP_MINIMUM_MIB 4
+#endif
+#define HEAP_MINIMUM ((uint64_t)MGC_HEAP_MINIMUM_MIB << 20)
 
 _Atomic uint64_t mgc_heap_goal;
 _Atomic uint64_t mgc_heap_trigger;
