@@ -125,6 +125,7 @@ HIDDEN uint64_t mgc_mark_scanned(void);    /* bytes scanned this cycle (gc/mark.
 
 /* sweeping (gc/sweep.c) */
 HIDDEN void mgc_sweep_all(gc_thread *t);
+HIDDEN void mgc_sweep_finish(void); /* coordinator: sweep termination */
 /* gc/special.c: weak refs, finalizers, cleanups of unmarked objects;
  * returns the objects finalizers resurrect. */
 HIDDEN unsigned mgc_specials_sweep(mspan *s);

@@ -171,7 +171,7 @@ static void sweep_termination(cycle *c, bool forced) {
     c->ci.cycle = atomic_load(&mgc_num_gc) + 1;
     c->ci.start = mgc_nanotime();
     atomic_store(&marking_cycle, 1);
-    mgc_sweep_all(NULL);
+    mgc_sweep_finish();
     c->ci.heap_before = atomic_load(&mgc_hstats.heap_live);
     mgc_stat_heap(c->ci.start, c->ci.heap_before);
 }

@@ -28,6 +28,14 @@
 #include "gc/gc.h"
 
 _Atomic int mgc_sweep_done = 1;
+/* Sweepers between looking for a span and finishing its sweep (Go's
+ * sweep.active): counted before the span leaves its list, so sweep
+ * termination, which waits for 0 after the lists are empty, knows no sweep
+ * is still swapping a span's bitmaps.  The stop-the-world setup waited for
+ * them implicitly (a sweep is a no-preempt section); the handshake mode's
+ * setup does not, and a thread that entered the mark would otherwise set
+ * mark bits in a span another thread is still sweeping. */
+_Atomic int mgc_sweep_active;
 static _Atomic int sweep_cursor; /* span class to look at first */
 
 bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg) {
@@ -98,6 +106,7 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
 bool mgc_sweep_one(gc_thread *t) {
     if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
     if (t) mgc_nopreempt_begin(t); /* the view stays put */
+    atomic_fetch_add(&mgc_sweep_active, 1);
     uint32_t sg = mgc_sweepgen_of(t);
     int i = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
     mspan *s = NULL;
@@ -110,6 +119,7 @@ bool mgc_sweep_one(gc_thread *t) {
         mgc_sweep_span(t, s, false);
         atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
     }
+    atomic_fetch_sub(&mgc_sweep_active, 1);
     if (t) mgc_nopreempt_end(t);
     return s != NULL;
 }
@@ -117,4 +127,11 @@ bool mgc_sweep_one(gc_thread *t) {
 /* ** Sweep every span still unswept (other threads may sweep beside us). */
 void mgc_sweep_all(gc_thread *t) {
     while (mgc_sweep_one(t)) {}
+}
+
+/* ** Sweep termination: every span swept, and no sweep still running in
+ * another thread (it is a short no-preempt section). */
+void mgc_sweep_finish(void) {
+    mgc_sweep_all(NULL);
+    while (atomic_load(&mgc_sweep_active) != 0) sched_yield();
 }

@@ -102,6 +102,7 @@ HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
 HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
 extern HIDDEN _Atomic int mgc_sweep_done;
+extern HIDDEN _Atomic int mgc_sweep_active; /* gc/sweep.c */
 
 /* ---- debug modes ------------------------------------------------------------
  * Why: MGC_TORTURE counts allocations, and MGC_BARRIERCHECK must know the

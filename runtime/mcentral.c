@@ -171,10 +171,12 @@ mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
     /* Sweep on demand: an unswept partial span is likely to have room;
      * full ones may have had slots freed by this cycle's mark. */
     for (; budget > 0 && sg == mgc_sweepgen(); budget--) { /* a stale view never sweeps */
+        atomic_fetch_add(&mgc_sweep_active, 1);
         s = mgc_central_pop_unswept(t, c);
+        if (s && !mgc_central_claim(s, sg)) s = NULL;
+        if (s) mgc_sweep_span(t, s, true);
+        atomic_fetch_sub(&mgc_sweep_active, 1);
         if (!s) break;
-        if (!mgc_central_claim(s, sg)) break;
-        mgc_sweep_span(t, s, true);
         if (s->alloc_count < s->nelems) goto have;
         mgc_central_push(t, c, s, true);
     }
@@ -204,7 +206,9 @@ void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s) {
     uint32_t sg = mgc_sweepgen_of(t);
     if (atomic_load(&s->sweepgen) == mgc_sg_cached_unswept(sg)) {
         atomic_store(&s->sweepgen, mgc_sg_sweeping(sg)); /* by us */
+        atomic_fetch_add(&mgc_sweep_active, 1);
         mgc_sweep_span(t, s, false);
+        atomic_fetch_sub(&mgc_sweep_active, 1);
         return;
     }
     atomic_store(&s->sweepgen, mgc_sg_swept(sg));
