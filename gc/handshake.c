@@ -41,7 +41,11 @@
  *             passed "off" (a barrier shading after a span's bitmaps
  *             swap would mark an object for the next cycle unscanned).
  *
- * Why setup is safe.  Until every thread has answered, no object is
+ * Why setup is safe.  Sweep termination first waits for every sweep still
+ * running in another thread (gc/sweep.c's mgc_sweep_active): the stop it
+ * replaces waited for them implicitly, and a thread that enters the mark
+ * sets mark bits at once, which a sweep swapping that span's bitmaps would
+ * lose (ThreadSanitizer found it).  Until every thread has answered, no object is
  * scanned (workers and assists wait for mgc_marking, which rises after the
  * last answer), so a thread that has not answered -- storing without the
  * barrier, allocating white -- acts as before a stop-the-world setup would
