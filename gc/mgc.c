@@ -376,7 +376,6 @@ static void hs_mark_termination(cycle *c) {
         mgc_stop_the_world();
         c->stopped = mgc_nanotime();
         c->unverified = mgc_checkmark();
-        drain_leftovers(c);
         restart_after_pause(c, 1, &acc, c->ci.retries);
         c->ci.term_ns += acc;
     }

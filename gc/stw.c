@@ -129,6 +129,15 @@ __attribute__((noinline)) uintptr_t mgc_current_sp(void) {
     return (uintptr_t)__builtin_frame_address(0);
 }
 
+/* ** Run the handshake's action for t, timing the hold it makes t feel (on
+ * t itself in its handler, or by the stopper while t is held parked). */
+static void hs_run(gc_thread *t) {
+    uint64_t t0 = mgc_nanotime();
+    atomic_load(&hs_action)(t);
+    t->hs_start = t0;
+    t->hs_dur = mgc_nanotime() - t0;
+}
+
 /* ** Acknowledge a stop (odd epoch) or a restart (even epoch).  Two fields,
  * so a thread that reacts to a stale signal -- its epoch already over --
  * can never be counted as stopped for a later stop. */
@@ -153,17 +162,13 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
          * action runs here, once per epoch (a stray signal of this epoch
          * may come after the answer). */
         if (atomic_load_explicit(&t->ack_epoch, memory_order_relaxed) == epoch) return;
-        void (*fn)(gc_thread *) = atomic_load(&hs_action);
-        if (fn) {
-            uint64_t t0 = mgc_nanotime();
+        if (atomic_load(&hs_action)) {
             /* Counted in the runtime while fn takes its locks (the lock-order
              * check wants that); no stop can come meanwhile, this one holds
              * the threads lock, and the signals are blocked. */
             t->nopreempt++;
-            fn(t);
+            hs_run(t);
             t->nopreempt--;
-            t->hs_start = t0;
-            t->hs_dur = mgc_nanotime() - t0;
         }
         ack(&t->ack_epoch, epoch);
         return;
@@ -332,10 +337,7 @@ static int stop_one(gc_thread *t, const char *what) {
  * its behalf; then the thread is let go at once, so it never waits for the
  * others' answers.  Counts as its answer. */
 static void hs_held(gc_thread *t, unsigned epoch) {
-    uint64_t t0 = mgc_nanotime();
-    atomic_load(&hs_action)(t);
-    t->hs_start = t0;
-    t->hs_dur = mgc_nanotime() - t0;
+    hs_run(t);
     atomic_store_explicit(&t->ack_epoch, epoch, memory_order_release);
     unhold(t);
     t->stopped = STOP_NONE;
