@@ -12,8 +12,10 @@
 # Each program runs on both VMs REPEAT times (default 3), interleaved; the
 # table gives the median wall time, the ratio mgc-Lox / clox, and the
 # pauses: mgc-Lox's from --gc-summary (a separate run), clox's from
-# clox-pauses.  Both VMs must print the same output, else the program is
-# reported as an error.  CALLGRIND=1 adds the instruction counts of one run
+# clox-pauses; and mgc-Lox's per-thread holds (its thread held alone for
+# its stack scan or a handshake: what the program felt where no pause was).
+# Both VMs must print the same output, else the program is reported as an
+# error.  CALLGRIND=1 adds the instruction counts of one run
 # of each under valgrind --tool=callgrind (all threads: mgc's mark workers
 # included), which do not depend on the machine's load; slow (~50x).
 # LOX_BENCH="fib zoo" runs only those programs.  Writes the table on stdout
@@ -68,8 +70,8 @@ callgrind_ir() { # exe program
 }
 
 {
-  echo "| program | clox s | mgc-Lox s | ratio |$( [ "$CALLGRIND" = 1 ] && echo " Ir ratio |") clox GCs, pause total / max | mgc-Lox GCs, pauses, total / max |"
-  echo "|---|---|---|---|$( [ "$CALLGRIND" = 1 ] && echo "---|")---|---|"
+  echo "| program | clox s | mgc-Lox s | ratio |$( [ "$CALLGRIND" = 1 ] && echo " Ir ratio |") clox GCs, pause total / max | mgc-Lox GCs, pauses, total / max | mgc-Lox per-thread holds, total / max |"
+  echo "|---|---|---|---|$( [ "$CALLGRIND" = 1 ] && echo "---|")---|---|---|"
 } > "$tmp/table"
 for p in "${progs[@]}"; do
   n=$(basename "$p" .lox)
@@ -86,14 +88,15 @@ for p in "${progs[@]}"; do
   tc=$(median < "$tmp/t.clox"); tm=$(median < "$tmp/t.mgc")
   ratio=$(awk -v a="$tm" -v b="$tc" 'BEGIN { printf "%.2f", a / b }')
   cp=$("$cloxp" "$p" 2>&1 > /dev/null | sed -n 's/^\[clox\] \([0-9]*\) collections: total \([0-9.]*\) ms, max \([0-9.]*\) us/\1, \2 ms \/ \3 us/p')
-  mp=$("$lox" --gc-summary "$p" 2>&1 > /dev/null |
-       sed -n 's/^\[mgc\] \([0-9]*\) collections, \([0-9]*\) pauses: total \([0-9.]*\) ms, max \([0-9.]*\) us.*/\1, \2, \3 ms \/ \4 us/p')
+  "$lox" --gc-summary "$p" 2> "$tmp/summary" > /dev/null
+  mp=$(sed -n 's/^\[mgc\] \([0-9]*\) collections, \([0-9]*\) pauses: total \([0-9.]*\) ms, max \([0-9.]*\) us.*/\1, \2, \3 ms \/ \4 us/p' "$tmp/summary")
+  hp=$(sed -n 's/^\[mgc\] \([0-9]*\) per-thread holds ([^)]*): total \([0-9.]*\) ms, max \([0-9.]*\) us.*/\1, \2 ms \/ \3 us/p' "$tmp/summary")
   irc=""
   if [ "$CALLGRIND" = 1 ]; then
     a=$(callgrind_ir "$lox" "$p"); b=$(callgrind_ir "$clox" "$p")
     irc=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f (%.2fG / %.2fG)", a / b, a / 1e9, b / 1e9 }') |"
   fi
-  echo "| $n | $tc | $tm | $ratio |$irc $cp | $mp |" >> "$tmp/table"
+  echo "| $n | $tc | $tm | $ratio |$irc $cp | $mp | ${hp:-0} |" >> "$tmp/table"
   echo "lox_clox.sh: $n done" >&2
 done
 {

@@ -178,7 +178,9 @@ static void init_compiler(Compiler *c, FunctionType type) {
     c->type = type;
     c->local_count = 0;
     c->scope_depth = 0;
-    heap_add_roots(&c->function, &c->function + 1);
+    /* c is a local of a C frame on this thread's stack, which every cycle
+     * scans: c->function is rooted without a range of its own (a
+     * gc_add_roots one would end every cycle with a stop of the world). */
     heap_store(&c->function, new_function());
     current = c;
     if (type != TYPE_SCRIPT)
@@ -263,7 +265,6 @@ static ObjFunction *end_compiler(void) {
     /* Code compiled after an error is never run, and its operands may be
      * wrong (a failed make_constant gives 0): it is not analysed. */
     f->max_stack = parser.had_error ? 0 : max_stack(f);
-    heap_remove_roots(&current->function, &current->function + 1);
     current = current->enclosing;
     return f;
 }

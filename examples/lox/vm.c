@@ -1,14 +1,17 @@
 /*
  * vm.c -- the interpreter loop, calls, closures' upvalues and classes.
  *
- * Roots.  The globals table, the "init" string and the list of open
- * upvalues live in one struct (`roots`), a registered root range written
- * through the barrier (heap_store, value_set).  The value stack and the
- * call frames, written at every instruction, are this thread's own: they
- * live in `run`, registered with heap_add_thread_roots, which the collector
- * scans only while this thread is stopped for its stack scan.  So pushes,
- * pops and frame stores are plain assignments (the proof is in mgc.h, at
- * gc_add_thread_roots), and no other thread ever writes them.  The
+ * Roots.  Everything the VM roots is this thread's own, registered with
+ * heap_add_thread_roots, which the collector scans only while this thread
+ * is held for its stack scan: the value stack and the call frames, written
+ * at every instruction, in `run`; the globals table, the "init" string and
+ * the list of open upvalues in `roots`.  So pushes, pops and frame stores
+ * are plain assignments (the proof is in mgc.h, at gc_add_thread_roots),
+ * and no other thread ever writes them.  No range is a gc_add_roots one:
+ * such a range would make every cycle end with a stop of the world to
+ * rescan it, while with thread roots only a cycle ends by handshakes alone
+ * (the stores into `roots` still go through heap_store: harmless, and the
+ * same code runs on Boehm GC).  The
  * registered range is the frames and the part of the stack used so far,
  * grown in place by pieces as the stack first reaches further, so a small
  * program's collections do not scan the whole 128 KiB array.  The
@@ -515,7 +518,7 @@ static InterpretResult run_loop(void) {
 /* ---- set-up ---- */
 
 void vm_init(bool gc_natives) {
-    heap_add_roots(&roots, &roots + 1);
+    heap_add_thread_roots(&roots, &roots + 1);
     stack_roots_end = run.stack;
     extend_stack_roots(run.stack + 1);
     reset_stack();
@@ -531,7 +534,7 @@ void vm_init(bool gc_natives) {
 
 void vm_free(void) {
     heap_remove_thread_roots(&run, stack_roots_end);
-    heap_remove_roots(&roots, &roots + 1);
+    heap_remove_thread_roots(&roots, &roots + 1);
     intern_free();
 }
 
