@@ -13,6 +13,9 @@
 #                       and the end-of-mark pause per MiB and per range
 #   make bench-barrier  what a card mark or an object log would add to
 #                       gc_store (N=, RUNS=, CALLGRIND=1; not in make bench)
+#   make bench-barriercheck  MGC_BARRIERCHECK's detection rate of planted
+#                       plain stores and its cost (SECONDS=, default 3;
+#                       not in make bench)
 #   make bench-lox      the Lox VM on mgc against clox, the book's VM built
 #                       from ../shared/clox (bench/lox_clox.sh; CALLGRIND=1
 #                       adds instruction counts); also run by make bench
@@ -30,7 +33,7 @@
 # Uses $(CC), $(ALL_CFLAGS), $(BUILD) and $(LIBS) from the Makefile.
 
 .PHONY: bench bench-quick bench-alloc bench-gc bench-meta bench-bins bench-typed bench-roots bench-lox \
-	bench-barrier bench-threads
+	bench-barrier bench-barriercheck bench-threads
 
 BENCH_PROGS := alloc_bench gcbench binarytrees pause_bench markrate typed_bench
 BENCH_BINS := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS) gcstat go-alloc go-binarytrees go-pause)
@@ -133,6 +136,25 @@ bench-roots: deps-build $(BUILD)/bench/roots_bench
 $(BUILD)/bench/barrier_cost: bench/barrier_cost.c $(BUILD)/libmgc.a include/mgc.h runtime/heap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+# MGC_BARRIERCHECK's cost and detection rate (issue 14 part 5), on the
+# stress program of test/test_barriercheck.c (bench/barriercheck_bench.c):
+# SECONDS (default 3) with the sanitizer off, then on, no store planted;
+# then RUNS (default 10) runs of 1 s with a planted plain store every 4096
+# rewires in one thread of four.  Not in make bench.
+$(BUILD)/bench/barriercheck_bench: bench/barriercheck_bench.c $(BUILD)/libmgc.a include/mgc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(BUILD)/libmgc.a $(LIBS)
+
+bench-barriercheck: deps-build $(BUILD)/bench/barriercheck_bench
+	@nproc | sed 's/^/cpus: /'; uptime
+	@for c in 0 1; do $(BUILD)/bench/barriercheck_bench $$c 0 $(if $(SECONDS),$(SECONDS),3) || exit 1; done
+	@for r in $$(seq $(if $(RUNS),$(RUNS),10)); do $(BUILD)/bench/barriercheck_bench 1 1 1 || exit 1; done | \
+	  tee $(BUILD)/bench/barriercheck.out
+	@awk '{ for (i = 1; i <= NF; i++) { split($$i, kv, "="); v[kv[1]] = kv[2] } \
+	  runs++; found += v["reports"] > 0; rep += v["reports"]; pim += v["planted_in_mark"]; pl += v["planted"] } \
+	  END { printf "planted runs with a report: %d of %d; reports %d of %d planted stores made while a cycle marked (%d planted in all)\n", \
+	  found, runs, rep, pim, pl }' $(BUILD)/bench/barriercheck.out
 
 bench-barrier: deps-build $(BUILD)/bench/barrier_cost
 	@nproc | sed 's/^/cpus: /'; uptime
