@@ -29,6 +29,12 @@ HIDDEN void mgc_threads_unlock(void);
 HIDDEN bool mgc_threads_trylock(void);
 extern HIDDEN gc_thread *mgc_all_threads; /* threads lock */
 extern HIDDEN uint64_t mgc_num_threads;   /* threads lock */
+/* Registered threads parked (blocked in the library's waits or in
+ * gc_do_blocking): not running the program, so their CPUs are idle for
+ * the mark workers (Go's idle mark workers).  Atomic; a hint: each thread
+ * adds itself as it parks and subtracts as it leaves the park. */
+extern HIDDEN _Atomic long mgc_num_parked;
+HIDDEN long mgc_threads_running(void); /* registered minus parked, at least 0 */
 HIDDEN int mgc_stw_init(int suspend_sig, int restart_sig);
 HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);

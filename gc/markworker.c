@@ -9,7 +9,9 @@
  * CPU share.  Go gives marking 25% of the CPU, plus every processor that
  * would otherwise be idle (its idle mark workers).  Here the N workers
  * share 0.25 * ncpu CPUs, plus one CPU for each CPU the program's
- * registered threads cannot be using (ncpu - registered threads), each
+ * registered threads cannot be using (ncpu - registered threads not
+ * parked: a thread blocked in gc_collect or gc_do_blocking leaves its CPU
+ * to the workers, as Go's idle mark workers take an idle P), each
  * worker at most one CPU: a single-threaded program on two cores gets a
  * full core of marking beside it.  A worker marks for a 1 ms slice, then
  * rests long enough to keep its share; while resting it hands its buffers
@@ -48,7 +50,7 @@ void mgc_workers_wake(void) {
 /* ** This worker's share of a CPU right now (see the CPU share above). */
 static double worker_util(void) {
     long ncpu = mgc_ncpu();
-    long idle = ncpu - (long)__atomic_load_n(&mgc_num_threads, __ATOMIC_RELAXED);
+    long idle = ncpu - mgc_threads_running();
     double cpus = 0.25 * (double)ncpu + (idle > 0 ? (double)idle : 0.0);
     double u = cpus / (double)mgc_cfg.mark_workers;
     return u > 1.0 ? 1.0 : u < 0.05 ? 0.05 : u;

@@ -147,7 +147,7 @@ void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_liv
     if (ar && sr) {
         /* Background marking gets 25% of the CPUs plus the idle ones
          * (gc/markworker.c), at most one per worker. */
-        long idle = mgc_ncpu() - (long)__atomic_load_n(&mgc_num_threads, __ATOMIC_RELAXED);
+        long idle = mgc_ncpu() - mgc_threads_running();
         double cpus = 0.25 * (double)mgc_ncpu() + (idle > 0 ? (double)idle : 0.0);
         if (cpus > mgc_cfg.mark_workers) cpus = mgc_cfg.mark_workers;
         double work = (double)(marked + root_bytes);

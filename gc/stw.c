@@ -285,6 +285,7 @@ __attribute__((noinline)) void *mgc_park_call(gc_thread *t, void *(*fn)(void *),
     __builtin_unwind_init();
     t->suspended_sp = mgc_current_sp();
     mgc_thread_roots_note_sp(t, t->suspended_sp);
+    atomic_fetch_add_explicit(&mgc_num_parked, 1, memory_order_relaxed);
     atomic_store_explicit(&t->park, PARK_PARKED, memory_order_release);
     void *r = fn(arg);
     mgc_unpark(t);
@@ -296,7 +297,10 @@ __attribute__((noinline)) void *mgc_park_call(gc_thread *t, void *(*fn)(void *),
 void mgc_unpark(gc_thread *t) {
     for (;;) {
         unsigned s = PARK_PARKED;
-        if (atomic_compare_exchange_strong(&t->park, &s, PARK_RUNNING)) return;
+        if (atomic_compare_exchange_strong(&t->park, &s, PARK_RUNNING)) {
+            atomic_fetch_sub_explicit(&mgc_num_parked, 1, memory_order_relaxed);
+            return;
+        }
         futex_wait(&t->park, PARK_HELD, 0); /* a stopper holds us: wait for it */
     }
 }

@@ -40,6 +40,15 @@ __thread gc_thread *mgc_self __attribute__((tls_model("initial-exec")));
 static __thread gc_thread *parked_self __attribute__((tls_model("initial-exec")));
 gc_thread *mgc_all_threads;
 uint64_t mgc_num_threads; /* written under the threads lock, read atomically without it */
+_Atomic long mgc_num_parked; /* gc/stw.c mgc_park_call and mgc_unpark */
+
+/* ** How many registered threads may be running the program now: what the
+ * mark workers' CPU share and the pacer's runway count as busy CPUs. */
+long mgc_threads_running(void) {
+    long n = (long)__atomic_load_n(&mgc_num_threads, __ATOMIC_RELAXED) -
+             atomic_load_explicit(&mgc_num_parked, memory_order_relaxed);
+    return n > 0 ? n : 0;
+}
 static mgc_mutex threads_lock = MGC_MUTEX_INIT(THREADS);
 static pthread_key_t exit_key;
 
@@ -276,4 +285,5 @@ void mgc_threads_fork_child(void) {
     mgc_all_threads = self;
     if (self) self->next = self->prev = NULL;
     __atomic_store_n(&mgc_num_threads, self ? 1 : 0, __ATOMIC_RELAXED);
+    atomic_store(&mgc_num_parked, 0); /* the forking thread runs */
 }
