@@ -167,6 +167,7 @@ HIDDEN void mgc_stat_stack(int tid, uint64_t start, uint64_t dur);
 enum { MGC_HOLD_HANDSHAKE = 0, MGC_HOLD_STACK = 1 };
 HIDDEN void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur);
 HIDDEN void mgc_stat_heap(uint64_t at, uint64_t live);
+HIDDEN void mgc_stat_stall(uint64_t dur); /* a wait at the hard goal (any thread) */
 HIDDEN void mgc_stat_mark_end(uint64_t peak, uint64_t goal);
 HIDDEN void mgc_stat_cycle(const mgc_cycle_info *c);
 

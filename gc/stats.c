@@ -42,6 +42,7 @@ typedef struct cycle_stats {
     _Atomic uint64_t last_mark_ns, last_sweep_ns;
     _Atomic uint64_t heap_marked;
     _Atomic uint64_t last_peak, last_goal;
+    _Atomic uint64_t num_stalls, stall_total_ns; /* any mutator, fetch_add */
     _Atomic uint64_t pauses[PAUSE_RING]; /* the last PAUSE_RING pauses */
 } cycle_stats;
 static cycle_stats cstats;
@@ -235,6 +236,13 @@ void mgc_stat_hold(int tid, int kind, uint64_t start, uint64_t dur) {
     mgc_trace_hold(tid, k, start, dur);
 }
 
+/* ** A mutator waited for the mark to end at the hard goal (gc/mgc.c):
+ * the one cost of a collector that falls behind which no pause shows. */
+void mgc_stat_stall(uint64_t dur) {
+    atomic_fetch_add_explicit(&cstats.num_stalls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cstats.stall_total_ns, dur, memory_order_relaxed);
+}
+
 /* ** Heap counters at a point of the cycle (its start, the mark's end). */
 void mgc_stat_heap(uint64_t at, uint64_t live) { mgc_trace_heap(at, live); }
 
@@ -331,6 +339,8 @@ MGC_API void gc_get_stats(gc_stats *out) {
     out->heap_released = atomic_load(&mgc_hstats.heap_released);
     out->root_bytes = mgc_roots_bytes();
     out->static_root_bytes = mgc_static_roots_bytes();
+    out->num_stalls = atomic_load(&cstats.num_stalls);
+    out->stall_total_ns = atomic_load(&cstats.stall_total_ns);
 }
 
 MGC_API gc_phase_callback gc_set_phase_callback(gc_phase_callback fn, void *arg) {

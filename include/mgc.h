@@ -258,6 +258,10 @@ typedef struct gc_stats {
     uint64_t root_bytes;     /* bytes of root ranges scanned every cycle:
                                 gc_add_roots ranges and static data */
     uint64_t static_root_bytes; /* of which static data (static_roots) */
+    uint64_t num_stalls;     /* times an allocating thread waited for a mark
+                                to end because the heap passed the hard goal
+                                (goal + 1/16): the collector fell behind */
+    uint64_t stall_total_ns; /* the time those waits took, all threads */
 } gc_stats;
 
 /* Fill *cfg with the defaults (before environment overrides). */

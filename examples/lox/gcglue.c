@@ -72,9 +72,11 @@ void heap_print_summary(FILE *out) {
             (unsigned long long)s.hold_count, (unsigned long long)s.stack_count,
             (unsigned long long)s.handshake_count, s.hold_total_ns / 1e6, s.hold_max_ns / 1e3,
             s.hold_p99_ns / 1e3);
-    fprintf(out, "\n[mgc] allocated %.1f MB in %llu objects, freed %llu; MMU(10 ms) %.3f\n",
+    fprintf(out, "\n[mgc] allocated %.1f MB in %llu objects, freed %llu; MMU(10 ms) %.3f; "
+            "%llu stalls at the hard goal, %.3f ms\n",
             st.total_alloc / 1e6, (unsigned long long)st.num_alloc,
-            (unsigned long long)st.num_free, gc_mmu(10 * 1000 * 1000, 0));
+            (unsigned long long)st.num_free, gc_mmu(10 * 1000 * 1000, 0),
+            (unsigned long long)st.num_stalls, st.stall_total_ns / 1e6);
 }
 
 #endif
