@@ -143,9 +143,11 @@ static inline void mgc_arena_set_span(uintptr_t page_addr, mspan *s) {
 
 /* ---- spans (runtime/mspan.c) -------------------------------------------- */
 
-/* ** Slot index of an address inside span s (no division: a multiply). */
+/* ** Slot index of an address inside span s (no division: a multiply).
+ * No branch for one-object spans: a large span's divmagic is 0, and a
+ * small class's is exact for every offset in its span (the exhaustive test
+ * in test/test_sizeclass.c), so both give 0 there. */
 static inline unsigned mgc_span_obj_index(const mspan *s, uintptr_t p) {
-    if (s->nelems == 1) return 0;
     return (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
 }
 static inline bool mgc_bit_get(const uint64_t *bits, unsigned i) {
