@@ -259,12 +259,13 @@ static void scan_object(gcwork *w, uintptr_t obj) {
 }
 
 /* ** scan_object for drain's common case, inlined there: a conservative
- * object of at most 128 KiB, scanned by the real mark.  The rest (typed
- * maps, oblets, the checkmark) goes through scan_object. */
+ * object of at most 128 KiB, scanned by the real mark without the barrier
+ * sanitizer.  The rest (typed maps, oblets, the checkmark, MGC_BARRIERCHECK)
+ * goes through scan_object. */
 static inline __attribute__((always_inline)) void scan_object_fast(gcwork *w, uintptr_t obj,
                                                                     uintptr_t hlo, uintptr_t hlen) {
     mspan *s = mgc_span_of_unchecked(obj);
-    if (unlikely(s->typed | (s->elemsize > OBLET_SIZE) | mgc_bc_on)) {
+    if (unlikely(s->typed | (s->elemsize > OBLET_SIZE))) {
         scan_object(w, obj);
         return;
     }
@@ -317,7 +318,7 @@ static bool drain(gcwork *w, int64_t budget) {
     uint64_t start = w->scan_bytes;
     uintptr_t fifo[PREFETCH_DEPTH], last = 0;
     const uintptr_t hlo = heap_lo_now(), hlen = heap_len_now(hlo);
-    const bool check = w->check;
+    const bool slow = w->check || mgc_bc_on; /* scan_object_fast's conditions */
     unsigned head = 0, n = 0;
     for (;;) {
         uintptr_t obj = mgc_gcwork_try_get(w);
@@ -341,7 +342,7 @@ static bool drain(gcwork *w, int64_t budget) {
             head = (head + 1) % PREFETCH_DEPTH;
             n--;
         }
-        if (likely(!check)) scan_object_fast(w, obj, hlo, hlen);
+        if (likely(!slow)) scan_object_fast(w, obj, hlo, hlen);
         else scan_object(w, obj);
         last = obj;
         /* A worker waits for work and the pool is empty: share ours. */
