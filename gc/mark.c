@@ -299,15 +299,18 @@ static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
  * 16 measured within noise of 8 (markrate, 64 MB); the price is paid on
  * trees laid out in order, whose scan order the FIFO disturbs (callgrind:
  * +3-4% instructions, +30% L1 misses on seq; see docs/performance.md). */
+#ifndef PREFETCH_DEPTH
 #define PREFETCH_DEPTH 8
-/* An object popped within this many bytes of the one scanned last skips
- * the FIFO: a heap laid out in order keeps its depth-first scan order, and
- * only the far (likely missing) objects pay for the detour.  markrate
- * mgc-stw 64 MB, medians of 5-7 interleaved runs: seq 1112 -> 1244 MB/s,
- * dup 813 -> 1072, shuffled 634 -> 610 (the test is one more branch per
- * object: +2.6% instructions there); callgrind on seq halves the L1 read
- * misses of the mark (1.22 M -> 0.62 M, 8 MB tree). */
-#define PREFETCH_NEAR 1024
+#endif
+/* Every object takes the FIFO.  An earlier version let an object popped
+ * within 1 KiB of the one scanned last skip it (in-order heaps keep their
+ * scan order); once the scan loop kept its state in registers that no
+ * longer paid on in-order heaps (markrate seq within noise), and on real
+ * allocation patterns, where reused slots make "near" mean nothing about
+ * the cache, it cost: binary-trees 21 (11 interleaved runs each) median
+ * wall 10.9 -> 9.6 s, CPU 19.4 -> 17.3 s, peak RSS 647 -> 502 MB without
+ * it; GCBench 1 thread 0.437 -> 0.385 s, 2 threads 0.82 -> 0.70 s.  The
+ * synthetic dup layout lost 15% (docs/performance.md). */
 
 /* ** Pop and scan until empty or budget bytes scanned.  True if the budget
  * ran out (work may be left).  The FIFO lives in this frame only: objects
@@ -316,17 +319,13 @@ static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
  * grey object outlives the call outside a work buffer. */
 static bool drain(gcwork *w, int64_t budget) {
     uint64_t start = w->scan_bytes;
-    uintptr_t fifo[PREFETCH_DEPTH], last = 0;
+    uintptr_t fifo[PREFETCH_DEPTH];
     const uintptr_t hlo = heap_lo_now(), hlen = heap_len_now(hlo);
     const bool slow = w->check || mgc_bc_on; /* scan_object_fast's conditions */
     unsigned head = 0, n = 0;
     for (;;) {
         uintptr_t obj = mgc_gcwork_try_get(w);
-        if (obj && obj - last + PREFETCH_NEAR < 2 * PREFETCH_NEAR) {
-            /* Near the object just scanned: its line is cached or on its
-             * way (the hardware prefetcher follows such runs); scan it
-             * now, keeping an in-order heap's depth-first order. */
-        } else if (obj) {
+        if (obj) {
             __builtin_prefetch((const void *)obj);
             if (n < PREFETCH_DEPTH) {
                 fifo[(head + n++) % PREFETCH_DEPTH] = obj;
@@ -344,7 +343,6 @@ static bool drain(gcwork *w, int64_t budget) {
         }
         if (likely(!slow)) scan_object_fast(w, obj, hlo, hlen);
         else scan_object(w, obj);
-        last = obj;
         /* A worker waits for work and the pool is empty: share ours. */
         if (unlikely(atomic_load_explicit(&mgc_workers_hungry, memory_order_relaxed)) &&
             atomic_load_explicit(&mgc_wbuf_nfull, memory_order_relaxed) == 0 &&
