@@ -168,7 +168,9 @@ int main(int argc, char **argv) {
 
     system_ = system;
     bu_init(system);
-    if (system == BU_MGC) gc_add_roots(ring, ring + MAXT);
+    /* Every store into the ring goes through gc_store, so it is a barrier
+     * range (mgc.h): no rescan, and no stop, at the end of each mark. */
+    if (system == BU_MGC) gc_add_roots_flags(ring, ring + MAXT, GC_ROOTS_BARRIER);
     const char *label = system == BU_MALLOC ? bu_malloc_name() : m;
 
     pthread_barrier_init(&go, NULL, (unsigned)nthreads);

@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
         cfg.mark_workers = workers;
         cfg.stw = stw;
         bu_mgc_init(&cfg);
-        gc_add_roots(&root, &root + 1);
+        gc_add_roots_flags(&root, &root + 1, GC_ROOTS_BARRIER); /* set through gc_store */
     }
 
     size_t n = live / sizeof(node);

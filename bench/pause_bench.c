@@ -45,7 +45,8 @@ int main(int argc, char **argv) {
         roots = GC_MALLOC(nroots * sizeof *roots);
     } else {
         roots = calloc(nroots, sizeof *roots);
-        gc_add_roots(roots, roots + nroots);
+        /* Stored through gc_store: a barrier range, no rescan at the stop. */
+        gc_add_roots_flags(roots, roots + nroots, GC_ROOTS_BARRIER);
     }
     /* A ternary tree in allocation order, hung from the root array: every
      * node stays reachable, so the live heap is what was asked for. */

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
         return 1;
     static const size_t ptrs[] = {offsetof(node, left), offsetof(node, right)};
     node_type = gc_type_new("node", sizeof(node) + data_words * 8, ptrs, 2);
-    gc_add_roots(&root, &root + 1);
+    gc_add_roots_flags(&root, &root + 1, GC_ROOTS_BARRIER); /* set through gc_store */
     gc_store(&root, build(depth));
 
     uint64_t *mark = malloc(sizeof *mark * (size_t)cycles);
