@@ -342,8 +342,14 @@ MGC_API size_t gc_size(const void *p);
  * inside is scanned at each collection.  Ranges may overlap.  Pointers may
  * be stored into it with plain assignments, also while a collection runs
  * (gc_store works too): the end-of-mark pause scans the range again, and
- * every thread's stack, so it costs that pause about 0.5 ms per MiB of such
- * ranges and 0.05 us per range (docs/performance.md).  Out of memory for the table: a
+ * every thread's stack, so it costs that pause about 0.3-0.5 ms per MiB of
+ * such ranges and 0.05 us per range (docs/performance.md).  While any such
+ * range is registered, every cycle ends with that stop of the world (with
+ * none registered, the default handshake mode stops no thread at all), and
+ * the pause also marks what the rescanned stacks reach: 2.5 ms at the median
+ * with one 8 KiB range in bench/pause_bench.c.  A range written only through
+ * gc_store belongs in gc_add_roots_flags(.., GC_ROOTS_BARRIER); one owned by
+ * a thread, in gc_add_thread_roots.  Out of memory for the table: a
  * message, and nothing is added. */
 MGC_API void gc_add_roots(void *start, void *end);
 
@@ -351,9 +357,10 @@ MGC_API void gc_add_roots(void *start, void *end);
  * flags, with a message) or GC_ENOMEM.
  *   GC_ROOTS_BARRIER  a barrier-only range: every pointer store into it
  *       must go through gc_store() (a plain one can lose an object), and in
- *       exchange the end-of-mark pause does not rescan it.  For very large
- *       tables (many MiB) where that pause matters; when every range is
- *       barrier-only, stacks are not rescanned either. */
+ *       exchange the end-of-mark pause does not rescan it.  For any range
+ *       the program writes through gc_store anyway, and for very large
+ *       tables; when every range is barrier-only, no cycle stops the world
+ *       for a rescan. */
 #define GC_ROOTS_BARRIER 1u
 MGC_API int gc_add_roots_flags(void *start, void *end, unsigned flags);
 
