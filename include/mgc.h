@@ -344,8 +344,8 @@ MGC_API size_t gc_size(const void *p);
  * (gc_store works too): the end-of-mark pause scans the range again, and
  * every thread's stack, so it costs that pause about 0.3-0.5 ms per MiB of
  * such ranges and 0.05 us per range (docs/performance.md).  While any such
- * range is registered, every cycle ends with that stop of the world (with
- * none registered, the default handshake mode stops no thread at all), and
+ * range is registered, every cycle ends with that stop of the world (without
+ * one, the default handshake mode needs no stop for the roots), and
  * the pause also marks what the rescanned stacks reach: 2.5 ms at the median
  * with one 8 KiB range in bench/pause_bench.c.  A range written only through
  * gc_store belongs in gc_add_roots_flags(.., GC_ROOTS_BARRIER); one owned by
