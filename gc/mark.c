@@ -299,9 +299,7 @@ static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
  * 16 measured within noise of 8 (markrate, 64 MB); the price is paid on
  * trees laid out in order, whose scan order the FIFO disturbs (callgrind:
  * +3-4% instructions, +30% L1 misses on seq; see docs/performance.md). */
-#ifndef PREFETCH_DEPTH
 #define PREFETCH_DEPTH 8
-#endif
 /* Every object takes the FIFO.  An earlier version let an object popped
  * within 1 KiB of the one scanned last skip it (in-order heaps keep their
  * scan order); once the scan loop kept its state in registers that no
