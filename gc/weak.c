@@ -66,7 +66,7 @@ static void remove_special(gc_thread *t, uintptr_t obj, int kind, const void *ke
  * ThreadSanitizer is told not to look; written out, not through the
  * header's inline helpers, which would be instrumented if not inlined. */
 __attribute__((no_sanitize("thread"), noinline)) static bool marked_racy(const mspan *s, uintptr_t p) {
-    unsigned i = (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32); /* as mgc_span_obj_index */
+    unsigned i = s->nelems == 1 ? 0 : (unsigned)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
     const uint64_t *bits = s->gcmark_bits;
     return (bits[i / 64] >> (i % 64)) & 1;
 }

@@ -359,7 +359,8 @@ __attribute__((no_sanitize("thread"), noinline)) static bool slot_of_racy(const 
                                                                         uintptr_t *b) {
     /* Written out rather than through the header's inline helpers: a
      * helper the compiler does not inline would be instrumented. */
-    unsigned i = (unsigned)(((uint64_t)((uintptr_t)p - s->base) * s->divmagic) >> 32); /* as mgc_span_obj_index */
+    unsigned i = s->nelems == 1 ? 0
+                                : (unsigned)(((uint64_t)((uintptr_t)p - s->base) * s->divmagic) >> 32);
     *b = s->base + (uintptr_t)i * s->elemsize;
     if (i < s->freeindex) return true;
     const uint64_t *bits = s->alloc_bits;
