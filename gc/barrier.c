@@ -50,8 +50,8 @@ static gcwork unregistered_gcw; /* unregistered_lock */
 /* ** The store while marking: shade the old and the new value (Go's hybrid
  * barrier), inside the no-preempt section the caller opened. */
 static __attribute__((noinline)) void store_marking(gc_thread *t, void **slot, void *value) {
-    mgc_grey(&t->gcw, (uintptr_t)*(void *volatile *)slot);
-    mgc_grey(&t->gcw, (uintptr_t)value);
+    mgc_shade(&t->gcw, (uintptr_t)*(void *volatile *)slot);
+    mgc_shade(&t->gcw, (uintptr_t)value);
     if (unlikely(mgc_bc_on)) mgc_bc_store(slot, value);
     else *(void *volatile *)slot = value;
     mgc_nopreempt_end(t);
@@ -148,7 +148,7 @@ __attribute__((no_sanitize("address", "thread"))) static void shade_words(gcwork
     if (s && s->noscan) return;
     bool map = s && mgc_span_has_ptrmap(s);
     for (uintptr_t p = lo; p < hi; p += 8)
-        if (!map || mgc_span_word_is_ptr(s, p)) mgc_grey(w, *(volatile const uintptr_t *)p);
+        if (!map || mgc_span_word_is_ptr(s, p)) mgc_shade(w, *(volatile const uintptr_t *)p);
 }
 
 /* ** One chunk while marking: shade the old words, move (or clear), shade

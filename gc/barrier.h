@@ -31,6 +31,30 @@ static inline bool mgc_span_word_is_ptr(const mspan *s, uintptr_t p) {
     return (t->mask[k / 64] >> (k % 64)) & 1;
 }
 
+/* ** Shade p for the write barrier: the two answers most stores get,
+ * inline, and mgc_grey (a call, the span lookup, the allocated test, the
+ * atomic mark) only for the rest.  "Already marked" comes from the span
+ * the last shaded pointer fell in (w->last, valid for the whole mark: no
+ * span is freed while marking), and a marked slot needs nothing whether
+ * it is allocated or not, so returning is what mgc_grey would do too;
+ * "not a heap pointer" (NULL above all: a fresh object's field) is the
+ * heap's bounds.  A VM or a tree builder stores fresh objects (allocated
+ * black) into fresh fields (NULL) all the time: binary-trees spent 13% of
+ * its CPU in the marking barrier's calls before this (perf).  About 12
+ * instructions for either answer.  The mark word is read with a relaxed
+ * atomic load, as markers set it with atomic ORs. */
+static inline void mgc_shade(gcwork *w, uintptr_t p) {
+    const mspan *s = w->last;
+    if (s && p - s->base < s->limit - s->base) {
+        unsigned i = mgc_span_obj_index(s, p);
+        if ((__atomic_load_n(&s->gcmark_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1) return;
+    } else {
+        uintptr_t lo = atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed);
+        if (p - lo >= atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed) - lo) return;
+    }
+    mgc_grey(w, p);
+}
+
 
 
 /* ---- MGC_BARRIERCHECK (gc/barriercheck.c) --------------------------------
