@@ -295,11 +295,17 @@ static void scan_stack(gcwork *w, gc_thread *t, uintptr_t sp) {
  * a small FIFO, and the object parked PREFETCH_DEPTH pops earlier is the
  * one scanned, by which time its line has usually arrived.  On a tree laid
  * out in random order nearly every object is a cache miss, and this turns
- * a miss per object into misses overlapped eight at a time.  Depth 4 and
- * 16 measured within noise of 8 (markrate, 64 MB); the price is paid on
- * trees laid out in order, whose scan order the FIFO disturbs (callgrind:
- * +3-4% instructions, +30% L1 misses on seq; see docs/performance.md). */
-#define PREFETCH_DEPTH 8
+ * a miss per object into misses overlapped PREFETCH_DEPTH at a time.
+ * Depth 32, not the 8 it was: once the scan loop ran from registers, an
+ * object took less time than a miss, and eight objects no longer covered
+ * one.  Three interleaved runs each, 8 -> 32: binary-trees 21 wall 7.5 ->
+ * 6.9 s, CPU 12.6 -> 11.4 s, peak RSS 513 -> 456 MB (a shorter mark
+ * allocates less black); GCBench 0.27 -> 0.24 s (1 thread), 0.55 -> 0.48 s
+ * (2); markrate 256 MB seq, stop-the-world, 2060 -> 2820 MB/s.  Only the
+ * 64 MB in-order tree lost (2300 -> 2000 MB/s; from 128 MB on, 32 wins:
+ * 2190 -> 2950): the price is paid on trees laid out in order, whose scan
+ * order the FIFO disturbs (docs/performance.md). */
+#define PREFETCH_DEPTH 32
 /* Every object takes the FIFO.  An earlier version let an object popped
  * within 1 KiB of the one scanned last skip it (in-order heaps keep their
  * scan order); once the scan loop kept its state in registers that no
