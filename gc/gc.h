@@ -128,6 +128,7 @@ HIDDEN int mgc_workers_start(int n);
 HIDDEN void mgc_workers_set_active(int on);
 HIDDEN void mgc_workers_wait_idle(long ns); /* coordinator: until a worker idles, at most ns */
 HIDDEN uint64_t mgc_mark_scanned(void);    /* bytes scanned this cycle (gc/mark.c) */
+HIDDEN uint64_t mgc_mark_black(void);      /* bytes of marked allocated black this cycle */
 
 /* sweeping (gc/sweep.c) */
 HIDDEN void mgc_sweep_all(gc_thread *t);

@@ -62,6 +62,10 @@ _Atomic int mgc_mark_paused;
 
 /* Cycle totals, folded in by each marker as it flushes. */
 static _Atomic uint64_t marked_bytes, scanned_bytes;
+/* The part of marked_bytes allocated black (during the mark): reached by
+ * no marker, so the pacer can tell the heap the mark found from what the
+ * program added meanwhile. */
+static _Atomic uint64_t black_bytes;
 static _Atomic uint64_t mark_cycle; /* stamps stacks scanned this cycle */
 static _Atomic uint64_t stack_bytes;
 
@@ -363,6 +367,7 @@ static bool drain(gcwork *w, int64_t budget) {
 
 void mgc_mark_add_black(uint64_t bytes) {
     atomic_fetch_add_explicit(&marked_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&black_bytes, bytes, memory_order_relaxed);
 }
 
 void mgc_gcwork_account(gcwork *w) {
@@ -443,6 +448,7 @@ static bool stacks_pending(void) {
 void mgc_mark_setup_global(void) {
     atomic_store(&marked_bytes, 0);
     atomic_store(&scanned_bytes, 0);
+    atomic_store(&black_bytes, 0);
     atomic_store(&stack_bytes, 0);
     atomic_fetch_add(&mark_cycle, 1);
     mgc_roots_mark_begin();
@@ -723,3 +729,4 @@ uint64_t mgc_checkmark(void) {
 uint64_t mgc_mark_stack_bytes(void) { return atomic_load(&stack_bytes); }
 
 uint64_t mgc_mark_scanned(void) { return atomic_load(&scanned_bytes); }
+uint64_t mgc_mark_black(void) { return atomic_load(&black_bytes); }

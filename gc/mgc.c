@@ -102,21 +102,22 @@ static void report_rescans(unsigned rescans) {
 /* MGC_VERBOSE=2: the pacer's view of the mark, taken in the termination
  * pause and printed after it. */
 typedef struct pacer_line {
-    uint64_t scanned, worker_bytes, worker_ns, trigger, goal, runway, live;
+    uint64_t scanned, black, worker_bytes, worker_ns, trigger, goal, runway, live;
 } pacer_line;
 
 static void pacer_line_take(pacer_line *l) {
     mgc_pacer_debug(&l->worker_bytes, &l->worker_ns, &l->trigger, &l->runway);
     l->scanned = mgc_mark_scanned();
+    l->black = mgc_mark_black();
     l->goal = atomic_load(&mgc_heap_goal);
     l->live = atomic_load(&mgc_hstats.heap_live);
 }
 
 static void pacer_line_print(const pacer_line *l) {
-    mgc_print("mgc: pacer: scanned %.1f MB (workers %.1f MB in %.1f ms), trigger at %.1f MB, "
-              "goal %.1f, runway %.1f MB, live now %.1f",
-              l->scanned / 1e6, l->worker_bytes / 1e6, l->worker_ns / 1e6, l->trigger / 1e6,
-              l->goal / 1e6, l->runway / 1e6, l->live / 1e6);
+    mgc_print("mgc: pacer: scanned %.1f MB (workers %.1f MB in %.1f ms), allocated black %.1f MB, "
+              "trigger at %.1f MB, goal %.1f, runway %.1f MB, live now %.1f",
+              l->scanned / 1e6, l->worker_bytes / 1e6, l->worker_ns / 1e6, l->black / 1e6,
+              l->trigger / 1e6, l->goal / 1e6, l->runway / 1e6, l->live / 1e6);
 }
 
 /* The state of one cycle, handed from phase to phase (coordinator only). */
