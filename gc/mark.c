@@ -101,6 +101,26 @@ static __attribute__((noinline, cold)) bool check_bit_set(gcwork *w, mspan *s, u
     return true;
 }
 
+/* A work-buffer entry is an object's address, and in its top 16 bits the
+ * object's size in words when drain may scan it from the entry alone: a
+ * conservative (untyped) object of at most 128 KiB.  0 there means "look
+ * the span up" (typed objects, oblets, objects queued by rescan_span).
+ * The greying marker has the span in hand; the scanning one, up to
+ * PREFETCH_DEPTH pops later, would otherwise read the page table and the
+ * span struct again for every object: markrate seq ran 159 instructions
+ * per object with that lookup (callgrind), and on a scattered heap the span
+ * struct may have left the cache by then.  Heap addresses fit in 48 bits
+ * (MGC_ADDR_BITS, as the arena index assumes). */
+#define GREY_SIZE_SHIFT 48
+#define GREY_ADDR_MASK (((uintptr_t)1 << GREY_SIZE_SHIFT) - 1)
+_Static_assert(OBLET_SIZE / 8 < ((uintptr_t)1 << (64 - GREY_SIZE_SHIFT)),
+               "an oblet's size in words fits the entry's top bits");
+_Static_assert(MGC_ADDR_BITS <= GREY_SIZE_SHIFT, "heap addresses fit below the size bits");
+
+static inline uintptr_t grey_entry(uintptr_t obj, size_t elemsize) {
+    return obj | ((uintptr_t)(elemsize / 8) << GREY_SIZE_SHIFT);
+}
+
 /* ** Grey the slot of in-use span s that p points into, if it is
  * allocated and not yet marked.  The marker's hot path, inlined into the
  * scan loop: about 20 instructions for a pointer to an unmarked object
@@ -120,7 +140,7 @@ static inline __attribute__((always_inline)) void grey_in_span(gcwork *w, mspan 
     w->bytes_marked += s->elemsize;
     if (s->noscan) return;
     if (likely(s->elemsize <= OBLET_SIZE)) {
-        mgc_gcwork_put(w, obj);
+        mgc_gcwork_put(w, s->typed ? obj : grey_entry(obj, s->elemsize));
     } else {
         for (uintptr_t off = 0; off < s->elemsize; off += OBLET_SIZE) mgc_gcwork_put(w, obj + off);
     }
@@ -262,19 +282,20 @@ static void scan_object(gcwork *w, uintptr_t obj) {
     }
 }
 
-/* ** scan_object for drain's common case, inlined there: a conservative
- * object of at most 128 KiB, scanned by the real mark without the barrier
- * sanitizer.  The rest (typed maps, oblets, the checkmark, MGC_BARRIERCHECK)
- * goes through scan_object. */
-static inline __attribute__((always_inline)) void scan_object_fast(gcwork *w, uintptr_t obj,
-                                                                    uintptr_t hlo, uintptr_t hlen) {
-    mspan *s = mgc_span_of_unchecked(obj);
-    if (unlikely(s->typed | (s->elemsize > OBLET_SIZE))) {
+/* ** Scan a work-buffer entry, as drain's common case inlined there: an
+ * entry that carries its object's size (grey_entry) is scanned from it
+ * alone, by the real mark without the barrier sanitizer (slow: the
+ * checkmark or MGC_BARRIERCHECK); every other entry goes through
+ * scan_object. */
+static inline __attribute__((always_inline)) void scan_entry(gcwork *w, uintptr_t e, bool slow,
+                                                             uintptr_t hlo, uintptr_t hlen) {
+    uintptr_t obj = e & GREY_ADDR_MASK, size = (e >> GREY_SIZE_SHIFT) * 8;
+    if (unlikely(slow || size == 0)) {
         scan_object(w, obj);
         return;
     }
-    scan_conservative(w, obj, obj + s->elemsize, hlo, hlen);
-    w->scan_bytes += s->elemsize;
+    scan_conservative(w, obj, obj + size, hlo, hlen);
+    w->scan_bytes += size;
 }
 
 /* ** A finalizable object's words, without marking the object: what it
@@ -329,12 +350,12 @@ static bool drain(gcwork *w, int64_t budget) {
     uint64_t start = w->scan_bytes;
     uintptr_t fifo[PREFETCH_DEPTH];
     const uintptr_t hlo = heap_lo_now(), hlen = heap_len_now(hlo);
-    const bool slow = w->check || mgc_bc_on; /* scan_object_fast's conditions */
+    const bool slow = w->check || mgc_bc_on; /* scan_entry's conditions */
     unsigned head = 0, n = 0;
     for (;;) {
         uintptr_t obj = mgc_gcwork_try_get(w);
         if (obj) {
-            __builtin_prefetch((const void *)obj);
+            __builtin_prefetch((const void *)(obj & GREY_ADDR_MASK));
             if (n < PREFETCH_DEPTH) {
                 fifo[(head + n++) % PREFETCH_DEPTH] = obj;
                 continue;
@@ -349,8 +370,7 @@ static bool drain(gcwork *w, int64_t budget) {
             head = (head + 1) % PREFETCH_DEPTH;
             n--;
         }
-        if (likely(!slow)) scan_object_fast(w, obj, hlo, hlen);
-        else scan_object(w, obj);
+        scan_entry(w, obj, slow, hlo, hlen);
         /* A worker waits for work and the pool is empty: share ours. */
         if (unlikely(atomic_load_explicit(&mgc_workers_hungry, memory_order_relaxed)) &&
             atomic_load_explicit(&mgc_wbuf_nfull, memory_order_relaxed) == 0 &&
