@@ -111,6 +111,7 @@ static __attribute__((noinline, cold)) bool check_bit_set(gcwork *w, mspan *s, u
  * per object with that lookup (callgrind), and on a scattered heap the span
  * struct may have left the cache by then.  Heap addresses fit in 48 bits
  * (MGC_ADDR_BITS, as the arena index assumes). */
+_Static_assert(sizeof(uintptr_t) == 8, "work-buffer entries pack a size above a 48-bit address");
 #define GREY_SIZE_SHIFT 48
 #define GREY_ADDR_MASK (((uintptr_t)1 << GREY_SIZE_SHIFT) - 1)
 _Static_assert(OBLET_SIZE / 8 < ((uintptr_t)1 << (64 - GREY_SIZE_SHIFT)),
