@@ -69,9 +69,10 @@ static int max_depth;
 
 /* ** The stretch tree, built, checked and dropped in a frame of its own;
  * main clears the stack it used after (bu_clear_stack says why: without
- * it, one stale slot kept this 64 MB tree -- depth 21 -- alive for the
- * whole run: always under Boehm GC, about one run in four under mgc, with
- * half the collections and 1.7x the peak RSS in those runs). */
+ * it, one stale slot kept this tree -- 64 MB at depth 20, 128 MB at 21 --
+ * alive for the whole run: always under Boehm GC, about one run in four
+ * under mgc, with half the collections and 1.7x the peak RSS in those
+ * runs). */
 static __attribute__((noinline)) long stretch_tree(int d) {
     node *stretch = make(d);
     long c = check(stretch);
