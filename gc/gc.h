@@ -42,6 +42,7 @@ HIDDEN void mgc_handshake_locked(void (*fn)(gc_thread *), int kind); /* threads 
 /* the handshake mode's cycle (gc/handshake.c) */
 extern HIDDEN _Atomic int mgc_mark_decided; /* a mark found complete, sweepgen not yet advanced */
 HIDDEN bool mgc_weak_resurrected(void);     /* a weak get greyed a white object: keep it? */
+extern HIDDEN _Atomic int mgc_weak_test_yields; /* white-box tests: widen a weak read's race (gc/weak.c) */
 HIDDEN void mgc_hs_mark_setup(void);        /* coordinator */
 HIDDEN bool mgc_hs_try_terminate(void);     /* coordinator: one round; true: mark complete */
 HIDDEN void mgc_hs_barrier_off(void);

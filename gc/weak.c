@@ -71,6 +71,11 @@ __attribute__((no_sanitize("thread"), noinline)) static bool marked_racy(const m
     return (bits[i / 64] >> (i % 64)) & 1;
 }
 
+/* White-box tests: nonzero widens the window between reading the heap's
+ * sweepgen and the span's, by that many sched_yield calls, so the race
+ * below comes in every run instead of one in a few thousand. */
+_Atomic int mgc_weak_test_yields;
+
 /* ** Load a weak reference (a handle's target or a slot) for a reader:
  * the object if it is alive, else 0.  See the file comment.  Inside a
  * no-preempt section of t. */
@@ -85,8 +90,18 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
          * hg below is the advanced one. */
         bool decided = atomic_load(&mgc_mark_decided);
         uint32_t hg = atomic_load(&mgc_heap.sweepgen);
+        for (int y = atomic_load_explicit(&mgc_weak_test_yields, memory_order_relaxed); y > 0; y--)
+            sched_yield();
         uint32_t sg = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
         if (atomic_load_explicit(ref, memory_order_acquire) != p) continue; /* cleared meanwhile */
+        /* The span's state only means something against the heap's
+         * sweepgen it was read under.  If the advance came between the two
+         * reads, sg may already be the next cycle's "swept" (hg + 2), which
+         * no case below expects: it fell to the "decided" case and read the
+         * mark bits the sweep had just cleared, so a held object's handle
+         * read NULL (weak/concurrent_readers_during_marking_and_sweeping,
+         * about one run in 2000 under ASan).  Decide again. */
+        if (atomic_load(&mgc_heap.sweepgen) != hg) continue;
         bool alive;
         if (sg == hg - 1) { /* being swept: its weak references are being decided */
             sched_yield();
