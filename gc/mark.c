@@ -63,8 +63,8 @@ _Atomic int mgc_mark_paused;
 /* Cycle totals, folded in by each marker as it flushes. */
 static _Atomic uint64_t marked_bytes, scanned_bytes;
 /* The part of marked_bytes allocated black (during the mark): reached by
- * no marker, so the pacer can tell the heap the mark found from what the
- * program added meanwhile. */
+ * no marker.  MGC_VERBOSE=2 prints it, to tell the heap the mark found
+ * from what the program added meanwhile (the goal counts both, as Go's). */
 static _Atomic uint64_t black_bytes;
 static _Atomic uint64_t mark_cycle; /* stamps stacks scanned this cycle */
 static _Atomic uint64_t stack_bytes;
