@@ -84,20 +84,22 @@ static inline void *bu_xmalloc(size_t n) {
     return p;
 }
 
-/* A decimal count with an optional k/M/G suffix (powers of 1000). */
 /* ** Zero 16 KiB of stack below the caller's frame.  Called after a phase
  * whose data is dead (a stretch tree): both collectors scan stacks
  * conservatively, and a callee that leaves a frame slot unwritten would
  * otherwise keep whatever that phase left there -- binary-trees kept its
  * whole stretch tree alive that way (always under Boehm GC, in about one
  * run in four under mgc), which measures one stale word, not a collector.
- * noinline, so the buffer lies below the caller's frame. */
+ * noinline, so the buffer lies below the caller's frame.  (The tests'
+ * tu_clear_stack is the same; test_util.h needs Criterion, so it is not
+ * shared.) */
 static __attribute__((noinline, unused)) void bu_clear_stack(void) {
     volatile char buf[16384];
     memset((char *)buf, 0, sizeof buf);
     __asm__ volatile("" : : "r"(buf) : "memory");
 }
 
+/* A decimal count with an optional k/M/G suffix (powers of 1000). */
 static inline int bu_parse_u64(const char *s, uint64_t *out) {
     char *end;
     errno = 0;

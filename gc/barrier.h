@@ -41,13 +41,11 @@ static inline bool mgc_span_word_is_ptr(const mspan *s, uintptr_t p) {
  * heap's bounds.  A VM or a tree builder stores fresh objects (allocated
  * black) into fresh fields (NULL) all the time: binary-trees spent 13% of
  * its CPU in the marking barrier's calls before this (perf).  About 12
- * to 16 instructions for either answer (objdump of store_marking).  The mark word is read with a relaxed
- * atomic load, as markers set it with atomic ORs. */
+ * to 16 instructions for either answer (objdump of store_marking). */
 static inline void mgc_shade(gcwork *w, uintptr_t p) {
     const mspan *s = w->last;
     if (s && p - s->base < s->limit - s->base) {
-        unsigned i = mgc_span_obj_index(s, p);
-        if ((__atomic_load_n(&s->gcmark_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1) return;
+        if (mgc_mark_bit_get_racy(s, mgc_span_obj_index(s, p))) return;
     } else {
         uintptr_t lo = atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed);
         if (p - lo >= atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed) - lo) return;

@@ -174,12 +174,17 @@ static inline void mgc_span_set_freeindex(mspan *s, unsigned v) {
 static inline bool mgc_span_is_allocated_racy(const mspan *s, unsigned i) {
     return i < __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) || mgc_bit_get(s->alloc_bits, i);
 }
-/* ** Set mark bit i; true if this call set it (markers race). */
+/* ** Mark bit i, read while markers may be setting bits of the same word
+ * (the atomic OR below): a relaxed load, so the read is well defined. */
+static inline bool mgc_mark_bit_get_racy(const mspan *s, unsigned i) {
+    return (__atomic_load_n(&s->gcmark_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1;
+}
+/* ** Set mark bit i; true if this call set it (markers race).  Test before
+ * set: a bit already set costs a load, not a locked instruction. */
 static inline bool mgc_mark_bit_set_atomic(mspan *s, unsigned i) {
-    uint64_t *word = &s->gcmark_bits[i / 64];
+    if (mgc_mark_bit_get_racy(s, i)) return false;
     uint64_t bit = (uint64_t)1 << (i % 64);
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit) return false;
-    return !(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit);
+    return !(__atomic_fetch_or(&s->gcmark_bits[i / 64], bit, __ATOMIC_RELAXED) & bit);
 }
 static inline unsigned mgc_span_bitmap_words(const mspan *s) {
     return (s->nelems + 63u) / 64u;
