@@ -40,8 +40,20 @@ HIDDEN void mgc_stop_the_world(void);
 HIDDEN void mgc_start_the_world(void);
 HIDDEN void mgc_handshake_locked(void (*fn)(gc_thread *), int kind); /* threads lock held */
 /* the handshake mode's cycle (gc/handshake.c) */
-extern HIDDEN _Atomic int mgc_mark_decided; /* a mark found complete, sweepgen not yet advanced */
+/* A mark found complete, sweepgen not yet advanced: 0, or the sweepgen the
+ * decision was taken under << 2 | MGC_DECISION_*.  A tentative decision
+ * lasts a few instructions (the coordinator's check that no weak get
+ * resurrected meanwhile); readers wait it out (gc/handshake.c). */
+extern HIDDEN _Atomic uint64_t mgc_mark_decided;
+#define MGC_DECISION_TENTATIVE 1
+#define MGC_DECISION_FINAL 2
+#define MGC_DECISION_STATE(d) ((int)((d) & 3))
+#define MGC_DECISION_SWEEPGEN(d) ((uint32_t)((d) >> 2))
 HIDDEN bool mgc_weak_resurrected(void);     /* a weak get greyed a white object: keep it? */
+/* White-box tests: called by a termination round that found the mark
+ * complete, with stage 0 before the tentative decision and 1 after it,
+ * before the resurrection check; threads lock held (gc/handshake.c). */
+extern HIDDEN void (*_Atomic mgc_hs_test_decision_hook)(int stage);
 extern HIDDEN _Atomic int mgc_weak_test_yields; /* white-box tests: widen a weak read's race (gc/weak.c) */
 HIDDEN void mgc_hs_mark_setup(void);        /* coordinator */
 HIDDEN bool mgc_hs_try_terminate(void);     /* coordinator: one round; true: mark complete */

@@ -77,10 +77,18 @@
  * strong path reaches, and greying such a white object after t_q makes it
  * grey again.  So a weak get that greys (its target was white) counts a
  * resurrection; the coordinator, once a round is clean, sets
- * mgc_mark_decided and then reads the count: changed since t_q, the round
- * does not count (the store and the load on both sides are sequentially
- * consistent, so one sees the other).  From the decision to the advance a
- * weak get whose target is white returns NULL: it is garbage.
+ * mgc_mark_decided tentatively and then reads the count: changed since
+ * t_q, the round does not count (the store and the load on both sides are
+ * sequentially consistent, so one sees the other).  Only then is the
+ * decision final.  From the final decision to the advance a weak get whose
+ * target is white returns NULL: it is garbage.  While the decision is
+ * tentative a weak get waits (a few instructions of the coordinator's):
+ * trusting it, a get returned NULL for an object a resurrection had just
+ * made reachable again, and a resurrecting get returned NULL for an object
+ * the abort then kept -- a weak reference that read NULL and later did
+ * not (weak/no_null_for_an_object_a_resurrection_keeps).  The decision
+ * carries its sweepgen, so a reader that read it just before the advance
+ * does not apply it to the next cycle's spans.
  *
  * Why "advance" needs no stop.  Each thread reads and writes span states
  * relative to its own view, one view per no-preempt section.  A view one
@@ -98,9 +106,11 @@
 #include "gc/barrier.h"
 #include "gc/workbuf.h"
 
-/* Set by the coordinator when a round proved the mark complete, cleared
- * just after the sweepgen advance; read by gc_weak_get (gc/weak.c). */
-_Atomic int mgc_mark_decided;
+/* Set by the coordinator when a round proved the mark complete (tentative,
+ * then final or 0), cleared just after the sweepgen advance; read by
+ * gc_weak_get (gc/weak.c).  Written by the coordinator only. */
+_Atomic uint64_t mgc_mark_decided;
+void (*_Atomic mgc_hs_test_decision_hook)(int stage);
 /* Weak gets that greyed a white object; compared for change only. */
 static _Atomic uint64_t resurrections;
 /* A thread answered this round having greyed something; coordinator and
@@ -111,7 +121,17 @@ static _Atomic int round_dirty;
  * caller may keep it (false once the mark is decided: it is garbage). */
 bool mgc_weak_resurrected(void) {
     atomic_fetch_add(&resurrections, 1);
-    return !atomic_load(&mgc_mark_decided);
+    for (;;) { /* the caller's thread still marks: no advance can come */
+        uint64_t d = atomic_load(&mgc_mark_decided);
+        if (MGC_DECISION_STATE(d) != MGC_DECISION_TENTATIVE) return MGC_DECISION_STATE(d) != MGC_DECISION_FINAL;
+        sched_yield(); /* the coordinator is between two stores */
+    }
+}
+
+/* ** The test hook, if a white-box test set one. */
+static void decision_hook(int stage) {
+    void (*hook)(int) = atomic_load_explicit(&mgc_hs_test_decision_hook, memory_order_acquire);
+    if (hook) hook(stage);
 }
 
 /* ---- the actions, each run by one thread at its handshake ------------------ */
@@ -192,9 +212,12 @@ bool mgc_hs_try_terminate(void) {
         mgc_handshake_locked(hs_flush, MGC_HOLD_HANDSHAKE);
         done = !atomic_load(&round_dirty) && nothing_pending_locked();
         if (done) {
-            atomic_store(&mgc_mark_decided, 1);
+            uint64_t d = (uint64_t)mgc_sweepgen() << 2;
+            decision_hook(0);
+            atomic_store(&mgc_mark_decided, d | MGC_DECISION_TENTATIVE);
+            decision_hook(1);
             done = atomic_load(&resurrections) == r0;
-            if (!done) atomic_store(&mgc_mark_decided, 0);
+            atomic_store(&mgc_mark_decided, done ? d | MGC_DECISION_FINAL : 0);
         }
         if (done) {
             /* Unregistered threads shade under this lock: none is midway. */

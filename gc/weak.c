@@ -71,9 +71,10 @@ __attribute__((no_sanitize("thread"), noinline)) static bool marked_racy(const m
     return (bits[i / 64] >> (i % 64)) & 1;
 }
 
-/* White-box tests: nonzero widens the window between reading the heap's
- * sweepgen and the span's, by that many sched_yield calls, so the race
- * below comes in every run instead of one in a few thousand. */
+/* White-box tests: nonzero widens the windows between reading the
+ * decision and the heap's sweepgen and between that and the span's, by
+ * that many sched_yield calls each, so the races below come in every run
+ * instead of one in a few thousand. */
 _Atomic int mgc_weak_test_yields;
 
 /* ** Load a weak reference (a handle's target or a slot) for a reader:
@@ -87,11 +88,14 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
         if (!s) return 0;
         /* Read before the heap's sweepgen: the handshake mode clears it
          * after the advance (gc/handshake.c), so "not decided" here means
-         * hg below is the advanced one. */
-        bool decided = atomic_load(&mgc_mark_decided);
+         * hg below is the advanced one; and a decision read just before
+         * the advance names the old sweepgen, so it is not applied to hg
+         * read after it (whose swept spans have fresh mark bits). */
+        int yields = atomic_load_explicit(&mgc_weak_test_yields, memory_order_relaxed);
+        uint64_t d = atomic_load(&mgc_mark_decided);
+        for (int y = yields; y > 0; y--) sched_yield();
         uint32_t hg = atomic_load(&mgc_heap.sweepgen);
-        for (int y = atomic_load_explicit(&mgc_weak_test_yields, memory_order_relaxed); y > 0; y--)
-            sched_yield();
+        for (int y = yields; y > 0; y--) sched_yield();
         uint32_t sg = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
         if (atomic_load_explicit(ref, memory_order_acquire) != p) continue; /* cleared meanwhile */
         /* The span's state only means something against the heap's
@@ -102,6 +106,16 @@ static uintptr_t weak_load(gc_thread *t, const _Atomic uintptr_t *ref) {
          * read NULL (weak/concurrent_readers_during_marking_and_sweeping,
          * about one run in 2000 under ASan).  Decide again. */
         if (atomic_load(&mgc_heap.sweepgen) != hg) continue;
+        bool decided = false;
+        if (MGC_DECISION_SWEEPGEN(d) == hg) {
+            /* Tentative: the coordinator is checking for resurrections; an
+             * aborted decision must not have said "dead" to anyone. */
+            if (MGC_DECISION_STATE(d) == MGC_DECISION_TENTATIVE) {
+                sched_yield();
+                continue;
+            }
+            decided = MGC_DECISION_STATE(d) == MGC_DECISION_FINAL;
+        }
         bool alive;
         if (sg == hg - 1) { /* being swept: its weak references are being decided */
             sched_yield();

@@ -272,7 +272,11 @@ Test(weak, concurrent_readers_during_marking_and_sweeping, .timeout = 120)
  * next cycle" state against the old cycle, reading mark bits the sweep had
  * cleared: a held object's handle read NULL (one run in about 2000 of the
  * test above, under ASan).  The white-box hook widens that window with
- * yields; before the fix every run of this test failed. */
+ * yields; before the fix every run of this test failed.  It widens the
+ * window between reading the mark's decision and the heap's sweepgen too:
+ * a decision read just before the advance, applied to a span swept just
+ * after it, read that span's fresh mark bits and said NULL for a held
+ * object (4 runs of 4 failed before decisions carried their sweepgen). */
 Test(weak, readers_across_a_sweepgen_advance, .timeout = 120)
 {
     tu_init();
@@ -289,4 +293,100 @@ Test(weak, under_torture, .timeout = 120)
     /* 3 x MIN_ROUNDS x 9 allocations, a cycle per 1000 per thread (threads
      * asking at once share one). */
     cr_assert_gt(tu_stats().num_gc, (uint64_t)(NMUT * MIN_ROUNDS * 9 / 1000 / 10));
+}
+
+/* ---- a termination round that a resurrection aborts ---------------------------------------- */
+
+/* A coordinator whose round was clean decides the mark complete, then
+ * checks that no weak get resurrected an object meanwhile; if one did, the
+ * decision is withdrawn and marking goes on.  Readers that trusted the
+ * decision in between said NULL for objects the withdrawn round then kept:
+ * here y, resurrected by a get, holds the only strong reference to z, and
+ * a get of z after the decision read NULL while y held z.  The hook runs
+ * the two gets at the two points of the first clean round, on a registered
+ * reader thread. */
+typedef struct pair_obj {
+    struct pair_obj *child;
+    uint64_t payload[3];
+} pair_obj;
+
+static gc_weak *rz_wy, *rz_wz;
+static _Atomic int rz_cmd;    /* hook -> reader: 1 get y, 2 get z, 3 quit */
+static _Atomic int rz_done;   /* reader -> hook: the last command done */
+static _Atomic int rz_rounds; /* rounds that reached a decision */
+static _Atomic int rz_got_y, rz_z_ok;
+
+static void rz_hook(int stage)
+{
+    if (stage == 0 && atomic_fetch_add(&rz_rounds, 1) != 0)
+        return;
+    if (stage == 1 && atomic_load(&rz_rounds) != 1)
+        return;
+    atomic_store(&rz_cmd, stage + 1);
+    if (stage == 0) {
+        while (atomic_load(&rz_done) != 1)
+            sched_yield();
+    } else {
+        /* A fixed reader waits for the decision to settle, which this
+         * round cannot do until the hook returns: wait a bounded while. */
+        for (int i = 0; i < 20000 && atomic_load(&rz_done) != 2; i++)
+            sched_yield();
+    }
+}
+
+static void *rz_reader(void *arg)
+{
+    (void)arg;
+    if (gc_register_thread() != GC_OK)
+        tu_fail("gc_register_thread failed");
+    while (atomic_load(&rz_cmd) != 1)
+        sched_yield();
+    pair_obj *y = gc_weak_get(rz_wy);
+    atomic_store(&rz_got_y, y != NULL);
+    atomic_store(&rz_done, 1);
+    while (atomic_load(&rz_cmd) != 2)
+        sched_yield();
+    pair_obj *z = gc_weak_get(rz_wz);
+    atomic_store(&rz_z_ok, y && z == y->child && z->payload[0] == tu_mix(2));
+    atomic_store(&rz_done, 2);
+    while (atomic_load(&rz_cmd) != 3)
+        sched_yield();
+    gc_unregister_thread();
+    return NULL;
+}
+
+static TU_NOINLINE void make_weak_pair(void)
+{
+    pair_obj *y = gc_alloc(sizeof *y), *z = gc_alloc(sizeof *z);
+    cr_assert(y && z);
+    y->payload[0] = tu_mix(1);
+    z->payload[0] = tu_mix(2);
+    gc_store(&y->child, z);
+    rz_wy = gc_weak_new(y);
+    rz_wz = gc_weak_new(z);
+    cr_assert(rz_wy && rz_wz);
+}
+
+Test(weak, no_null_for_an_object_a_resurrection_keeps, .timeout = 60)
+{
+    setenv("MGC_HANDSHAKE", "1", 1); /* the decision belongs to the handshake mode */
+    tu_init();
+    gc_set_percent(-1);
+    make_weak_pair();
+    tu_clear_stack();
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, rz_reader, NULL), 0);
+    atomic_store(&mgc_hs_test_decision_hook, rz_hook);
+    gc_collect();
+    atomic_store(&mgc_hs_test_decision_hook, NULL);
+    atomic_store(&rz_cmd, 3);
+    tu_join(th);
+    tu_assert_no_thread_failures();
+    cr_assert(atomic_load(&rz_got_y), "the get of y before the decision read NULL");
+    cr_assert_geq(atomic_load(&rz_rounds), 2,
+                  "test precondition: y was not white (a stale stack word?), so nothing was resurrected");
+    cr_assert(atomic_load(&rz_z_ok), "z read NULL while y, resurrected, held it");
+    tu_collect_clean();
+    gc_weak_free(rz_wy);
+    gc_weak_free(rz_wz);
 }
