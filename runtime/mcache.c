@@ -40,20 +40,6 @@ static bool refill_wants_cycle(bool marking) {
            atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed) > goal + goal / 16;
 }
 
-/* ** An empty span that needs no zeroing is fresh from the OS (or
- * scavenged): its pages may not be mapped yet.  Write one byte of each
- * 4 KiB page now, so each comes in by one write fault.  Otherwise the
- * first touch of an object's field may be a read -- the write barrier
- * reads the old value while marking, and a marker may scan an object the
- * program has not written -- which maps the shared zero page, and the
- * write after it then faults again to copy it and flushes the TLB of
- * every CPU the process runs on (an IPI each): perf put 5% of GCBench's
- * samples in those flushes under store_marking.  The slots are free and
- * zero; storing zero changes nothing a reader could see. */
-static void prefault(mspan *s) {
-    for (uintptr_t p = s->base; p < s->limit; p += 4096) *(volatile char *)p = 0;
-}
-
 /* ** A span with no object in it that needs zeroing (reused pages from the
  * page heap) is cleared whole, once, here: one memset of the span costs a
  * fraction of clearing its slots one by one on the fast path (a 16-byte
@@ -63,12 +49,7 @@ static void prefault(mspan *s) {
  * that frees a slot sets it again.  Not under MGC_CLOBBER, whose pattern in
  * freed slots must stay until each is reused. */
 static void zero_if_empty(mspan *s) {
-    if (s->alloc_count != 0) return;
-    if (!s->needzero) {
-        prefault(s);
-        return;
-    }
-    if (mgc_cfg.clobber) return;
+    if (!s->needzero || s->alloc_count != 0 || mgc_cfg.clobber) return;
     memset((void *)s->base, 0, (size_t)s->nelems * s->elemsize);
     s->needzero = 0;
 }
