@@ -137,13 +137,19 @@ static inline __attribute__((always_inline)) void grey_in_span(gcwork *w, mspan 
     } else if (!mgc_mark_bit_set_atomic(s, i)) {
         return;
     }
-    uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
-    w->bytes_marked += s->elemsize;
+    size_t size = s->elemsize;
+    uintptr_t obj = s->base + (uintptr_t)i * size;
+    w->bytes_marked += size;
+    uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
+    if (likely(words)) {
+        mgc_gcwork_put(w, obj | words << GREY_SIZE_SHIFT);
+        return;
+    }
     if (s->noscan) return;
-    if (likely(s->elemsize <= OBLET_SIZE)) {
-        mgc_gcwork_put(w, s->typed ? obj : grey_entry(obj, s->elemsize));
+    if (likely(size <= OBLET_SIZE)) {
+        mgc_gcwork_put(w, s->typed ? obj : grey_entry(obj, size));
     } else {
-        for (uintptr_t off = 0; off < s->elemsize; off += OBLET_SIZE) mgc_gcwork_put(w, obj + off);
+        for (uintptr_t off = 0; off < size; off += OBLET_SIZE) mgc_gcwork_put(w, obj + off);
     }
 }
 

@@ -35,6 +35,7 @@ void mgc_span_init_objects(mspan *s, int spanclass) {
         s->divmagic = mgc_class_to_divmagic[sizeclass];
     }
     s->limit = s->base + s->nelems * s->elemsize;
+    s->grey_words = sizeclass != 0 && kind == MGC_KIND_SCAN ? (uint16_t)(s->elemsize / 8) : 0;
     mgc_span_set_freeindex(s, 0);
     s->alloc_count = 0;
     s->alloc_bits = mgc_bitmap_alloc(mgc_span_bitmap_words(s));

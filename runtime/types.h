@@ -119,6 +119,11 @@ typedef struct mspan {
     uint8_t noscan;     /* as base */
     uint8_t typed;      /* objects carry a pointer map: ptrbits or large_type; as base */
     uint16_t spanclass; /* sizeclass << 2 | kind (MGC_KIND_*); as base */
+    /* Small untyped scan spans: elemsize / 8, the size a marker's
+     * work-buffer entry carries (gc/mark.c grey_entry); 0 for every other
+     * span, which takes the marker's slower path.  One field read and
+     * tested instead of noscan, typed and a size compare.  As base. */
+    uint16_t grey_words;
     /* ---- end of the marker's line ---- */
 
     /* Typed spans (runtime/typed.c): which words of the span hold pointers.
@@ -159,7 +164,7 @@ _Static_assert(MGC_SPAN_HOT(base) && MGC_SPAN_HOT(limit) && MGC_SPAN_HOT(elemsiz
                    MGC_SPAN_HOT(alloc_bits) && MGC_SPAN_HOT(gcmark_bits) &&
                    MGC_SPAN_HOT(divmagic) && MGC_SPAN_HOT(nelems) && MGC_SPAN_HOT(freeindex) &&
                    MGC_SPAN_HOT(state) && MGC_SPAN_HOT(noscan) && MGC_SPAN_HOT(typed) &&
-                   MGC_SPAN_HOT(spanclass),
+                   MGC_SPAN_HOT(spanclass) && MGC_SPAN_HOT(grey_words),
                "the marker's fields share the first cache line of mspan");
 _Static_assert(_Alignof(mspan) == 64 && sizeof(mspan) % 64 == 0,
                "span structs start on a cache line (fixalloc hands out sizeof-sized blocks "
