@@ -315,6 +315,7 @@ static _Atomic int rz_cmd;    /* hook -> reader: 1 get y, 2 get z, 3 quit */
 static _Atomic int rz_done;   /* reader -> hook: the last command done */
 static _Atomic int rz_rounds; /* rounds that reached a decision */
 static _Atomic int rz_got_y, rz_z_ok;
+static _Atomic int rz_ready; /* the reader is registered */
 
 static void rz_hook(int stage)
 {
@@ -339,6 +340,7 @@ static void *rz_reader(void *arg)
     (void)arg;
     if (gc_register_thread() != GC_OK)
         tu_fail("gc_register_thread failed");
+    atomic_store(&rz_ready, 1);
     /* Each wait also ends on "quit", should the hook never run. */
     while (atomic_load(&rz_cmd) < 1)
         sched_yield();
@@ -385,6 +387,11 @@ Test(weak, no_null_for_an_object_a_resurrection_keeps, .timeout = 60)
     tu_clear_stack();
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, rz_reader, NULL), 0);
+    /* Registering takes the threads lock, which the hook runs under: a
+     * reader still registering would never answer it (a hang under load
+     * in CI's ASan run). */
+    while (!atomic_load(&rz_ready))
+        sched_yield();
     atomic_store(&mgc_hs_test_decision_hook, rz_hook);
     gc_collect();
     atomic_store(&mgc_hs_test_decision_hook, NULL);
