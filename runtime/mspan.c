@@ -3,9 +3,10 @@
  *
  * A span of size class c holds nelems = npages * 8 KiB / size slots.  Which
  * are free is told by two things together: alloc_bits, the slots that
- * survived the last sweep, and freeindex, below which every slot has been
- * handed out since.  So slot i is allocated iff i < freeindex or
- * alloc_bits[i].  Allocation never builds a free list: alloc_cache holds the
+ * survived the last sweep, and freeindex, below which every slot is taken:
+ * the sweep starts it at the first slot alloc_bits leaves free, and
+ * allocation moves it past each slot it hands out.  So slot i is allocated
+ * iff i < freeindex or alloc_bits[i].  Allocation never builds a free list: alloc_cache holds the
  * complement of the alloc_bits word that freeindex is in, shifted so bit 0
  * is slot freeindex, and the next free slot is a count-trailing-zeros away.
  *
