@@ -123,7 +123,8 @@ bool mgc_weak_resurrected(void) {
     atomic_fetch_add(&resurrections, 1);
     for (;;) { /* the caller's thread still marks: no advance can come */
         uint64_t d = atomic_load(&mgc_mark_decided);
-        if (MGC_DECISION_STATE(d) != MGC_DECISION_TENTATIVE) return MGC_DECISION_STATE(d) != MGC_DECISION_FINAL;
+        int state = MGC_DECISION_STATE(d);
+        if (state != MGC_DECISION_TENTATIVE) return state != MGC_DECISION_FINAL;
         sched_yield(); /* the coordinator is between two stores */
     }
 }

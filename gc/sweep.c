@@ -57,7 +57,7 @@ static void clobber_freed(mspan *s) {
  * and a marker's "allocated?" test (mgc_span_is_allocated_racy) answers
  * them with one compare instead of a bitmap load.  Long-lived data fills
  * spans, so most of an old heap is answered that way: markrate 8 MB seq
- * ran 5 fewer instructions per object (callgrind). */
+ * ran 3 fewer instructions per object (callgrind, 161.4 M -> 158.3 M). */
 static unsigned first_free(const mspan *s, unsigned words) {
     for (unsigned w = 0; w < words; w++)
         if (~s->alloc_bits[w]) {

@@ -80,11 +80,12 @@ typedef struct span_list {
 /* Layout: the marker's fields in one cache line.  Every word a marker
  * follows into the heap reads base, limit and state (mgc_span_of_heap),
  * divmagic and nelems (the slot index), freeindex and alloc_bits (is the
- * slot allocated?), gcmark_bits (the mark), elemsize and noscan/typed
- * (queue or not, how much to scan): with the struct 64-byte aligned they
- * all sit in bytes 8..63 of its first line, so a random-order mark takes
- * one miss per span struct, not two or three (issue 17; callgrind --cache-sim: a
- * third fewer L1 read misses on markrate's shuffled tree).  Bytes 0..7 hold
+ * slot allocated?), gcmark_bits (the mark), elemsize, grey_words and
+ * noscan/typed (queue or not, how much to scan): with the struct 64-byte
+ * aligned they all sit in bytes 8..63 of its first line, so a random-order
+ * mark takes one miss per span struct, not two or three (issue 17;
+ * callgrind --cache-sim: a third fewer L1 read misses on markrate's
+ * shuffled tree).  Bytes 0..7 hold
  * `next`, which a freed struct's free-list link overwrites (fixalloc):
  * nothing a racy reader of a recycled struct checks lives there.  The
  * offsets are asserted below the struct. */
