@@ -193,6 +193,7 @@ static inline unsigned mgc_span_bitmap_words(const mspan *s) {
 HIDDEN void mgc_span_init_objects(mspan *s, int spanclass);
 HIDDEN void mgc_span_refill_alloc_cache(mspan *s);
 HIDDEN unsigned mgc_span_next_free_index(mspan *s);
+HIDDEN unsigned mgc_span_first_free(const mspan *s); /* where a sweep starts freeindex */
 HIDDEN unsigned mgc_span_count_marked(const mspan *s);
 HIDDEN void mgc_span_premark_free(mspan *s);
 HIDDEN uint64_t mgc_span_unmark_free(mspan *s);
