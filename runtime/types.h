@@ -85,10 +85,10 @@ typedef struct span_list {
  * aligned they all sit in bytes 8..63 of its first line, so a random-order
  * mark takes one miss per span struct, not two or three (issue 17;
  * callgrind --cache-sim: a third fewer L1 read misses on markrate's
- * shuffled tree).  Bytes 0..7 hold
- * `next`, which a freed struct's free-list link overwrites (fixalloc):
- * nothing a racy reader of a recycled struct checks lives there.  The
- * offsets are asserted below the struct. */
+ * shuffled tree).  Bytes 0..7 hold `next`, which a freed struct's
+ * free-list link overwrites (fixalloc): nothing a racy reader of a
+ * recycled struct checks lives there.  The offsets are asserted below the
+ * struct. */
 typedef struct mspan {
     /* List link: owned by whoever owns the list the span is on (mheap lock
      * for free spans, mcentral lock for uncached in-use spans). */
