@@ -298,8 +298,11 @@ static void report_mark_termination(cycle *c) {
  * and then so the program's threads get the CPU first; allocating threads
  * sweep on demand meanwhile. */
 static void background_sweep(cycle *c) {
-    for (int k = 0; mgc_sweep_one(NULL); k++)
-        if (k % 256 == 255 && !cycle_pending()) sched_yield();
+    for (unsigned k = 0, n; (n = mgc_sweep_some(NULL, SWEEP_BATCH)) != 0;)
+        if ((k += n) >= 256 && !cycle_pending()) {
+            sched_yield();
+            k = 0;
+        }
     atomic_store(&mgc_sweep_done, 1);
     c->t_swept = mgc_nanotime();
     mgc_fin_cycle_end();

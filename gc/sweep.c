@@ -98,35 +98,58 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     return false;
 }
 
-/* ** Sweep one unswept span from any class; false when there is none.  t
- * is NULL for the background sweeper.  The classes to try come from
- * mcentral's bitmap of non-empty unswept lists, so no lock is taken for a
- * class with nothing to sweep; a false answer means every list was empty
- * when looked at, and none is refilled before sweepgen next rises. */
-bool mgc_sweep_one(gc_thread *t) {
-    if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return false;
+/* ** Claim and sweep up to max (at most SWEEP_BATCH) of class c's unswept
+ * spans: c's lock is taken once to pop them all and once to file them all
+ * (one span at a time, GCBench's program thread and the background
+ * sweeper met on that lock at every span).  With room, the first swept
+ * span with a free slot is not filed but handed to the caller (a refill)
+ * in *room.  Spans left empty go back to the page heap.  Returns how many
+ * were swept.  The caller counts itself in mgc_sweep_active and keeps its
+ * view sg for the whole call (a no-preempt section). */
+unsigned mgc_sweep_batch(gc_thread *t, mcentral *c, uint32_t sg, unsigned max, mspan **room) {
+    mspan *v[SWEEP_BATCH];
+    unsigned n = mgc_central_pop_unswept(t, c, v, max < SWEEP_BATCH ? max : SWEEP_BATCH);
+    unsigned swept = 0, nfile = 0;
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = v[k];
+        if (!mgc_central_claim(s, sg)) continue; /* our view went stale: s is filed again */
+        mgc_sweep_span(t, s, true);
+        swept++;
+        if (room && !*room && s->alloc_count < s->nelems) *room = s;
+        else if (s->alloc_count == 0) mgc_heap_free(t, s);
+        else v[nfile++] = s; /* nfile <= k: v[k] is read already */
+    }
+    mgc_central_push_swept(t, c, v, nfile);
+    return swept;
+}
+
+/* ** Sweep up to max unswept spans (at most SWEEP_BATCH), all of one
+ * class; 0 when there is none left.  t is NULL for the background
+ * sweeper.  The classes to try come from mcentral's bitmap of non-empty
+ * unswept lists, so no lock is taken for a class with nothing to sweep; a
+ * 0 means every list was empty when looked at, and none is refilled
+ * before sweepgen next rises. */
+unsigned mgc_sweep_some(gc_thread *t, unsigned max) {
+    if (atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) return 0;
     if (t) mgc_nopreempt_begin(t); /* the view stays put */
     atomic_fetch_add(&mgc_sweep_active, 1);
     uint32_t sg = mgc_sweepgen_of(t);
     int i = atomic_load_explicit(&sweep_cursor, memory_order_relaxed);
-    mspan *s = NULL;
+    unsigned n = 0;
     /* A thread whose view is a cycle behind (between the advance and its
-     * handshake) leaves the sweeping to the others. */
-    while (!s && sg == mgc_sweepgen() && (i = mgc_central_next_unswept(i, sg)) >= 0)
-        s = mgc_central_pop_unswept(t, &mgc_heap.central[i]); /* NULL: raced, look again */
-    if (s && !mgc_central_claim(s, sg)) s = NULL;
-    if (s) {
-        mgc_sweep_span(t, s, false);
-        atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
-    }
+     * handshake) leaves the sweeping to the others.  0 from a class whose
+     * bit was set: raced with another sweeper, look again. */
+    while (!n && sg == mgc_sweepgen() && (i = mgc_central_next_unswept(i, sg)) >= 0)
+        n = mgc_sweep_batch(t, &mgc_heap.central[i], sg, max, NULL);
+    if (n) atomic_store_explicit(&sweep_cursor, i, memory_order_relaxed);
     atomic_fetch_sub(&mgc_sweep_active, 1);
     if (t) mgc_nopreempt_end(t);
-    return s != NULL;
+    return n;
 }
 
 /* ** Sweep every span still unswept (other threads may sweep beside us). */
 void mgc_sweep_all(gc_thread *t) {
-    while (mgc_sweep_one(t)) {}
+    while (mgc_sweep_some(t, SWEEP_BATCH)) {}
 }
 
 /* ** Sweep termination: every span swept, and no sweep still running in

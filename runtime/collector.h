@@ -100,7 +100,10 @@ static inline bool mgc_pacer_should_trigger(void) {
  * unswept spans first (Go's "proportional sweep" and reclaim). */
 HIDDEN bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve);
 HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
-HIDDEN bool mgc_sweep_one(gc_thread *t); /* false when nothing is left */
+/* Up to max spans of one class; 0 when nothing is left. */
+HIDDEN unsigned mgc_sweep_some(gc_thread *t, unsigned max);
+#define SWEEP_BATCH 16 /* the most one call sweeps */
+HIDDEN unsigned mgc_sweep_batch(gc_thread *t, struct mcentral *c, uint32_t sg, unsigned max, mspan **room);
 extern HIDDEN _Atomic int mgc_sweep_done;
 extern HIDDEN _Atomic int mgc_sweep_active; /* gc/sweep.c */
 

@@ -241,7 +241,8 @@ HIDDEN void mgc_central_init(mcentral *c, int spanclass);
 HIDDEN mspan *mgc_central_cache_span(gc_thread *t, mcentral *c);
 HIDDEN void mgc_central_uncache_span(gc_thread *t, mcentral *c, mspan *s);
 HIDDEN void mgc_central_push(gc_thread *t, mcentral *c, mspan *s, bool full);
-HIDDEN mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c);
+HIDDEN unsigned mgc_central_pop_unswept(gc_thread *t, mcentral *c, mspan **out, unsigned max);
+HIDDEN void mgc_central_push_swept(gc_thread *t, mcentral *c, mspan **v, unsigned n);
 HIDDEN bool mgc_central_has_unswept(int spanclass, uint32_t sg);
 HIDDEN int mgc_central_next_unswept(int from, uint32_t sg); /* -1: none */
 HIDDEN void mgc_span_list_push(span_list *l, mspan *s);

@@ -82,7 +82,7 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     } else if (!atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) {
         /* Proportional sweeping: every refill sweeps a span or two, so the
          * sweep finishes long before the next trigger. */
-        if (mgc_sweep_one(t)) mgc_sweep_one(t);
+        mgc_sweep_some(t, 2);
     }
     if (refill_wants_cycle(marking)) t->want_gc = 1;
     return true;

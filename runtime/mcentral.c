@@ -40,6 +40,8 @@
 #include "runtime/heap.h"
 
 #define SWEEP_BUDGET 100
+/* Spans a refill sweeps per batch when it must sweep to find room. */
+#define DEMAND_BATCH 4
 #define CLASS_WORDS ((MGC_NUM_SPAN_CLASSES + 63) / 64)
 
 /* Span classes with a span on a list of parity p; see the top of file. */
@@ -99,14 +101,28 @@ static mspan *pop_unswept_locked(mcentral *c, uint32_t sg) {
     return s;
 }
 
-/* ** Pop any span still waiting for this cycle's sweep (for sweep-all). */
-mspan *mgc_central_pop_unswept(gc_thread *t, mcentral *c) {
+/* ** Pop up to max spans still waiting for this cycle's sweep, under one
+ * hold of the lock; how many. */
+unsigned mgc_central_pop_unswept(gc_thread *t, mcentral *c, mspan **out, unsigned max) {
     uint32_t sg = mgc_sweepgen_of(t);
-    if (!mgc_central_has_unswept(c->spanclass, sg)) return NULL;
+    if (!mgc_central_has_unswept(c->spanclass, sg)) return 0;
+    unsigned n = 0;
     mgc_lock(t, &c->lock);
-    mspan *s = pop_unswept_locked(c, sg);
+    while (n < max && (out[n] = pop_unswept_locked(c, sg)) != NULL) n++;
     mgc_unlock(t, &c->lock);
-    return s;
+    return n;
+}
+
+/* ** File n swept spans we own, each full or partial as its count says,
+ * under one hold of the lock. */
+void mgc_central_push_swept(gc_thread *t, mcentral *c, mspan **v, unsigned n) {
+    if (n == 0) return;
+    uint32_t sg = mgc_sweepgen_of(t);
+    mgc_lock(t, &c->lock);
+    for (unsigned k = 0; k < n; k++)
+        mgc_span_list_push(v[k]->alloc_count == v[k]->nelems ? full_swept(c, sg) : partial_swept(c, sg), v[k]);
+    note_lists(c, mgc_sg_swept_set(sg));
+    mgc_unlock(t, &c->lock);
 }
 
 /* ** Might class spanclass have an unswept span?  No lock: a false answer
@@ -169,16 +185,19 @@ mspan *mgc_central_cache_span(gc_thread *t, mcentral *c) {
     if (s) goto have;
 
     /* Sweep on demand: an unswept partial span is likely to have room;
-     * full ones may have had slots freed by this cycle's mark. */
-    for (; budget > 0 && sg == mgc_sweepgen(); budget--) { /* a stale view never sweeps */
+     * full ones may have had slots freed by this cycle's mark.  A few at a
+     * time, so the lock is taken twice per batch, not twice per span. */
+    while (budget > 0 && sg == mgc_sweepgen()) { /* a stale view never sweeps */
+        mspan *room = NULL;
         atomic_fetch_add(&mgc_sweep_active, 1);
-        s = mgc_central_pop_unswept(t, c);
-        if (s && !mgc_central_claim(s, sg)) s = NULL;
-        if (s) mgc_sweep_span(t, s, true);
+        unsigned n = mgc_sweep_batch(t, c, sg, budget < DEMAND_BATCH ? budget : DEMAND_BATCH, &room);
         atomic_fetch_sub(&mgc_sweep_active, 1);
-        if (!s) break;
-        if (s->alloc_count < s->nelems) goto have;
-        mgc_central_push(t, c, s, true);
+        if (room) {
+            s = room;
+            goto have;
+        }
+        if (n == 0) break;
+        budget -= (int)n;
     }
     s = central_grow(t, c);
     if (!s) return NULL;

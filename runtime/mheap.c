@@ -317,8 +317,7 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
          * may be garbage; growing now would map memory the sweep is about
          * to free, and the program's RSS would overshoot its goal. */
         mgc_unlock(t, &mgc_heap.lock);
-        for (int i = 1; mgc_sweep_one(t); i++) {
-            if (i % 4) continue;
+        while (mgc_sweep_some(t, 4)) {
             mgc_lock(t, &mgc_heap.lock);
             s = free_find(npages);
             mgc_unlock(t, &mgc_heap.lock);
