@@ -278,6 +278,7 @@ static void mark_termination(cycle *c) {
 static void report_mark_termination(cycle *c) {
     uint64_t pause = c->t_restarted - c->p0;
     mgc_warn_flush();
+    mgc_thread_roots_warn_deferred(); /* MGC_STW: stacks were scanned in the pause */
     if (c->t_mark0) report_termination_stop(c->p0, c->stopped, c->idle);
     if (mgc_cfg.verbose >= 2) pacer_line_print(&c->pl);
     report_rescans(c->rescans);

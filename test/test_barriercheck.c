@@ -230,6 +230,7 @@ Test(barriercheck, correct_stress_has_no_reports, .timeout = 240)
 
 Test(barriercheck, planted_plain_stores_are_found_under_stress, .timeout = 240)
 {
+    tu_pin_concurrent_mark(); /* the plain stores must land while the program marks */
     int n = run_stress(1);
     cr_assert_gt(n, 0, "no report of the planted plain stores in 30 collections");
     for (int i = 0; i < tu_warn_count() && i < TU_WARN_MAX; i++)

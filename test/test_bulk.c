@@ -477,6 +477,7 @@ Test(bulk, random_moves_match_a_shadow_model_under_checkmark, .timeout = 240)
     cfg.checkmark = 1;
     cfg.percent = 50; /* collect often beside the forced cycles */
     unsetenv("MGC_PERCENT");
+    tu_pin_concurrent_mark(); /* the moves must run while a mark is on */
     cr_assert_eq(gc_init(&cfg), GC_OK);
     static model models[4];
     void *args[4];

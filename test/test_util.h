@@ -82,8 +82,17 @@
 /* For tests of what the stop-the-world phases report (pauses, their trace
  * events and lines): pin that mode, which MGC_HANDSHAKE=1 would replace by
  * per-thread handshakes with no pause at all (their holds have tests of
- * their own: test_trace.c, test_handshake.c). */
-static inline void tu_pin_stw_phases(void) { setenv("MGC_HANDSHAKE", "0", 1); }
+ * their own: test_trace.c, test_handshake.c), and MGC_STW=1 by one pause
+ * that does the whole mark. */
+static inline void tu_pin_stw_phases(void)
+{
+    setenv("MGC_HANDSHAKE", "0", 1);
+    unsetenv("MGC_STW");
+}
+
+/* For tests of what only a concurrent mark has (the barrier's work while
+ * the program runs, termination rounds): MGC_STW=1 marks in one pause. */
+static inline void tu_pin_concurrent_mark(void) { unsetenv("MGC_STW"); }
 
 static inline void tu_init(void)
 {
