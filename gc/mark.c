@@ -185,16 +185,21 @@ typedef struct marker {
     uintptr_t hlo, hlen; /* the heap's bounds, as loaded by the caller */
 } marker;
 
+/* ** The last span's range: a racy read of a span struct, as the scan loop's
+ * (drain, which inlines this, is instrumented under ThreadSanitizer). */
+MGC_RACY_READ_FN void marker_load_span(marker *m, mspan *s) {
+    m->s = s;
+    m->sbase = s ? s->base : 0;
+    m->slen = s ? s->limit - s->base : 0;
+}
+
 static inline __attribute__((always_inline)) void marker_load(marker *m) {
     gcwork *w = m->w;
     workbuf *b = w->wbuf1;
     m->buf = b ? b->obj : NULL;
     m->n = b ? (unsigned)b->nobj : 0;
     m->cap = b ? WORKBUF_OBJS : 0;
-    mspan *s = w->last;
-    m->s = s;
-    m->sbase = s ? s->base : 0;
-    m->slen = s ? s->limit - s->base : 0;
+    marker_load_span(m, w->last);
 }
 
 static inline __attribute__((always_inline)) void marker_sync(marker *m) {
@@ -280,7 +285,7 @@ static inline __attribute__((always_inline)) void scan_one(marker *m, uintptr_t 
     uintptr_t p = *(volatile const uintptr_t *)q;
     if (p - m->hlo >= m->hlen) return;
     if (p - m->sbase >= m->slen) {
-        mspan *t = mgc_span_of_heap(p);
+        mspan *t = mgc_span_of_heap_within(p);
         if (!t) return;
         m->s = t;
         m->sbase = t->base;
@@ -311,8 +316,12 @@ SCAN_LOOP_FN void scan_conservative4(marker *m, uintptr_t obj) {
 static inline uintptr_t heap_lo_now(void) {
     return atomic_load_explicit(&mgc_heap_lo, memory_order_relaxed);
 }
+/* ** The heap's length from lo; 0 before the first arena (lo UINTPTR_MAX,
+ * hi 0), where hi - lo would be 1 and let UINTPTR_MAX through the
+ * marker's bounds test, which mgc_span_of_heap_within trusts. */
 static inline uintptr_t heap_len_now(uintptr_t lo) {
-    return atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed) - lo;
+    uintptr_t hi = atomic_load_explicit(&mgc_heap_hi, memory_order_relaxed);
+    return hi > lo ? hi - lo : 0;
 }
 
 /* ** Scan [lo, hi) word by word.  Stacks, roots and objects may be changing
