@@ -151,8 +151,11 @@ static inline __attribute__((always_inline)) void grey_in_span(gcwork *w, mspan 
     }
 }
 
-/* ** Grey the object that p points into, if p is a heap pointer. */
-static inline void grey_word(gcwork *w, uintptr_t p) {
+/* ** Grey the object that p points into, if p is a heap pointer.  It reads
+ * span structs found through the page table, whose acquire is in
+ * uninstrumented code (mgc_span_of_heap): a racy reader for
+ * ThreadSanitizer, as the scan loop is. */
+MGC_RACY_READ_FN void grey_word(gcwork *w, uintptr_t p) {
     mspan *s = w->last;
     if (!s || p - s->base >= s->limit - s->base) {
         s = mgc_span_of_heap(p);
