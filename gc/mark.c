@@ -169,7 +169,8 @@ void mgc_grey(gcwork *w, uintptr_t p) { grey_word(w, p); }
 
 /* ---- the marker's registers ----------------------------------------------
  * A marker's loop keeps what it touches for every object in locals, which
- * the compiler holds in registers: the top of its work buffer, the bytes
+ * the compiler can keep in registers (it spills a few: the loop has about
+ * sixteen live values): the top of its work buffer, the bytes
  * it marked and scanned, the last span's range and the heap's bounds.
  * Kept in the gcwork instead, every push and pop reloaded the buffer and
  * its count from memory (a store into the buffer may alias them) and every
@@ -223,7 +224,10 @@ static inline __attribute__((always_inline)) void marker_open(marker *m, gcwork 
     marker_load(m);
 }
 
-/* ** Queue e: a store and an add while the buffer has room. */
+/* ** Queue e: a store and an add while the buffer has room.  Nothing else
+ * touches w's buffers meanwhile: a marker's gcwork is its own, and a
+ * program thread's (an assist) is used only inside its no-preempt
+ * section, where no handshake runs. */
 static inline __attribute__((always_inline)) void marker_put(marker *m, uintptr_t e) {
     if (likely(m->n < m->cap)) {
         m->buf[m->n++] = e;
