@@ -122,33 +122,47 @@ static inline uintptr_t grey_entry(uintptr_t obj, size_t elemsize) {
     return obj | ((uintptr_t)(elemsize / 8) << GREY_SIZE_SHIFT);
 }
 
+/* ** Slot i of span s has just been marked by this marker: queue it as
+ * its kind says (put: where, a constant at each call, so it inlines to the
+ * caller's own push), and return its bytes, for the caller's count.  The
+ * one place both greying paths, grey_in_span and marker_grey, decide how
+ * an object is queued. */
+typedef void (*grey_put_fn)(void *q, uintptr_t e);
+static inline __attribute__((always_inline)) size_t queue_marked(mspan *s, unsigned i, grey_put_fn put,
+                                                                 void *q) {
+    size_t size = s->elemsize;
+    uintptr_t obj = s->base + (uintptr_t)i * size;
+    uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
+    if (likely(words)) {
+        put(q, obj | words << GREY_SIZE_SHIFT);
+        return size;
+    }
+    if (s->noscan) return size;
+    if (likely(size <= OBLET_SIZE)) {
+        put(q, s->typed ? obj : grey_entry(obj, size));
+    } else {
+        for (uintptr_t off = 0; off < size; off += OBLET_SIZE) put(q, obj + off);
+    }
+    return size;
+}
+
+static inline __attribute__((always_inline)) void put_gcwork(void *q, uintptr_t e) {
+    mgc_gcwork_put(q, e);
+}
+
 /* ** Grey the slot of in-use span s that p points into, if it is
  * allocated and not yet marked: the barrier's and the roots' path, which
- * queue on w itself (drain's loop has its own, marker_grey below).
- * may_check is a constant: true except in the real mark's loop. */
-static inline __attribute__((always_inline)) void grey_in_span(gcwork *w, mspan *s, uintptr_t p,
-                                                                const bool may_check) {
+ * queue on w itself (drain's loop has its own, marker_grey below), and
+ * the checkmark's. */
+static inline __attribute__((always_inline)) void grey_in_span(gcwork *w, mspan *s, uintptr_t p) {
     unsigned i = mgc_span_obj_index(s, p);
     if (!mgc_span_is_allocated_racy(s, i)) return;
-    if (may_check && unlikely(w->check)) {
+    if (unlikely(w->check)) {
         if (!check_bit_set(w, s, i, p)) return;
     } else if (!mgc_mark_bit_set_atomic(s, i)) {
         return;
     }
-    size_t size = s->elemsize;
-    uintptr_t obj = s->base + (uintptr_t)i * size;
-    w->bytes_marked += size;
-    uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
-    if (likely(words)) {
-        mgc_gcwork_put(w, obj | words << GREY_SIZE_SHIFT);
-        return;
-    }
-    if (s->noscan) return;
-    if (likely(size <= OBLET_SIZE)) {
-        mgc_gcwork_put(w, s->typed ? obj : grey_entry(obj, size));
-    } else {
-        for (uintptr_t off = 0; off < size; off += OBLET_SIZE) mgc_gcwork_put(w, obj + off);
-    }
+    w->bytes_marked += queue_marked(s, i, put_gcwork, w);
 }
 
 /* ** Grey the object that p points into, if p is a heap pointer.  It reads
@@ -162,7 +176,7 @@ MGC_RACY_READ_FN void grey_word(gcwork *w, uintptr_t p) {
         if (!s) return;
         w->last = s;
     }
-    grey_in_span(w, s, p, true);
+    grey_in_span(w, s, p);
 }
 
 void mgc_grey(gcwork *w, uintptr_t p) { grey_word(w, p); }
@@ -247,28 +261,19 @@ static inline __attribute__((always_inline)) uintptr_t marker_get(marker *m) {
     return e;
 }
 
-/* ** grey_in_span for the real mark's loop: the same decision, queued in
- * the marker's registers.  About 20 instructions for a pointer to an
- * unmarked object (index by multiply, allocated test, mark-bit test and
- * set, push). */
+static inline __attribute__((always_inline)) void put_marker(void *q, uintptr_t e) {
+    marker_put(q, e);
+}
+
+/* ** grey_in_span for the real mark's loop (never the checkmark): the same
+ * decision, queued in the marker's registers.  About 20 instructions for
+ * a pointer to an unmarked object (index by multiply, allocated test,
+ * mark-bit test and set, push). */
 static inline __attribute__((always_inline)) void marker_grey(marker *m, mspan *s, uintptr_t p) {
     unsigned i = mgc_span_obj_index(s, p);
     if (!mgc_span_is_allocated_racy(s, i)) return;
     if (!mgc_mark_bit_set_atomic(s, i)) return;
-    size_t size = s->elemsize;
-    uintptr_t obj = s->base + (uintptr_t)i * size;
-    m->marked += size;
-    uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
-    if (likely(words)) {
-        marker_put(m, obj | words << GREY_SIZE_SHIFT);
-        return;
-    }
-    if (s->noscan) return;
-    if (likely(size <= OBLET_SIZE)) {
-        marker_put(m, s->typed ? obj : grey_entry(obj, size));
-    } else {
-        for (uintptr_t off = 0; off < size; off += OBLET_SIZE) marker_put(m, obj + off);
-    }
+    m->marked += queue_marked(s, i, put_marker, m);
 }
 
 /* ** The marker's inner loop: grey every heap pointer among the words of
