@@ -380,15 +380,15 @@ static TU_NOINLINE void make_weak_pair(void)
     cr_assert(rz_wy && rz_wz);
 }
 
-Test(weak, no_null_for_an_object_a_resurrection_keeps, .timeout = 60)
+/* ** One run of the scenario, with fresh objects and a fresh reader. */
+static void rz_attempt(void)
 {
-    /* The decision belongs to the handshake mode's rounds, which the
-     * barrier checker replaces by a stop. */
-    setenv("MGC_HANDSHAKE", "1", 1);
-    unsetenv("MGC_BARRIERCHECK");
-    tu_pin_concurrent_mark();
-    tu_init();
-    gc_set_percent(-1);
+    atomic_store(&rz_cmd, 0);
+    atomic_store(&rz_done, 0);
+    atomic_store(&rz_rounds, 0);
+    atomic_store(&rz_got_y, 0);
+    atomic_store(&rz_z_ok, 0);
+    atomic_store(&rz_ready, 0);
     make_weak_pair();
     tu_clear_stack();
     pthread_t th;
@@ -406,10 +406,32 @@ Test(weak, no_null_for_an_object_a_resurrection_keeps, .timeout = 60)
     tu_assert_no_thread_failures();
     cr_assert_geq(atomic_load(&rz_rounds), 1, "test precondition: no termination round reached a decision");
     cr_assert(atomic_load(&rz_got_y), "the get of y before the decision read NULL");
-    cr_assert_geq(atomic_load(&rz_rounds), 2,
-                  "test precondition: y was not white (a stale stack word?), so nothing was resurrected");
-    cr_assert(atomic_load(&rz_z_ok), "z read NULL while y, resurrected, held it");
-    tu_collect_clean();
     gc_weak_free(rz_wy);
     gc_weak_free(rz_wz);
+}
+
+#define RZ_ATTEMPTS 5
+
+Test(weak, no_null_for_an_object_a_resurrection_keeps, .timeout = 60)
+{
+    /* The decision belongs to the handshake mode's rounds, which the
+     * barrier checker replaces by a stop. */
+    setenv("MGC_HANDSHAKE", "1", 1);
+    unsetenv("MGC_BARRIERCHECK");
+    tu_pin_concurrent_mark();
+    tu_init();
+    gc_set_percent(-1);
+    /* A conservative scan can keep y through a stale word (once in CI's
+     * ASan run): then nothing is resurrected and the run proves nothing,
+     * so it is run again with fresh objects. */
+    int attempts = 0;
+    do {
+        rz_attempt();
+        attempts++;
+    } while (atomic_load(&rz_rounds) < 2 && attempts < RZ_ATTEMPTS);
+    cr_assert_geq(atomic_load(&rz_rounds), 2,
+                  "test precondition: y was not white in %d attempts (stale stack words?), so nothing "
+                  "was resurrected",
+                  attempts);
+    cr_assert(atomic_load(&rz_z_ok), "z read NULL while y, resurrected, held it");
 }
