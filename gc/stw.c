@@ -55,9 +55,11 @@
  *
  * Cancellation: nothing of this protocol may be left half done by a
  * thread that pthread_cancel unwinds.  The handler runs with cancellation
- * disabled (glibc switches a thread blocked in read() to asynchronous
- * cancellation, so without that the handler could be unwound between its
- * two acknowledgements, leaving the stopper waiting for ever), and so do
+ * disabled and deferred (glibc switches a thread blocked in read() to
+ * asynchronous cancellation, so without that the handler could be unwound
+ * between its two acknowledgements, leaving the stopper waiting for ever
+ * or the thread running in a stopped world) and waits with the raw system
+ * call (cancel_off, wait_for_restart), and so do
  * the library's own parked waits (a cancelled pthread_cond_wait returns
  * holding the mutex, which the dying thread would keep).  fn of
  * gc_do_blocking stays cancellable: its thread exits parked, and the exit
@@ -84,6 +86,7 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "gc/gc.h"
@@ -147,6 +150,20 @@ static void ack(_Atomic unsigned *field, unsigned epoch) {
     futex_wake(&ack_seq);
 }
 
+/* ** Sleep until a signal comes, sig_restart let through.  The raw system
+ * call, not glibc's sigsuspend: that one is a cancellation point, and
+ * around the call it switches to asynchronous cancellation and back.  The
+ * switch back waits while a cancel is "in progress"; when our handler has
+ * interrupted glibc's own SIGCANCEL handler halfway (the cancel of a
+ * thread blocked in read()), that handler cannot finish beneath us, and
+ * the thread hung there for good (seen: a stopped world never restarted,
+ * in hostile/cancelling_a_thread_blocked_in_read_never_deadlocks).  The
+ * kernel's sigset is 64 signals. */
+_Static_assert(sizeof(sigset_t) >= 8, "the kernel's signal set fits in sigset_t");
+static void wait_for_restart(void) {
+    syscall(SYS_rt_sigsuspend, &wait_mask, (size_t)8);
+}
+
 /* ** Park this thread until the world restarts.  Called from the signal
  * handler, or from the end of a no-preempt section with the two signals
  * blocked.  __builtin_unwind_init spills callee-saved registers into this
@@ -176,35 +193,49 @@ void __attribute__((noinline)) mgc_suspend_self(gc_thread *t) {
     t->suspended_sp = mgc_current_sp();
     mgc_thread_roots_note_sp(t, t->suspended_sp);
     ack(&t->ack_epoch, epoch);
-    while (atomic_load(&stw_epoch) == epoch) sigsuspend(&wait_mask);
+    while (atomic_load(&stw_epoch) == epoch) wait_for_restart();
     ack(&t->restart_epoch, atomic_load(&stw_epoch));
 }
 
-/* ** Cancellation off, for a wait or handler that must not be unwound. */
-static int cancel_off(void) {
-    int state;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
-    return state;
+/* ** Cancellation off, for a wait or handler that must not be unwound:
+ * disabled, and deferred as well.  Disabling alone is not enough: glibc
+ * 2.36's SIGCANCEL handler looks only at the type, and a thread blocked in
+ * read() runs with asynchronous cancellation.  A pthread_cancel sent while
+ * it was in read() and delivered after our suspend signal (the lower
+ * number goes first) unwound the thread out of the handler's sigsuspend
+ * after it had answered the stop: it then gave its cached spans back while
+ * the world was "stopped" (MGC_VERIFY=1 caught a span in no list, in
+ * hostile/cancelling_a_thread_blocked_in_read_never_deadlocks).  A cancel
+ * before the type is set unwinds the handler before it answered, which the
+ * stopper handles as a thread that parks or exits. */
+typedef struct cancel_saved {
+    int state, type;
+} cancel_saved;
+static cancel_saved cancel_off(void) {
+    cancel_saved c;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &c.state);
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &c.type);
+    return c;
 }
 
-/* ** Back to the caller's cancel state.  If the interrupted code runs with
- * asynchronous cancellation (glibc's read() does, while blocked), a cancel
- * that came meanwhile acts now, through pthread_testcancel: re-enabling
- * alone would unwind without setting the PTHREAD_CANCELED result that
- * pthread_join reports (glibc 2.36). */
-static void cancel_restore(int state) {
-    int type;
-    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
-    pthread_setcancelstate(state, NULL);
-    if (type == PTHREAD_CANCEL_ASYNCHRONOUS) {
+/* ** Back to the caller's cancel state and type.  If the interrupted code
+ * runs with asynchronous cancellation (glibc's read() does, while
+ * blocked), a cancel that came meanwhile acts now, through
+ * pthread_testcancel: re-enabling while asynchronous would unwind without
+ * setting the PTHREAD_CANCELED result that pthread_join reports (glibc
+ * 2.36). */
+static void cancel_restore(cancel_saved c) {
+    pthread_setcancelstate(c.state, NULL);
+    if (c.type == PTHREAD_CANCEL_ASYNCHRONOUS) {
         pthread_testcancel();
-        pthread_setcanceltype(type, NULL);
+        pthread_setcanceltype(c.type, NULL);
     }
 }
 
 static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
-    (void)sig, (void)info, (void)uctx;
-    int saved = errno, cancel = cancel_off();
+    (void)sig, (void)info;
+    int saved = errno;
+    cancel_saved cancel = cancel_off();
     gc_thread *t = mgc_me();
     if (t && (atomic_load(&stw_epoch) & 1)) {
         if (atomic_load(&t->park) != PARK_RUNNING) {
@@ -220,6 +251,12 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
         }
     }
     errno = saved;
+    /* A cancel that came meanwhile acts in cancel_restore, which unwinds
+     * out of this handler: no sigreturn puts back the interrupted code's
+     * signal mask then, and the dying thread would keep both signals
+     * blocked on its way through its exit hook.  So put it back first. */
+    if (cancel.type == PTHREAD_CANCEL_ASYNCHRONOUS && cancel.state == PTHREAD_CANCEL_ENABLE)
+        pthread_sigmask(SIG_SETMASK, &((ucontext_t *)uctx)->uc_sigmask, NULL);
     cancel_restore(cancel); /* may act on a cancel that came meanwhile: we are done */
 }
 
@@ -313,7 +350,7 @@ void mgc_unpark(gc_thread *t) {
 void *mgc_parked(gc_thread *t, void *(*fn)(void *), void *arg) {
     if (!t || atomic_load_explicit(&t->park, memory_order_relaxed) != PARK_RUNNING)
         return fn(arg);
-    int cancel = cancel_off();
+    cancel_saved cancel = cancel_off();
     void *r = mgc_park_call(t, fn, arg);
     cancel_restore(cancel);
     return r;
@@ -497,7 +534,7 @@ static void take_deferred_stop(gc_thread *t) {
         sigemptyset(&block);
         sigaddset(&block, sig_suspend);
         sigaddset(&block, sig_restart);
-        int cancel = cancel_off(); /* sigsuspend is a cancellation point */
+        cancel_saved cancel = cancel_off(); /* not to be unwound while stopped */
         pthread_sigmask(SIG_BLOCK, &block, &old);
         t->suspend_pending = 0;
         mgc_suspend_self(t);
