@@ -146,6 +146,7 @@ HIDDEN uint64_t mgc_mark_black(void);      /* bytes of marked allocated black th
 /* sweeping (gc/sweep.c) */
 HIDDEN void mgc_sweep_all(gc_thread *t);
 HIDDEN void mgc_sweep_finish(void); /* coordinator: sweep termination */
+HIDDEN void mgc_sweep_pace(uint64_t marked, uint64_t trigger); /* mark termination */
 /* gc/special.c: weak refs, finalizers, cleanups of unmarked objects;
  * returns the objects finalizers resurrect. */
 HIDDEN unsigned mgc_specials_sweep(mspan *s);

@@ -53,14 +53,6 @@ static int forced_next;
 static uint64_t want_verify, done_verify, verify_problems;
 static _Atomic int marking_cycle; /* from a cycle's start to its mark termination */
 
-/* ** Is another cycle already asked for?  Then sweep flat out. */
-static bool cycle_pending(void) {
-    mgc_mutex_lock(&cmu);
-    bool p = want_cycles > started_cycles;
-    mgc_mutex_unlock(&cmu);
-    return p;
-}
-
 /* ** Wait until no marker holds work and nothing is left to scan. */
 static void wait_mark_quiet(void) {
     while (atomic_load(&mgc_mark_nbusy) != 0 || mgc_mark_work_left()) mgc_workers_wait_idle(200000);
@@ -295,15 +287,17 @@ static void report_mark_termination(cycle *c) {
     if (mgc_cfg.verbose >= 3) mgc_print("mgc: termination pause %.1f us", pause / 1e3);
 }
 
-/* ** Phase 4, the concurrent sweep (gcSweep's background part): yield now
- * and then so the program's threads get the CPU first; allocating threads
- * sweep on demand meanwhile. */
+/* ** Phase 4, the concurrent sweep (gcSweep's background part), beside the
+ * allocating threads' proportional and on-demand sweeping.  It does not
+ * yield: it once did every 256 spans, and with the program's threads on
+ * every core a yielded coordinator got the CPU back only after their time
+ * slice, 1.5-3 ms later.  The sweep was long done by then (the program's
+ * refills had finished it), but only this loop says so, and the next
+ * cycle, asked for meanwhile, could not start: GCBench with two threads
+ * began its marks 10-20 MB past the trigger. */
 static void background_sweep(cycle *c) {
-    for (unsigned k = 0, n; (n = mgc_sweep_some(NULL, SWEEP_BATCH)) != 0;)
-        if ((k += n) >= 256 && !cycle_pending()) {
-            sched_yield();
-            k = 0;
-        }
+    while (mgc_sweep_some(NULL, SWEEP_BATCH) != 0) {
+    }
     atomic_store(&mgc_sweep_done, 1);
     c->t_swept = mgc_nanotime();
     mgc_fin_cycle_end();

@@ -158,6 +158,7 @@ void mgc_pacer_end_cycle(uint64_t marked, uint64_t root_bytes, uint64_t peak_liv
     atomic_store(&last_marked, marked);
     atomic_store(&last_roots, root_bytes);
     update(marked, root_bytes);
+    mgc_sweep_pace(marked, atomic_load(&mgc_heap_trigger));
 }
 
 int mgc_pacer_set_percent(int percent) {

@@ -16,10 +16,10 @@
  * the world is only stopped by the same coordinator thread, between sweeps.
  *
  * When: after mark termination, concurrently with the program -- the
- * coordinator sweeps in the background, every cache refill sweeps a span
- * or two (proportional sweeping), and mcentral sweeps the spans it needs
- * on demand.  mgc_sweep_done says all of this cycle's spans are swept;
- * the next cycle may not start before it is.
+ * coordinator sweeps in the background, cache refills sweep in proportion
+ * to what they allocate (paced below), and mcentral sweeps the spans it
+ * needs on demand.  mgc_sweep_done says all of this cycle's spans are
+ * swept; the next cycle may not start before it is.
  *
  * MGC_CLOBBER=1 fills each freed slot with 0xdeadbeef..., so a program
  * that still uses a freed object (a collector bug, or a hidden pointer)
@@ -37,6 +37,24 @@ _Atomic int mgc_sweep_done = 1;
  * mark bits in a span another thread is still sweeping. */
 _Atomic int mgc_sweep_active;
 static _Atomic int sweep_cursor; /* span class to look at first */
+
+/* Proportional sweeping, paced as Go's sweepPagesPerByte: the program's
+ * refills sweep so that every page in use at mark termination is swept
+ * before the heap reaches the next trigger.  A fixed "a span or two per
+ * refill" left the background sweeper, one thread among the program's on
+ * a busy machine, to finish: GCBench with two threads on two cores
+ * crossed the trigger 1.5-3 ms before the sweep ended, and the next mark,
+ * which cannot start before it, began with the heap already past its goal
+ * (20 MB trigger, 33-55 MB at mark start), so the program then waited for
+ * the mark at the hard goal.
+ *   pages_swept: this cycle's, by every sweeper; reset in sweep termination
+ *     (no sweeper is active then) -- atomic.
+ *   pace_basis, pace_q32: heap_live when the sweep began (what was marked)
+ *     and pages to sweep per byte allocated since, times 2^32; written by
+ *     the coordinator at mark termination.  A refill between the sweepgen
+ *     advance and that write paces by the last cycle's values: it sweeps
+ *     a little more or less, never wrongly (the values only say how much). */
+static _Atomic uint64_t pages_swept, pace_basis, pace_q32;
 
 bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg) {
     uint32_t want = mgc_sg_needs_sweep(sg);
@@ -110,16 +128,19 @@ unsigned mgc_sweep_batch(gc_thread *t, mcentral *c, uint32_t sg, unsigned max, m
     mspan *v[SWEEP_BATCH];
     unsigned n = mgc_central_pop_unswept(t, c, v, max < SWEEP_BATCH ? max : SWEEP_BATCH);
     unsigned swept = 0, nfile = 0;
+    uint64_t pages = 0;
     for (unsigned k = 0; k < n; k++) {
         mspan *s = v[k];
         if (!mgc_central_claim(s, sg)) continue; /* our view went stale: s is filed again */
         mgc_sweep_span(t, s, true);
+        pages += s->npages; /* now: a span given back below may be merged */
         swept++;
         if (room && !*room && s->alloc_count < s->nelems) *room = s;
         else if (s->alloc_count == 0) mgc_heap_free(t, s);
         else v[nfile++] = s; /* nfile <= k: v[k] is read already */
     }
     mgc_central_push_swept(t, c, v, nfile);
+    if (pages) atomic_fetch_add_explicit(&pages_swept, pages, memory_order_relaxed);
     return swept;
 }
 
@@ -157,4 +178,32 @@ void mgc_sweep_all(gc_thread *t) {
 void mgc_sweep_finish(void) {
     mgc_sweep_all(NULL);
     while (atomic_load(&mgc_sweep_active) != 0) sched_yield();
+    atomic_store_explicit(&pages_swept, 0, memory_order_relaxed);
+}
+
+/* ** Mark termination, the coordinator: the sweep that begins must be done
+ * when heap_live, now marked, reaches trigger.  Aim at three quarters of
+ * the way, as Go keeps a margin, so the last refills before the trigger do
+ * not all sweep at once; with no way at all (a trigger at the mark's own
+ * size), the first refill sweeps everything. */
+void mgc_sweep_pace(uint64_t marked, uint64_t trigger) {
+    uint64_t pages = atomic_load_explicit(&mgc_hstats.heap_inuse, memory_order_relaxed) / MGC_PAGE_SIZE;
+    uint64_t way = trigger > marked && trigger != UINT64_MAX ? (trigger - marked) / 4 * 3 : 0;
+    double q = way ? (double)pages / (double)way * 4294967296.0 : 1e30;
+    atomic_store_explicit(&pace_basis, marked, memory_order_relaxed);
+    atomic_store_explicit(&pace_q32, q > 1e18 ? (uint64_t)1e18 : (uint64_t)q, memory_order_relaxed);
+}
+
+/* ** A refill outside the mark, with the sweep unfinished: sweep until the
+ * pages swept (by anyone) catch up with what this cycle's allocation so
+ * far owes.  Usually nothing: the background sweeper is ahead. */
+void mgc_sweep_proportional(gc_thread *t) {
+    uint64_t live = atomic_load_explicit(&mgc_hstats.heap_live, memory_order_relaxed);
+    uint64_t basis = atomic_load_explicit(&pace_basis, memory_order_relaxed);
+    if (live <= basis) return;
+    double owed = (double)(live - basis) * (double)atomic_load_explicit(&pace_q32, memory_order_relaxed) /
+                  4294967296.0;
+    while ((double)atomic_load_explicit(&pages_swept, memory_order_relaxed) < owed &&
+           mgc_sweep_some(t, SWEEP_BATCH)) {
+    }
 }

@@ -103,6 +103,8 @@ HIDDEN bool mgc_span_claim_for_sweep(mspan *s, uint32_t sg);
 /* Up to max spans of one class; 0 when nothing is left. */
 HIDDEN unsigned mgc_sweep_some(gc_thread *t, unsigned max);
 #define SWEEP_BATCH 16 /* the most one call sweeps */
+/* A refill's share of the sweep, paced by the pages left (gc/sweep.c). */
+HIDDEN void mgc_sweep_proportional(gc_thread *t);
 HIDDEN unsigned mgc_sweep_batch(gc_thread *t, struct mcentral *c, uint32_t sg, unsigned max, mspan **room);
 extern HIDDEN _Atomic int mgc_sweep_done;
 extern HIDDEN _Atomic int mgc_sweep_active; /* gc/sweep.c */

@@ -80,9 +80,8 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
         t->assist_debt += (int64_t)((double)bytes * mgc_pacer_assist_ratio());
         if (t->assist_debt > 64 * 1024) t->want_assist = 1;
     } else if (!atomic_load_explicit(&mgc_sweep_done, memory_order_relaxed)) {
-        /* Proportional sweeping: every refill sweeps a span or two, so the
-         * sweep finishes long before the next trigger. */
-        mgc_sweep_some(t, 2);
+        /* Proportional sweeping, so the sweep ends before the trigger. */
+        mgc_sweep_proportional(t);
     }
     if (refill_wants_cycle(marking)) t->want_gc = 1;
     return true;
