@@ -259,6 +259,7 @@ static void reuse_case(int noscan)
 
 Test(alloc, freed_slots_are_reused_and_zeroed)
 {
+    tu_pin_no_torture();
     tu_init();
     gc_add_roots(reuse_keep, reuse_keep + REUSE_N / 2);
     reuse_case(0);
@@ -281,6 +282,7 @@ static TU_NOINLINE void dirty_fill(void)
 
 Test(alloc, pages_of_freed_spans_are_zeroed_on_reuse)
 {
+    tu_pin_no_torture();
     tu_init();
     dirty_fill();
     uintptr_t lo = UINTPTR_MAX, hi = 0;
@@ -381,6 +383,7 @@ static TU_NOINLINE void large_drop(size_t n)
 
 Test(alloc, large_objects_freed_when_unreferenced_and_zeroed_on_reuse, .timeout = 60)
 {
+    tu_pin_no_torture();
     tu_init();
     gc_set_percent(-1);
     const size_t n = TU_MIB + 4096;
@@ -530,6 +533,7 @@ static TU_NOINLINE char *tiny_make(void)
 
 Test(alloc, tiny_block_lives_while_any_subobject_is_referenced)
 {
+    tu_pin_no_torture();
     tu_init();
     char *volatile third = tiny_make();
     tu_collect_clean();
