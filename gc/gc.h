@@ -135,6 +135,7 @@ HIDDEN void mgc_gcwork_account(gcwork *w); /* fold counters into the cycle total
 extern HIDDEN _Atomic long mgc_mark_nbusy;
 extern HIDDEN _Atomic int mgc_mark_paused;
 /* Workers waiting for work (gc/markworker.c): markers share theirs. */
+HIDDEN void mgc_workers_kick(gc_thread *t); /* t waits for the mark: no rest */
 extern HIDDEN _Atomic int mgc_workers_hungry;
 HIDDEN void mgc_workers_wake(void);
 HIDDEN int mgc_workers_start(int n);

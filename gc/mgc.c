@@ -570,6 +570,7 @@ static void wait_for_mark_end(gc_thread *t) {
     uint64_t goal = atomic_load(&mgc_heap_goal);
     if (goal == UINT64_MAX || atomic_load(&mgc_hstats.heap_live) <= goal + goal / 16) return;
     uint64_t t0 = mgc_nanotime();
+    mgc_workers_kick(t);
     mgc_parked(t, wait_for_mark_end_fn, NULL);
     mgc_stat_stall(mgc_nanotime() - t0);
 }
