@@ -125,21 +125,22 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
  * were swept.  The caller counts itself in mgc_sweep_active and keeps its
  * view sg for the whole call (a no-preempt section). */
 unsigned mgc_sweep_batch(gc_thread *t, mcentral *c, uint32_t sg, unsigned max, mspan **room) {
-    mspan *v[SWEEP_BATCH];
+    mspan *v[SWEEP_BATCH], *empty[SWEEP_BATCH];
     unsigned n = mgc_central_pop_unswept(t, c, v, max < SWEEP_BATCH ? max : SWEEP_BATCH);
-    unsigned swept = 0, nfile = 0;
+    unsigned swept = 0, nfile = 0, nempty = 0;
     uint64_t pages = 0;
     for (unsigned k = 0; k < n; k++) {
         mspan *s = v[k];
         if (!mgc_central_claim(s, sg)) continue; /* our view went stale: s is filed again */
         mgc_sweep_span(t, s, true);
-        pages += s->npages; /* now: a span given back below may be merged */
+        pages += s->npages;
         swept++;
         if (room && !*room && s->alloc_count < s->nelems) *room = s;
-        else if (s->alloc_count == 0) mgc_heap_free(t, s);
+        else if (s->alloc_count == 0) empty[nempty++] = s;
         else v[nfile++] = s; /* nfile <= k: v[k] is read already */
     }
     mgc_central_push_swept(t, c, v, nfile);
+    mgc_heap_free_n(t, empty, nempty);
     if (pages) atomic_fetch_add_explicit(&pages_swept, pages, memory_order_relaxed);
     return swept;
 }

@@ -248,6 +248,7 @@ static inline void mgc_sweepgen_advance(void) { atomic_fetch_add(&mgc_heap.sweep
 HIDDEN int mgc_heap_init(void);
 HIDDEN mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass);
 HIDDEN void mgc_heap_free(gc_thread *t, mspan *s);
+HIDDEN void mgc_heap_free_n(gc_thread *t, mspan *const *v, unsigned n);
 /* Release one chunk of a free run to the OS (mheap lock held); all: any
  * run, else only runs free since before the last scavenger pass.  Returns
  * the bytes released, 0 if no run qualifies. */

@@ -379,8 +379,7 @@ mspan *mgc_heap_alloc(gc_thread *t, size_t npages, int spanclass) {
 
 /* ** Give an in-use span's pages back.  Its slots held data, so the run now
  * needs zeroing before reuse. */
-void mgc_heap_free(gc_thread *t, mspan *s) {
-    mgc_lock(t, &mgc_heap.lock);
+static void heap_free_locked(mspan *s) {
     atomic_fetch_sub_explicit(&mgc_hstats.heap_inuse, s->npages * MGC_PAGE_SIZE, memory_order_relaxed);
     /* Sweeping swaps the two halves of the bitmap block: free its start. */
     mgc_bitmap_free(s->alloc_bits < s->gcmark_bits ? s->alloc_bits : s->gcmark_bits,
@@ -395,6 +394,19 @@ void mgc_heap_free(gc_thread *t, mspan *s) {
     s->needzero = 1;
     s->released = 0;
     free_pages_locked(s);
+}
+
+void mgc_heap_free(gc_thread *t, mspan *s) {
+    mgc_heap_free_n(t, &s, 1);
+}
+
+/* ** The n spans a sweep batch emptied, under one hold of the heap lock:
+ * one at a time, the program's proportional sweeping and the background
+ * sweeper met on that lock at nearly every span of GCBench (two threads). */
+void mgc_heap_free_n(gc_thread *t, mspan *const *v, unsigned n) {
+    if (!n) return;
+    mgc_lock(t, &mgc_heap.lock);
+    for (unsigned i = 0; i < n; i++) heap_free_locked(v[i]);
     mgc_unlock(t, &mgc_heap.lock);
 }
 
