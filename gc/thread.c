@@ -116,6 +116,7 @@ int mgc_thread_register_self(void) {
     }
     mgc_cache_init(&t->cache);
     memset(&t->roots, 0, sizeof t->roots);
+    t->alloc_hook = mgc_alloc_debug != 0; /* MGC_TORTURE */
     t->pthread = pthread_self();
     t->tid = (int)gettid();
     /* Joining the list blocks while a collection has the world stopped;

@@ -36,12 +36,24 @@ typedef struct gc_thread {
      * is nonzero the thread is in the runtime (allocating, sweeping, holding
      * a runtime lock) and a stop request is deferred: the handler sets
      * suspend_pending and the thread suspends itself when nopreempt returns
-     * to 0.  want_gc asks the thread to start a cycle once it is out. */
+     * to 0.  want_gc asks the thread to start a cycle once it is out.
+     * The flags a section's end tests are bytes of one word, so the test
+     * is one load (gc_alloc's fast path makes it on every allocation); a
+     * byte store is a single instruction, so the handler's write is whole
+     * whenever the thread reads the word. */
     volatile sig_atomic_t nopreempt;
-    volatile sig_atomic_t suspend_pending;
-    volatile sig_atomic_t want_gc;
+    union {
+        struct {
+            volatile uint8_t suspend_pending;
+            volatile uint8_t want_gc;
+            volatile uint8_t want_assist; /* owes mark work: pay at section end */
+            /* MGC_TORTURE: every allocation ends in the slow path, which
+             * runs the torture hook; set at registration, never cleared. */
+            volatile uint8_t alloc_hook;
+        };
+        volatile uint32_t section_work; /* any of the four */
+    };
     int in_gc; /* this thread is running a cycle: don't start another */
-    volatile sig_atomic_t want_assist; /* owes mark work: pay at section end */
     int over_limit; /* the last allocation failed at the hard heap limit */
 
     /* This thread's view of the cycle (gc/handshake.c).  marking: its write

@@ -42,7 +42,7 @@ static inline void mgc_nopreempt_begin(gc_thread *t) {
 /* ** Leave it; take a deferred stop or a requested collection now. */
 static inline void mgc_nopreempt_end(gc_thread *t) {
     atomic_signal_fence(memory_order_seq_cst);
-    if (--t->nopreempt == 0 && unlikely(t->suspend_pending | t->want_gc | t->want_assist))
+    if (--t->nopreempt == 0 && unlikely(t->section_work))
         mgc_nopreempt_slow(t);
 }
 

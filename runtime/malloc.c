@@ -303,9 +303,8 @@ static inline __attribute__((always_inline)) void *small_fast(gc_thread *t, size
         return small_finish(t, s, v, size, kind, type);
     finish_slot(t, s, v, size, NULL);
     atomic_signal_fence(memory_order_seq_cst);
-    if (--t->nopreempt == 0 && unlikely(t->suspend_pending | t->want_gc | t->want_assist))
+    if (--t->nopreempt == 0 && unlikely(t->section_work)) /* MGC_TORTURE's hook too */
         return small_end_slow(t, (void *)v);
-    if (unlikely(mgc_alloc_debug)) return debug_hook(t, (void *)v);
     return (void *)v;
 }
 
