@@ -310,6 +310,16 @@ MGC_API void gc_get_stats(gc_stats *out) {
         bytes += atomic_load_explicit(&t->cache.alloc_bytes, memory_order_relaxed);
         ntiny += atomic_load_explicit(&t->cache.ntiny, memory_order_relaxed);
     }
+    if (mgc_self) {
+        /* Our own cached spans' slots, not yet counted (runtime/mcache.c):
+         * a thread sees everything it allocated.  Under the threads lock,
+         * which keeps a coordinator from releasing our cache for us while
+         * we are parked (gc_do_blocking). */
+        uint64_t n, b;
+        mgc_cache_inflight(&mgc_self->cache, &n, &b);
+        nalloc += n;
+        bytes += b;
+    }
     out->num_threads = mgc_num_threads;
     mgc_threads_unlock();
 

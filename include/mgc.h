@@ -226,7 +226,12 @@ typedef struct gc_config {
 } gc_config;
 
 /* Statistics, read with gc_get_stats().  Byte counts are exact at the time
- * of the call except where noted; fields may be added at the end. */
+ * of the call except where noted; fields may be added at the end.
+ * heap_alloc, heap_objects, total_alloc and num_alloc count the calling
+ * thread's allocations exactly; other threads' small objects are counted
+ * span by span, so each other thread's count may lag by the slots of one
+ * cached span per size class (until it refills that class, exits, or the
+ * next collection ends). */
 typedef struct gc_stats {
     uint64_t num_gc;         /* completed collection cycles */
     uint64_t num_forced_gc;  /* of which were started by gc_collect() */

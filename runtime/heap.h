@@ -44,6 +44,17 @@ typedef struct mgc_heap_stats {
 } mgc_heap_stats;
 extern HIDDEN mgc_heap_stats mgc_hstats;
 
+/* ** Count allocations into a thread's cache counters: single writer (the
+ * owner, or whoever holds the cache while the owner cannot run), so a
+ * plain load and store, relaxed for the stats reader. */
+static inline void mgc_count_alloc(mcache *c, uint64_t objects, uint64_t bytes) {
+    atomic_store_explicit(&c->nalloc, atomic_load_explicit(&c->nalloc, memory_order_relaxed) + objects,
+                          memory_order_relaxed);
+    atomic_store_explicit(&c->alloc_bytes,
+                          atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed) + bytes,
+                          memory_order_relaxed);
+}
+
 /* ---- the hard heap limit (runtime/malloc.c) ----------------------------- */
 
 extern HIDDEN _Atomic size_t mgc_max_heap; /* 0: none */
@@ -278,6 +289,7 @@ HIDDEN void mgc_cache_init(mcache *c);
 HIDDEN bool mgc_cache_refill(gc_thread *t, int spanclass);
 HIDDEN void mgc_cache_release_all(gc_thread *t, mcache *c);
 HIDDEN void mgc_cache_release_stale(gc_thread *t);
+HIDDEN void mgc_cache_inflight(const mcache *c, uint64_t *objects, uint64_t *bytes);
 HIDDEN bool mgc_central_claim(mspan *s, uint32_t sg);
 HIDDEN void mgc_central_push_unswept(mcentral *c, mspan *s);
 

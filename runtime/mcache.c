@@ -10,6 +10,13 @@
  * takes back what was not used.  A refill also clears a span with no
  * object in it in one memset, so its slots need no clearing one by one.
  *
+ * The statistics (gc_get_stats's num_alloc, total_alloc) are counted the
+ * same way: a span's slots handed out while cached (alloc_count less
+ * alloc_count_at_cache) go into the cache's counters in one step when the
+ * span leaves the cache, at a refill, a handshake that gives back stale
+ * spans, or thread exit.  Another thread's counters so lag by at most one
+ * span per size class; mgc_cache_inflight reads the calling thread's own.
+ *
  * Owner: the thread.  The collector touches a thread's mcache only while
  * that thread is stopped, which is never inside a no-preempt section.
  */
@@ -54,6 +61,28 @@ static void zero_if_empty(mspan *s) {
     s->needzero = 0;
 }
 
+/* ** Count the slots s handed out while this cache held it; s is leaving. */
+static void flush_counts(mcache *c, mspan *s) {
+    unsigned n = (unsigned)(s->alloc_count - s->alloc_count_at_cache);
+    if (n) mgc_count_alloc(c, n, (uint64_t)n * s->elemsize);
+}
+
+/* ** The slots the cached spans handed out that flush_counts has not yet
+ * counted: for gc_get_stats on the owner's own thread (or while the owner
+ * is stopped), so a thread sees every object it allocated counted. */
+void mgc_cache_inflight(const mcache *c, uint64_t *objects, uint64_t *bytes) {
+    uint64_t n = 0, b = 0;
+    for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
+        const mspan *s = c->alloc[i];
+        if (s == &mgc_empty_span) continue;
+        unsigned k = (unsigned)(s->alloc_count - s->alloc_count_at_cache);
+        n += k;
+        b += (uint64_t)k * s->elemsize;
+    }
+    *objects = n;
+    *bytes = b;
+}
+
 /* ** Replace the cached span of spanclass by one with a free slot.  Returns
  * false when out of memory.  Runs inside a no-preempt section. */
 bool mgc_cache_refill(gc_thread *t, int spanclass) {
@@ -61,6 +90,7 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     mspan *old = c->alloc[spanclass];
     mcentral *central = &mgc_heap.central[spanclass];
     if (old != &mgc_empty_span) {
+        flush_counts(c, old);
         c->alloc[spanclass] = &mgc_empty_span;
         mgc_central_uncache_span(t, central, old);
     }
@@ -68,6 +98,7 @@ bool mgc_cache_refill(gc_thread *t, int spanclass) {
     if (!s) return false;
     atomic_store(&s->sweepgen, mgc_sg_cached_swept(t->sg_view));
     c->alloc[spanclass] = s;
+    s->alloc_count_at_cache = s->alloc_count;
     zero_if_empty(s);
     uint64_t bytes = (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
     atomic_fetch_add_explicit(&mgc_hstats.heap_live, bytes, memory_order_relaxed);
@@ -97,6 +128,7 @@ void mgc_cache_release_stale(gc_thread *t) {
     for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
         mspan *s = c->alloc[i];
         if (s == &mgc_empty_span || atomic_load(&s->sweepgen) != stale) continue;
+        flush_counts(c, s);
         c->alloc[i] = &mgc_empty_span;
         uint64_t black = mgc_span_unmark_free(s);
         if (black) mgc_mark_add_black(black);
@@ -110,6 +142,7 @@ void mgc_cache_release_all(gc_thread *t, mcache *c) {
     for (int i = 0; i < MGC_NUM_SPAN_CLASSES; i++) {
         mspan *s = c->alloc[i];
         if (s == &mgc_empty_span) continue;
+        flush_counts(c, s);
         c->alloc[i] = &mgc_empty_span;
         mgc_central_uncache_span(t, &mgc_heap.central[i], s);
     }

@@ -145,6 +145,11 @@ typedef struct mspan {
     uint8_t needzero;    /* free slots may hold old data: clear on alloc */
     uint8_t premarked;   /* free slots pre-marked: cached while marking */
     uint16_t premark_count; /* alloc_count when they were */
+    /* alloc_count when an mcache took the span: the slots handed out since
+     * are counted into the mcache's nalloc/alloc_bytes in one step when
+     * the span leaves the cache (runtime/mcache.c), not one by one on the
+     * fast path.  Owner: as freeindex. */
+    uint16_t alloc_count_at_cache;
     uint64_t alloc_cache; /* ~alloc_bits from freeindex: bit i = slot freeindex+i free */
     /* Weak references to objects of this span (gc/weak.c): a list under
      * that file's lock; read without it only to see whether it is empty. */
