@@ -78,8 +78,8 @@ END {
     b = benches[i]
     for (j = 1; j <= ncase[b]; j++) {
       c = cases[b, j]
-      for (v = 1; v <= 3; v++) {
-        mg = v == 1 ? "mgc" : v == 2 ? "mgc-noscan" : "mgc-stw"
+      for (v = 1; v <= 4; v++) {
+        mg = v == 1 ? "mgc" : v == 2 ? "mgc-noscan" : v == 3 ? "mgc-stw" : "mgc-span"
         if (!((b, mg) in seen_bs)) continue
         h = headline(b, c, mg)
         if (h == "-") continue

@@ -159,6 +159,12 @@ static void set_settings(const gc_config *cfg) {
     mgc_cfg.verify = 1;
 #endif
     env_int("MGC_VERIFY", &mgc_cfg.verify, 0, 1);
+    /* MGC_SPANMARK=1: span entries for small objects (gc/mark.c).  Off by
+     * default: it pays only on heaps laid out in pointer order
+     * (docs/performance.md, "Marking a span at a time"). */
+    mgc_cfg.span_mark = 0;
+    env_int("MGC_SPANMARK", &mgc_cfg.span_mark, 0, 1);
+    mgc_bitmap_init(mgc_cfg.span_mark); /* before the first span: its bitmaps' size */
     mgc_alloc_debug = cfg->torture != 0;
     long ncpu = mgc_ncpu();
     mgc_cfg.mark_workers = cfg->mark_workers > 0 ? cfg->mark_workers : (ncpu >= 8 ? (int)(ncpu / 4) : 1);

@@ -97,6 +97,8 @@ bool mgc_sweep_span(gc_thread *t, mspan *s, bool preserve) {
     s->alloc_bits = s->gcmark_bits;
     s->gcmark_bits = old;
     memset(s->gcmark_bits, 0, words * sizeof(uint64_t));
+    if (mgc_cfg.span_mark) /* the scan bits and the queued flag (gc/mark.c) */
+        memset(mgc_span_scan_bits(s), 0, (words + 1) * sizeof(uint64_t));
     mgc_span_set_freeindex(s, mgc_span_first_free(s));
     s->alloc_count = (uint16_t)nalloc;
     mgc_span_refill_alloc_cache(s);

@@ -97,7 +97,7 @@ static void check_slots(mspan *s) {
         unsigned lo = w * 64, f = s->freeindex;
         uint64_t below = f >= lo + 64 ? ~(uint64_t)0 : f > lo ? ((uint64_t)1 << (f - lo)) - 1 : 0;
         uint64_t valid = s->nelems >= lo + 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->nelems - lo)) - 1;
-        n += (unsigned)__builtin_popcountll((s->alloc_bits[w] | below) & valid);
+        n += mgc_popcount64((s->alloc_bits[w] | below) & valid);
     }
     if (n != s->alloc_count)
         bad(SPAN_FMT ": alloc_count %u but %u slots allocated", SPAN_ARGS(s), s->alloc_count, n);

@@ -30,7 +30,10 @@ static mgc_mutex fix_lock = MGC_MUTEX_INIT(FIXALLOC);
 static fixalloc span_fa = {sizeof(mspan), NULL, NULL, 0};
 static fixalloc thread_fa = {(sizeof(gc_thread) + 63) & ~(size_t)63, NULL, NULL, 0};
 /* Bitmaps: one allocator per size in words, each block holding the alloc
- * and the mark bitmap of one span side by side (2 * words words). */
+ * and the mark bitmap of one span side by side (2 * words words), and with
+ * span entries on (MGC_SPANMARK) the scan bitmap and the queued flag too
+ * (3 * words + 1: runtime/heap.h; mgc_bitmap_init).  Only then: blocks
+ * packed closer keep more of the marker's bitmaps in its caches. */
 #define BM(w) [w] = {2 * (w) * sizeof(uint64_t), NULL, NULL, 0}
 static fixalloc bitmap_fa[MGC_BITMAP_WORDS + 1] = {
     BM(1), BM(2), BM(3), BM(4), BM(5), BM(6), BM(7), BM(8),
@@ -87,7 +90,15 @@ void mgc_span_struct_free(mspan *s) {
 gc_thread *mgc_thread_struct_alloc(void) { return fix_get(&thread_fa); }
 void mgc_thread_struct_free(gc_thread *t) { fix_put(&thread_fa, t); }
 
-/* ** 2 * words zeroed words: alloc_bits followed by gcmark_bits. */
+/* ** Size the bitmap blocks, before the first span: with the scan bits
+ * and the queued flag when span entries are on. */
+void mgc_bitmap_init(bool scan_bits) {
+    for (unsigned w = 1; w <= MGC_BITMAP_WORDS; w++)
+        bitmap_fa[w].size = (scan_bits ? 3 * w + 1 : 2 * w) * sizeof(uint64_t);
+}
+
+/* ** Zeroed words: alloc_bits, gcmark_bits, and with span entries the scan
+ * bits and the queued flag. */
 uint64_t *mgc_bitmap_alloc(unsigned words) {
     return fix_get(&bitmap_fa[words]);
 }

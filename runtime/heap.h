@@ -80,6 +80,7 @@ HIDDEN void mgc_sys_hugepages(void *p, size_t n); /* madvise(MADV_HUGEPAGE); err
 
 HIDDEN mspan *mgc_span_struct_alloc(void);
 HIDDEN void mgc_span_struct_free(mspan *s);
+HIDDEN void mgc_bitmap_init(bool scan_bits);
 HIDDEN uint64_t *mgc_bitmap_alloc(unsigned words);
 HIDDEN void mgc_bitmap_free(uint64_t *b, unsigned words);
 #define MGC_PTRBITS_WORDS_PER_PAGE (MGC_PAGE_SIZE / 8 / 64) /* 16: a bit per 8-byte word */
@@ -219,8 +220,34 @@ static inline __attribute__((always_inline)) bool mgc_mark_bit_set_atomic(mspan 
     uint64_t bit = (uint64_t)1 << (i % 64);
     return !(__atomic_fetch_or(&s->gcmark_bits[i / 64], bit, __ATOMIC_RELAXED) & bit);
 }
+/* ** The same, sequentially consistent: ordered before the caller's read
+ * of the span's queued flag (gc/mark.c, span entries).  The same locked OR
+ * on x86; on weaker machines a fence the default mark does not need. */
+static inline __attribute__((always_inline)) bool mgc_mark_bit_set_sc(mspan *s, unsigned i) {
+    if (mgc_mark_bit_get_racy(s, i)) return false;
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    return !(__atomic_fetch_or(&s->gcmark_bits[i / 64], bit, __ATOMIC_SEQ_CST) & bit);
+}
 static inline unsigned mgc_span_bitmap_words(const mspan *s) {
     return (s->nelems + 63u) / 64u;
+}
+
+/* ** The scan bits (runtime/types.h, gcmark_bits): the third bitmap of the
+ * block, whose first two the sweep swaps. */
+static inline uint64_t *mgc_span_scan_bits(const mspan *s) {
+    uint64_t *a = s->alloc_bits, *m = s->gcmark_bits;
+    return (a < m ? a : m) + 2 * mgc_span_bitmap_words(s);
+}
+
+/* ** The span's queued flag (gc/mark.c, span entries): nonzero while a
+ * work buffer holds an entry that will scan the span's marked, unscanned
+ * objects.  Set (exchange) by the marker whose mark made the span grey,
+ * cleared (exchange) by the marker that takes the entry, before it reads
+ * the mark bits; all sequentially consistent with the mark bits' OR, so a
+ * mark that misses the clear sees 0 and queues the span again.  Cleared
+ * by the sweep with the scan bits.  The word after the scan bits. */
+static inline uint64_t *mgc_span_queued_word(const mspan *s) {
+    return mgc_span_scan_bits(s) + mgc_span_bitmap_words(s);
 }
 
 HIDDEN void mgc_span_init_objects(mspan *s, int spanclass);

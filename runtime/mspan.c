@@ -100,7 +100,7 @@ unsigned mgc_span_first_free(const mspan *s) {
 
 unsigned mgc_span_count_marked(const mspan *s) {
     unsigned n = 0, words = mgc_span_bitmap_words(s);
-    for (unsigned i = 0; i < words; i++) n += (unsigned)__builtin_popcountll(s->gcmark_bits[i]);
+    for (unsigned i = 0; i < words; i++) n += mgc_popcount64(s->gcmark_bits[i]);
     return n;
 }
 
@@ -120,9 +120,14 @@ static uint64_t free_mask(const mspan *s, unsigned w) {
  * still free when the span is given back are unmarked again. */
 void mgc_span_premark_free(mspan *s) {
     unsigned words = mgc_span_bitmap_words(s);
+    uint64_t *scan = s->grey_words && mgc_cfg.span_mark ? mgc_span_scan_bits(s) : NULL;
     for (unsigned w = 0; w < words; w++) {
         uint64_t m = free_mask(s, w);
-        if (m) __atomic_fetch_or(&s->gcmark_bits[w], m, __ATOMIC_RELAXED);
+        if (!m) continue;
+        /* Scanned before marked: a span-wise scan (gc/mark.c) running now
+         * takes marked, unscanned slots, and a black object needs no scan. */
+        if (scan) __atomic_fetch_or(&scan[w], m, __ATOMIC_SEQ_CST);
+        __atomic_fetch_or(&s->gcmark_bits[w], m, __ATOMIC_RELAXED);
     }
     s->premarked = 1;
     s->premark_count = s->alloc_count;
@@ -134,9 +139,14 @@ void mgc_span_premark_free(mspan *s) {
 uint64_t mgc_span_unmark_free(mspan *s) {
     if (!s->premarked) return 0;
     unsigned words = mgc_span_bitmap_words(s);
+    uint64_t *scan = s->grey_words && mgc_cfg.span_mark ? mgc_span_scan_bits(s) : NULL;
     for (unsigned w = 0; w < words; w++) {
         uint64_t m = free_mask(s, w);
-        if (m) __atomic_fetch_and(&s->gcmark_bits[w], ~m, __ATOMIC_RELAXED);
+        if (!m) continue;
+        __atomic_fetch_and(&s->gcmark_bits[w], ~m, __ATOMIC_RELAXED);
+        /* And unscanned: a slot allocated later and then marked must be
+         * scanned, even before the sweep clears the scan bits. */
+        if (scan) __atomic_fetch_and(&scan[w], ~m, __ATOMIC_RELAXED);
     }
     s->premarked = 0;
     return (uint64_t)(s->alloc_count - s->premark_count) * s->elemsize;

@@ -104,7 +104,14 @@ typedef struct mspan {
     uint64_t *alloc_bits;
     /* Marked this cycle.  Set with atomic OR by markers, by the write
      * barrier and by allocation during marking (allocate black); read by
-     * the sweeper after mark termination. */
+     * the sweeper after mark termination.  With span entries on
+     * (MGC_SPANMARK=1), the bitmap block holds after these two the scan bits (mgc_span_scan_bits): the marked objects of
+     * a small scan span already scanned this cycle (or allocated black),
+     * set with atomic OR by the marker that scans them, cleared by the
+     * sweep; and then one word, the span's queued flag
+     * (mgc_span_queued_word, gc/mark.c's span entries).  Kept there, not
+     * in this struct: markers write it, and this line is the one the
+     * allocating thread writes freeindex in. */
     uint64_t *gcmark_bits;
     uint32_t divmagic;  /* slot index = (offset * divmagic) >> 32; as base */
     uint16_t nelems;    /* as base */

@@ -353,3 +353,144 @@ Test(concurrent, clobber_fills_freed_objects) {
     }
     cr_assert_geq(clobbered, 58, "only %d of 64 freed strings were clobbered", clobbered);
 }
+
+/* ---- span entries (gc/mark.c) ---------------------------------------------------- *
+ * Small objects are marked a span at a time: the marker that marks one
+ * queues its span unless an entry is queued already, and gathers the marks
+ * of a run of pointers into one span before setting them.  A complete
+ * binary tree of 16- or 32-byte nodes, laid out in address order (whole
+ * spans greyed together, marks gathered) or shuffled (a span greyed one
+ * object at a time), is marked by two workers while a program thread
+ * swaps subtrees through gc_store, under MGC_CHECKMARK: a node the span
+ * entries missed aborts the test, and afterwards every node must be there
+ * with its checksum. */
+
+typedef struct tnode {
+    struct tnode *kid[2];
+    uint64_t id, check; /* check = mix(id): 32 bytes */
+} tnode;
+typedef struct snode {
+    struct snode *kid[2]; /* 16 bytes: the id is the index, checked by the walk */
+} snode;
+
+static _Atomic int span_stop;
+static _Atomic long span_swaps;
+
+/* ** Build a complete tree of n nodes numbered breadth-first (node k's
+ * kids are 2k+1 and 2k+2); node numbers are given to allocation slots in
+ * order, or in a random permutation (shuffled).  Returns the root. */
+static void *span_tree(size_t n, size_t size, int shuffled) {
+    void **byslot = calloc(n, sizeof *byslot);
+    size_t *perm = malloc(n * sizeof *perm);
+    cr_assert(byslot && perm);
+    gc_add_roots(byslot, byslot + n); /* while the tree is built */
+    for (size_t i = 0; i < n; i++) {
+        byslot[i] = gc_alloc(size);
+        perm[i] = i;
+    }
+    uint64_t r = 0x2545F4914F6CDD1DULL;
+    if (shuffled)
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)(rng_next(&r) % (i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+    for (size_t k = 0; k < n; k++) {
+        void **node = byslot[perm[k]];
+        if (size == sizeof(tnode)) {
+            ((tnode *)node)->id = k;
+            ((tnode *)node)->check = mix(k);
+        }
+        for (int c = 0; c < 2; c++) {
+            size_t kid = 2 * k + 1 + (size_t)c;
+            if (kid < n) gc_store(&node[c], byslot[perm[kid]]);
+        }
+    }
+    void *root = byslot[perm[0]];
+    gc_remove_roots(byslot, byslot + n); /* from here only through root */
+    free(byslot);
+    free(perm);
+    return root;
+}
+
+/* ** Count the tree's nodes, checking every 32-byte node's checksum;
+ * -1 on a bad one. */
+static long span_walk(void *root, size_t size, void **stack, size_t cap) {
+    size_t sp = 0;
+    long seen = 0;
+    stack[sp++] = root;
+    while (sp) {
+        void **node = stack[--sp];
+        if (size == sizeof(tnode) && ((tnode *)node)->check != mix(((tnode *)node)->id)) return -1;
+        seen++;
+        for (int c = 0; c < 2; c++)
+            if (node[c]) {
+                if (sp == cap) return -1;
+                stack[sp++] = node[c];
+            }
+    }
+    return seen;
+}
+
+static void *span_root[1];
+
+/* ** Swap the kids of nodes found by random descents, while cycles run:
+ * every swap hides a subtree in a local for a moment and is a store the
+ * barrier shades both ends of. */
+static void *span_swapper(void *arg) {
+    (void)arg;
+    gc_register_thread();
+    uint64_t r = 0x9E3779B97F4A7C15ULL;
+    while (!atomic_load(&span_stop)) {
+        void **node = span_root[0];
+        uint64_t path = rng_next(&r);
+        for (int d = 0; d < (int)(path % 17) && node[(path >> (d + 8)) & 1]; d++)
+            node = node[(path >> (d + 8)) & 1];
+        void *a = node[0], *b = node[1];
+        gc_store(&node[0], b);
+        gc_store(&node[1], a);
+        /* Some garbage, allocated black while a mark runs; and a system
+         * call now and then, where ThreadSanitizer delivers the signals
+         * that stop this thread (test_util.h). */
+        long k = atomic_fetch_add(&span_swaps, 1);
+        if (k % 64 == 0) *(volatile char *)gc_alloc(48) = 1;
+        if (k % 256 == 0) sched_yield();
+    }
+    gc_unregister_thread();
+    return NULL;
+}
+
+static void span_marking(size_t size, int shuffled) {
+    tu_pin_concurrent_mark();
+    setenv("MGC_SPANMARK", "1", 1);
+    gc_config cfg;
+    gc_config_default(&cfg);
+    cfg.checkmark = 1;
+    cfg.mark_workers = 2;
+    cr_assert_eq(gc_init(&cfg), GC_OK);
+    size_t n = 150000;
+#ifdef __SANITIZE_THREAD__
+    n = 20000;
+#endif
+    gc_add_roots(span_root, span_root + 1);
+    gc_store(&span_root[0], span_tree(n, size, shuffled));
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, span_swapper, NULL), 0);
+    /* Cycles with the swapper at work alongside (checkmark after each):
+     * a loaded machine may run many before it is first scheduled. */
+    for (int i = 0; i < 12 || atomic_load(&span_swaps) < 20000; i++) gc_collect();
+    atomic_store(&span_stop, 1);
+    tu_join(th);
+    void **stack = malloc(4096 * sizeof *stack);
+    long seen = span_walk(span_root[0], size, stack, 4096);
+    free(stack);
+    cr_assert_eq(seen, (long)n, "the tree has %ld nodes of %zu after the cycles", seen, n);
+    gc_stats st;
+    gc_get_stats(&st);
+    cr_assert_geq(st.heap_marked, n * size, "the last mark found %llu bytes, the tree has %zu",
+                  (unsigned long long)st.heap_marked, n * size);
+}
+
+Test(concurrent, span_marking_in_order_32_byte_nodes, .timeout = 120) { span_marking(32, 0); }
+Test(concurrent, span_marking_shuffled_32_byte_nodes, .timeout = 120) { span_marking(32, 1); }
+Test(concurrent, span_marking_in_order_16_byte_nodes, .timeout = 120) { span_marking(16, 0); }
