@@ -59,9 +59,12 @@ static void *scavenger_main(void *arg) {
         mgc_heap.scav_gen++;
         mgc_mutex_unlock(&mgc_heap.lock);
         size_t n = scavenge(NULL, SCAV_PASS_BYTES, false);
+        /* By write(2), not stdio: a program thread may hold stderr's lock
+         * for as long as it likes (MGC_TORTURE=1 found this thread blocked
+         * in fprintf behind one, the only library message that was). */
         if (n && mgc_cfg.verbose >= 2)
-            fprintf(stderr, "mgc: scavenger released %zu KiB (%llu KiB released in all)\n",
-                    n >> 10, (unsigned long long)(atomic_load(&mgc_hstats.heap_released) >> 10));
+            mgc_print("mgc: scavenger released %zu KiB (%llu KiB released in all)", n >> 10,
+                      (unsigned long long)(atomic_load(&mgc_hstats.heap_released) >> 10));
     }
     return NULL;
 }

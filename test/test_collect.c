@@ -55,6 +55,7 @@ static TU_NOINLINE void churn(size_t size, long n)
 
 Test(collect, ten_million_node_list_survives, .timeout = 120)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     tu_init();
     const long n = 10 * 1000 * 1000;
     cr_assert_eq(gc_size(gc_alloc(sizeof(lnode))), 16, "test precondition: 16-byte nodes");
@@ -100,6 +101,7 @@ static int leaf_ok(const leaf *l, size_t i)
 
 Test(collect, million_pointer_array_survives, .timeout = 60)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     tu_init();
     const size_t n = 1000 * 1000;
     /* The 8 MB array alone passes the first heap goal; keep automatic
@@ -231,6 +233,7 @@ Test(collect, garbage_is_reused_and_heap_stays_bounded, .timeout = 60)
 
 Test(collect, stats_count_allocations_and_cycles)
 {
+    tu_pin_no_torture(); /* counts the automatic collections */
     tu_init();
     int old = gc_set_percent(-1);
     cr_assert_eq(old, 100, "gc_set_percent returned %d, want the default 100", old);
@@ -300,6 +303,7 @@ static TU_NOINLINE void ha_make(uint64_t *live_bytes)
 
 Test(collect, heap_alloc_after_collect_is_the_live_set)
 {
+    tu_pin_no_torture(); /* heap_alloc must hold the garbage */
     tu_init();
     gc_set_percent(-1);
     gc_add_roots(ha_live, ha_live + HA_LIVE);
@@ -357,6 +361,7 @@ Test(collect, pause_statistics)
 
 Test(collect, set_percent_off_stops_automatic_collection, .timeout = 60)
 {
+    tu_pin_no_torture(); /* counts the automatic collections */
     tu_init();
     cr_assert_eq(gc_set_percent(-1), 100);
     cr_assert_eq(tu_stats().next_gc, UINT64_MAX);

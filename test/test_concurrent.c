@@ -257,6 +257,7 @@ static double steady_workload(size_t live, size_t garbage, uint64_t *cycles) {
 }
 
 Test(concurrent, pacer_keeps_peak_within_10_percent_of_goal, .timeout = 120) {
+    tu_pin_no_torture(); /* measures the pacer */
     tu_init();
     uint64_t cycles;
     double worst = steady_workload(16 * TU_MIB, 1024 * TU_MIB, &cycles);
@@ -265,6 +266,7 @@ Test(concurrent, pacer_keeps_peak_within_10_percent_of_goal, .timeout = 120) {
 }
 
 Test(concurrent, memory_limit_collects_more_often, .timeout = 120) {
+    tu_pin_no_torture(); /* measures the pacer */
     tu_init();
     uint64_t free_cycles, limited_cycles;
     steady_workload(24 * TU_MIB, 512 * TU_MIB, &free_cycles);
@@ -284,6 +286,7 @@ Test(concurrent, memory_limit_collects_more_often, .timeout = 120) {
 }
 
 Test(concurrent, percent_off_from_the_environment, .timeout = 60) {
+    tu_pin_no_torture(); /* counts the automatic collections */
     setenv("MGC_PERCENT", "off", 1);
     cr_assert_eq(gc_init(NULL), GC_OK);
     unsetenv("MGC_PERCENT");

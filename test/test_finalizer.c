@@ -289,6 +289,7 @@ static TU_NOINLINE void make_cleanups(uintptr_t *hidden, uint64_t *ids)
 
 Test(cleanups, run_after_death_and_the_object_is_freed_in_the_same_sweep)
 {
+    tu_pin_no_torture(); /* it decides when its objects die */
     init_manual();
     static uintptr_t hidden[NOBJ];
     static uint64_t ids[NOBJ];

@@ -286,6 +286,7 @@ static void *waitpid_fn(void *arg)
 
 Test(lifecycle, fork_while_threads_allocate_gives_the_child_a_working_collector, .timeout = 240)
 {
+    tu_pin_no_torture(); /* its children's alarm: too slow */
     TU_SKIP_UNDER_TSAN("TSan cannot start threads in the child of a multi-threaded fork");
     tu_init();
     gc_add_roots(lists, lists + 4);

@@ -126,6 +126,7 @@ static const char *why(int rc)
 
 Test(oom, collection_with_the_address_space_exhausted_keeps_every_object, .timeout = 120)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     TU_SKIP_UNDER_ASAN_OR_TSAN_RLIMIT();
     int rc = tu_in_child(exhausted_scenario);
     if (rc != 0)

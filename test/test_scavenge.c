@@ -182,6 +182,7 @@ static TU_NOINLINE void build_lists(size_t bytes, size_t nlists) {
 }
 
 Test(scavenge, free_os_memory_returns_small_pointer_objects, .timeout = 60) {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     tu_init();
     size_t bytes = BIG_BYTES / 4;
     size_t rss0 = rss_bytes();

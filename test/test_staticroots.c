@@ -167,6 +167,7 @@ static TU_NOINLINE void load_fill_check_unload(int round)
 
 Test(staticroots, libraries_loaded_and_unloaded_while_collecting, .timeout = 240)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     gc_config cfg;
     gc_config_default(&cfg);
     cfg.static_roots = 1;

@@ -133,6 +133,7 @@ static void *list_worker(void *arg)
 
 Test(threads, six_threads_build_verify_and_collect, .timeout = 120)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     tu_init();
     gc_set_percent(100);
     pthread_barrier_init(&start_bar, NULL, NWORK);

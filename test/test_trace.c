@@ -204,6 +204,7 @@ Test(trace, trace_file_holds_every_phase_of_a_known_workload)
 
 Test(trace, pause_summary_agrees_with_the_stats)
 {
+    tu_pin_no_torture(); /* its cycles must fit the trace's ring */
     tu_pin_stw_phases();
     tu_init();
     gc_pause_summary s0;
@@ -370,11 +371,13 @@ static void check_hold_summary(const char *mode)
 
 Test(trace, hold_summary_is_consistent)
 {
+    tu_pin_no_torture(); /* its cycles must fit the trace's ring */
     check_hold_summary("0");
 }
 
 Test(trace, hold_summary_is_consistent_in_handshake_mode)
 {
+    tu_pin_no_torture(); /* its cycles must fit the trace's ring */
     check_hold_summary("1");
 }
 

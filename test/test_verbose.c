@@ -126,6 +126,7 @@ static void *hold_stderr(void *arg)
 
 Test(verbose, level_3_collects_while_a_running_thread_holds_the_stderr_lock, .timeout = 30)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     TU_SKIP_UNDER_TSAN("the lock holder spins without calls, so it cannot be stopped");
     capture c;
     capture_begin(&c);
@@ -178,6 +179,7 @@ static void fill_pipe(int fd)
 Test(verbose, level_3_collects_while_a_thread_blocks_holding_stdio_and_malloc_locks,
      .timeout = 30)
 {
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     TU_SKIP_UNDER_TSAN("it holds the stop signal back from a thread blocked in write(2)");
     TU_SKIP_UNDER_ASAN("its malloc_stats never writes to stderr, so no thread holds the lock");
     capture c;
