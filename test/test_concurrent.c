@@ -465,6 +465,7 @@ static void *span_swapper(void *arg) {
 
 static void span_marking(size_t size, int shuffled) {
     tu_pin_concurrent_mark();
+    tu_pin_no_torture(); /* a collection per allocation: too slow */
     setenv("MGC_SPANMARK", "1", 1);
     gc_config cfg;
     gc_config_default(&cfg);
