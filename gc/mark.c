@@ -164,6 +164,19 @@ static inline __attribute__((always_inline)) bool span_claim_queue(mspan *s) {
     return !__atomic_load_n(q, __ATOMIC_SEQ_CST) && !__atomic_exchange_n(q, 1, __ATOMIC_SEQ_CST);
 }
 
+/* ** A span entry naming obj, one of the span's objects (its size in words
+ * as an object entry carries it). */
+static inline uintptr_t span_entry(uintptr_t obj, uintptr_t words) {
+    return obj | words << GREY_SIZE_SHIFT | GREY_SPAN_BIT;
+}
+
+/* ** Prefetch the objects of size bytes whose bits are set in bits, the
+ * first at row (a bitmap word's first slot). */
+static inline void prefetch_objects(uintptr_t row, uint64_t bits, size_t size) {
+    for (; bits; bits &= bits - 1)
+        __builtin_prefetch((const void *)(row + (uintptr_t)__builtin_ctzll(bits) * size));
+}
+
 enum { QUEUE_OBJECT, QUEUE_CLAIM, QUEUE_SPAN };
 static inline __attribute__((always_inline)) size_t queue_marked(mspan *s, unsigned i, grey_put_fn put,
                                                                  void *q, int how) {
@@ -183,7 +196,7 @@ static inline __attribute__((always_inline)) size_t queue_marked(mspan *s, unsig
             /* The span's entry, if none is queued (the queued flag: after the
              * mark bit's OR, both sequentially consistent). */
             if (!span_claim_queue(s)) return size;
-            put(q, obj | words << GREY_SIZE_SHIFT | GREY_SPAN_BIT);
+            put(q, span_entry(obj, words));
             return size;
         }
         put(q, obj | words << GREY_SIZE_SHIFT);
@@ -407,15 +420,13 @@ SCAN_LOOP_FN void marker_flush(marker *m) {
     if (s == m->sp->cur) {
         /* scan_span's next pass scans them: their lines are on the way
          * meanwhile. */
-        uintptr_t row = s->base + (uintptr_t)m->sp->pw * 64 * s->elemsize;
-        for (uint64_t t = newly; t; t &= t - 1)
-            __builtin_prefetch((const void *)(row + (uintptr_t)__builtin_ctzll(t) * s->elemsize));
+        prefetch_objects(s->base + (uintptr_t)m->sp->pw * 64 * s->elemsize, newly, s->elemsize);
         m->sp->again = true;
         return;
     }
     if (!span_claim_queue(s)) return;
     uintptr_t obj = s->base + ((uintptr_t)m->sp->pw * 64 + (uintptr_t)__builtin_ctzll(newly)) * s->elemsize;
-    marker_put(m, obj | (uintptr_t)s->grey_words << GREY_SIZE_SHIFT | GREY_SPAN_BIT);
+    marker_put(m, span_entry(obj, s->grey_words));
 }
 
 /* ** The marker's inner loop: grey every heap pointer among the words of
@@ -592,8 +603,7 @@ SCAN_LOOP_FN void scan_span(marker *m, uintptr_t obj, bool slow) {
              * scanned in bursts, as they get marked, so the hardware's
              * stream prefetcher has seldom seen them coming (a miss per
              * line was a third of the in-order mark). */
-            for (uint64_t t = todo; t; t &= t - 1)
-                __builtin_prefetch((const void *)(row + (uintptr_t)__builtin_ctzll(t) * size));
+            prefetch_objects(row, todo, size);
             while (todo) {
                 uintptr_t o = row + (uintptr_t)__builtin_ctzll(todo) * size;
                 todo &= todo - 1;
