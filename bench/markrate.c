@@ -1,7 +1,7 @@
 /*
  * markrate.c -- how fast the collector marks, per mark worker.
  *
- *   markrate mgc|mgc-span|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS
+ *   markrate mgc|mgc-objects|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS
  *
  * Builds LIVE_MB of 32-byte nodes {left, right, 2 words} linked as one
  * complete binary tree in breadth-first numbering (node k's children are
@@ -21,8 +21,8 @@
  *             last_mark_ns, bytes = heap_marked.  Note that mgc's workers
  *             take at most their CPU share: on 2 CPUs with one program
  *             thread, 1 worker may use a whole CPU, 2 workers 0.75 each.
- *   mgc-span  the same with MGC_SPANMARK=1 (small objects marked a span
- *             at a time: gc/mark.c).
+ *   mgc-objects  the same with MGC_SPANMARK=0 (small objects marked
+ *             one at a time, not a span at a time: gc/mark.c).
  *   mgc-stw   the same with gc_config.stw = 1: the mark runs inside the
  *             pause on the collector's thread (WORKERS does not apply).
  *   boehm     GC_set_markers_count(WORKERS); time = GC_EVENT_MARK_START
@@ -58,13 +58,13 @@ static int cmp_d(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: markrate mgc|mgc-span|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS\n");
+        fprintf(stderr, "usage: markrate mgc|mgc-objects|mgc-stw|boehm LIVE_MB seq|shuffled|dup WORKERS\n");
         return 2;
     }
     const char *sysname = argv[1];
     int boehm = !strcmp(sysname, "boehm"), stw = !strcmp(sysname, "mgc-stw");
-    int span = !strcmp(sysname, "mgc-span");
-    if (!boehm && !stw && !span && strcmp(sysname, "mgc")) {
+    int objects = !strcmp(sysname, "mgc-objects");
+    if (!boehm && !stw && !objects && strcmp(sysname, "mgc")) {
         fprintf(stderr, "markrate: unknown system %s\n", sysname);
         return 2;
     }
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         cfg.percent = -1;
         cfg.mark_workers = workers;
         cfg.stw = stw;
-        if (span) setenv("MGC_SPANMARK", "1", 1);
+        if (objects) setenv("MGC_SPANMARK", "0", 1);
         bu_mgc_init(&cfg);
         gc_add_roots_flags(&root, &root + 1, GC_ROOTS_BARRIER); /* set through gc_store */
     }

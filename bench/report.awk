@@ -79,7 +79,7 @@ END {
     for (j = 1; j <= ncase[b]; j++) {
       c = cases[b, j]
       for (v = 1; v <= 4; v++) {
-        mg = v == 1 ? "mgc" : v == 2 ? "mgc-noscan" : v == 3 ? "mgc-stw" : "mgc-span"
+        mg = v == 1 ? "mgc" : v == 2 ? "mgc-noscan" : v == 3 ? "mgc-stw" : "mgc-objects"
         if (!((b, mg) in seen_bs)) continue
         h = headline(b, c, mg)
         if (h == "-") continue

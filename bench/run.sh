@@ -190,7 +190,7 @@ g_markrate() { # rep
   for o in seq shuffled; do
     for w in 1 2; do
       run_c "$rep" mgc "$(iname markrate "$o-${w}w")" "$bin/markrate" mgc "$MARK_MB" "$o" "$w"
-      run_c "$rep" mgc-span "$(iname markrate "$o-${w}w")" "$bin/markrate" mgc-span "$MARK_MB" "$o" "$w"
+      run_c "$rep" mgc-objects "$(iname markrate "$o-${w}w")" "$bin/markrate" mgc-objects "$MARK_MB" "$o" "$w"
       run_c "$rep" boehm "$(iname markrate "$o-${w}w")" "$bin/markrate" boehm "$MARK_MB" "$o" "$w"
     done
     run_c "$rep" mgc-stw "$(iname markrate "$o-1w")" "$bin/markrate" mgc-stw "$MARK_MB" "$o" 1

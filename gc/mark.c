@@ -51,12 +51,14 @@
  * Two scanners of one span split its objects by the atomic OR of the scan
  * bits.  Objects allocated black are set in the scan bits too (never
  * scanned).  A pointer that leaves for another span than the one before
- * it still queues its object by itself (marked and claimed in the scan
- * bits at once), so a heap in random order keeps the prefetch FIFO; a run
+ * it still queues its object by itself, so a heap in random order keeps
+ * the prefetch FIFO (a span entry may then scan that object a second
+ * time: harmless, since a scan only greys, and rare); a run
  * of pointers into one span gathers its marks and sets them with one OR
- * (marker_flush).  On only with MGC_SPANMARK=1: it halves the mark of a
- * tree laid out in address order, but costs a tenth on one in random
- * order and is even on depth-first trees (docs/performance.md).
+ * (marker_flush).  On unless MGC_SPANMARK=0: it marks a tree laid out in
+ * address order in about 0.6 of the object-at-a-time loop's time, is even
+ * on depth-first trees and loses on a heap in random order
+ * (docs/performance.md, "Span entries by default").
  */
 #include <stdlib.h>
 
@@ -177,22 +179,20 @@ static inline void prefetch_objects(uintptr_t row, uint64_t bits, size_t size) {
         __builtin_prefetch((const void *)(row + (uintptr_t)__builtin_ctzll(bits) * size));
 }
 
-enum { QUEUE_OBJECT, QUEUE_CLAIM, QUEUE_SPAN };
+enum { QUEUE_OBJECT, QUEUE_SPAN };
 static inline __attribute__((always_inline)) size_t queue_marked(mspan *s, unsigned i, grey_put_fn put,
                                                                  void *q, int how) {
     size_t size = s->elemsize;
     uintptr_t obj = s->base + (uintptr_t)i * size;
     uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
     if (likely(words)) {
-        if (how == QUEUE_CLAIM) {
-            /* An entry of its own, and its scan bit set now: a span entry
-             * of the same span, scanning what is marked and unscanned,
-             * would scan it a second time (in a tree laid out depth
-             * first, every right child: GCBench's marks cost a quarter
-             * more before this).  The scan bits' word sits by the mark
-             * bits' word, in the same small block. */
-            __atomic_fetch_or(&mgc_span_scan_bits(s)[i / 64], (uint64_t)1 << (i % 64), __ATOMIC_RELAXED);
-        } else if (how == QUEUE_SPAN) {
+        /* An object queued by itself is not claimed in the scan bits: a
+         * span entry of its span that runs before it is scanned may scan
+         * it too, which is harmless (a scan only greys) and rare.  The
+         * claim, an atomic OR on the scan bits' line, cost more: markrate
+         * 256 MB random order 221-352 -> 188-262 ms without it, GCBench
+         * scanning 3.6% more bytes and no slower (docs/performance.md). */
+        if (how == QUEUE_SPAN) {
             /* The span's entry, if none is queued (the queued flag: after the
              * mark bit's OR, both sequentially consistent). */
             if (!span_claim_queue(s)) return size;
@@ -403,7 +403,7 @@ static inline __attribute__((always_inline)) void marker_grey(marker *m, mspan *
         return;
     }
     if (!mgc_mark_bit_set_atomic(s, i)) return;
-    m->marked += queue_marked(s, i, put_marker, m, span ? QUEUE_CLAIM : QUEUE_OBJECT);
+    m->marked += queue_marked(s, i, put_marker, m, QUEUE_OBJECT);
 }
 
 /* ** Set the pending marks; those this marker set are grey, and their
@@ -744,7 +744,8 @@ static inline __attribute__((always_inline)) bool drain_mode(gcwork *w, int64_t 
 }
 
 /* ** drain, compiled twice, as two functions: span entries on or off
- * (MGC_SPANMARK), so the default loop carries none of their state or tests
+ * (MGC_SPANMARK), so the object-at-a-time loop carries none of their state
+ * or tests
  * (with them it ran 28% more instructions, callgrind; and 16% more with
  * both loops in one function, whose registers they shared). */
 static __attribute__((noinline)) bool drain_objects(gcwork *w, int64_t budget) {

@@ -82,11 +82,12 @@
  *                    default: once 32 MiB of heap is in use (a big heap
  *                    walked at random saves its TLB misses; a small one
  *                    keeps 4 KiB pages and its RSS).
- *   MGC_SPANMARK=1   mark small untyped objects a span at a time (Go's
- *                    Green Tea, in outline): about twice as fast on a heap
- *                    whose objects point at their neighbours in address
- *                    order; slower by a tenth on one in random order, and
- *                    no faster on depth-first trees.  Default 0.
+ *   MGC_SPANMARK=0   mark small untyped objects one at a time, not a span
+ *                    at a time (Go's Green Tea, in outline; default 1).
+ *                    Spans mark a heap whose objects point at their
+ *                    neighbours in address order in about 0.6 of the time,
+ *                    depth-first trees in about the same, and a heap in
+ *                    random order in about 1.3 of it.
  *
  * Debug modes (environment or gc_config; they cost time, not safety):
  *   MGC_STW=1        mark with the world stopped (the simple collector);
