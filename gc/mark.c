@@ -53,7 +53,7 @@
  * scanned).  A pointer that leaves for another span than the one before
  * it still queues its object by itself, so a heap in random order keeps
  * the prefetch FIFO (a span entry may then scan that object a second
- * time: harmless, since a scan only greys, and rare); a run
+ * time: harmless, since a scan only greys; see queue_marked); a run
  * of pointers into one span gathers its marks and sets them with one OR
  * (marker_flush).  On unless MGC_SPANMARK=0: it marks a tree laid out in
  * address order in about 0.6 of the object-at-a-time loop's time, is even
@@ -186,12 +186,13 @@ static inline __attribute__((always_inline)) size_t queue_marked(mspan *s, unsig
     uintptr_t obj = s->base + (uintptr_t)i * size;
     uintptr_t words = s->grey_words; /* a small untyped scan span's entry size */
     if (likely(words)) {
-        /* An object queued by itself is not claimed in the scan bits: a
-         * span entry of its span that runs before it is scanned may scan
-         * it too, which is harmless (a scan only greys) and rare.  The
-         * claim, an atomic OR on the scan bits' line, cost more: markrate
-         * 256 MB random order 221-352 -> 188-262 ms without it, GCBench
-         * scanning 3.6% more bytes and no slower (docs/performance.md). */
+        /* An object queued by itself is not claimed in the scan bits, so
+         * a span entry of its span may scan it a second time: harmless,
+         * since a scan only greys.  A heap in random order scans 13% of
+         * its objects twice (callgrind, markrate 8 MB), GCBench 3.6% of
+         * its bytes; the claim, an atomic OR on the scan bits' line, cost
+         * more: markrate 256 MB in random order 221-352 -> 188-262 ms
+         * without it, GCBench no slower (docs/performance.md). */
         if (how == QUEUE_SPAN) {
             /* The span's entry, if none is queued (the queued flag: after the
              * mark bit's OR, both sequentially consistent). */
@@ -745,9 +746,8 @@ static inline __attribute__((always_inline)) bool drain_mode(gcwork *w, int64_t 
 
 /* ** drain, compiled twice, as two functions: span entries on or off
  * (MGC_SPANMARK), so the object-at-a-time loop carries none of their state
- * or tests
- * (with them it ran 28% more instructions, callgrind; and 16% more with
- * both loops in one function, whose registers they shared). */
+ * or tests (with them it ran 28% more instructions, callgrind; and 16%
+ * more with both loops in one function, whose registers they shared). */
 static __attribute__((noinline)) bool drain_objects(gcwork *w, int64_t budget) {
     return drain_mode(w, budget, false);
 }
