@@ -74,7 +74,9 @@
  *   MGC_SCAVENGE=0   no background scavenger: free heap pages are returned
  *                    to the OS only by gc_free_os_memory() (default 1: a
  *                    thread returns pages free for over ~0.5 s, twice a
- *                    second).
+ *                    second; paused under MGC_CHECKMARK, MGC_VERIFY and
+ *                    MGC_BARRIERCHECK, whose stopped-world walks of the
+ *                    page table it would race).
  *   MGC_HANDSHAKE    1 (default): phases change by per-thread handshakes;
  *                    0: by stopping the world (see "How it collects").
  *   MGC_HUGEPAGES    transparent huge pages for the heap's arenas

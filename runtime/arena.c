@@ -52,12 +52,17 @@ heap_arena *mgc_arena_register(uintptr_t base, size_t size) {
     return first;
 }
 
-/* ** Call fn on every in-use span (world stopped, or mheap lock held). */
+/* ** Call fn on every in-use span (world stopped, or mheap lock held).
+ * With the world stopped the scavenger still runs (it is never stopped):
+ * it republishes free spans in the page table under the heap lock, so the
+ * entries are read atomically, and a span's base only once its state says
+ * in use (the scavenger touches free spans only).  ThreadSanitizer found
+ * MGC_BARRIERCHECK's walk reading an entry as the scavenger stored it. */
 void mgc_heap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg) {
     for (size_t k = 0; k < narenas; k++) {
         heap_arena *ha = mgc_arena_index[arena_bases[k] >> MGC_ARENA_SHIFT];
         for (size_t i = 0; i < MGC_PAGES_PER_ARENA; i++) {
-            mspan *s = ha->spans[i];
+            mspan *s = __atomic_load_n(&ha->spans[i], __ATOMIC_ACQUIRE);
             uintptr_t page = arena_bases[k] + i * MGC_PAGE_SIZE;
             if (s && atomic_load(&s->state) == SPAN_INUSE && s->base == page) fn(s, arg);
         }

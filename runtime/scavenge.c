@@ -51,10 +51,12 @@ static void *scavenger_main(void *arg) {
     (void)arg;
     for (;;) {
         mgc_sleep_ns(SCAV_PERIOD_NS);
-        /* MGC_CHECKMARK walks the page table with the world stopped and
-         * without the heap lock (mgc_heap_for_each_span); this thread is
-         * not stopped, so it would race with that walk.  Debug mode only. */
-        if (mgc_cfg.checkmark) continue;
+        /* MGC_CHECKMARK, MGC_BARRIERCHECK and MGC_VERIFY walk the page
+         * table with the world stopped and without the heap lock
+         * (mgc_heap_for_each_span); this thread is not stopped, and a
+         * span struct it frees or splits could be reused under the walk
+         * (ThreadSanitizer saw MGC_BARRIERCHECK's).  Debug modes only. */
+        if (mgc_cfg.checkmark || mgc_cfg.verify || mgc_bc_on) continue;
         mgc_mutex_lock(&mgc_heap.lock);
         mgc_heap.scav_gen++;
         mgc_mutex_unlock(&mgc_heap.lock);
