@@ -139,7 +139,7 @@ demo: deps-build
 # default: every test, about 10 minutes of CPU here; CI runs the
 # concurrency suites, TSAN_CI_TESTS).
 TSAN_TESTS ?= *
-TSAN_CI_TESTS = concurrent/*|threads/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*|staticroots/*|handshake/*
+TSAN_CI_TESTS = concurrent/*|threads/*|lifecycle/*|barriercheck/*|verify/*|barrier/*|weak/*|finalizers/*|cleanups/*|typed/*|scavenge/*|maxheap/*|roots/*|plainroots/*|threadroots/*|bulk/*|sweep/*|hostile/*|oom/*|verbose/*|staticroots/*|handshake/*
 # The lock-order check (runtime/lockrank.h), on in make tsan and make debug;
 # for the plain suite with it: make BUILD=build-lockrank CFLAGS=-DMGC_LOCKRANK test
 LOCKRANK = -DMGC_LOCKRANK
